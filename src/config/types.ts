@@ -1,0 +1,78 @@
+/**
+ * The typed, deep-frozen configuration (SPEC §3). The zod schema in
+ * schema.ts produces exactly this shape; defaults.ts gives the built-in
+ * defaults. Every other module reads configuration only through this type.
+ */
+import type { LogLevel } from '../runtime/logger.js';
+
+export type AudioMode = 'reflect' | 'mix';
+export type SipTransport = 'udp' | 'tcp';
+export type DigestAlgorithm = 'MD5' | 'SHA-256';
+
+/** An IPv4 or IPv6 network, e.g. 10.0.0.0/8; `all` is 0.0.0.0/0 plus ::/0. */
+export interface Cidr {
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly prefix: number;
+}
+
+export interface SipUser {
+  readonly name: string;
+  /** Exactly one of these is set. */
+  readonly password?: string;
+  readonly ha1Md5?: string;
+  readonly ha1Sha256?: string;
+}
+
+export interface PortRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface PeerConfig {
+  readonly address: string;
+  /** RTP relay port; RTCP relay and control use rtpRelayPort + 1. */
+  readonly rtpRelayPort: number;
+  /** The peer's own secret, or INTERCONNECTION_SECRET, or undefined. */
+  readonly secret?: string;
+}
+
+export interface Config {
+  /** Path of the file this came from, or undefined for built-in defaults. */
+  readonly source?: string;
+  readonly reflectorId: string;
+  readonly listenAddress: string;
+  readonly publicAddress: string;
+  readonly sipPort: number;
+  readonly sipTransports: readonly SipTransport[];
+  readonly sipRealm: string;
+  readonly sipAuth: boolean;
+  readonly sipDigestAlgorithms: readonly DigestAlgorithm[];
+  readonly sipUsers: readonly SipUser[];
+  readonly sipUsersFile?: string;
+  readonly hostsAllow: readonly Cidr[];
+  readonly hostsDeny: readonly Cidr[];
+  readonly audioPort: number;
+  readonly videoPort: number;
+  readonly keepalivePorts: PortRange;
+  readonly checkipPort: number;
+  readonly fileTransferPort: number;
+  readonly appshareServerPorts: PortRange;
+  readonly appshareClientPorts: PortRange;
+  readonly peers: readonly PeerConfig[];
+  readonly interconnectionSecret?: string;
+  readonly inactivityTimeoutS: number;
+  readonly maxSessions: number;
+  readonly maxParticipants: number;
+  readonly maxParticipantsPerSession: number;
+  readonly audioMode: AudioMode;
+  readonly audioCodecs: readonly string[];
+  readonly videoCodecs: readonly string[];
+  readonly fileSpoolDir: string;
+  readonly fileMaxBytes: number;
+  readonly fileTtlS: number;
+  /** undefined when STATUS_LISTEN is `off`. */
+  readonly statusListen?: { readonly address: string; readonly port: number };
+  readonly adminToken?: string;
+  readonly logLevel: LogLevel;
+}

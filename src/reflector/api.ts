@@ -1,0 +1,191 @@
+/**
+ * The narrow interface of the reflector core (SPEC §4–§5). The SIP front end,
+ * the interconnect, the mixer, the proxy, ops and the tests reach the core only
+ * through these types; main.ts wires them. Additive changes only.
+ */
+import type { AudioMode } from '../config/types.js';
+import type { TypedEmitter } from '../runtime/typed-emitter.js';
+
+export type Medium = 'audio' | 'video';
+export const MEDIA: readonly Medium[] = ['audio', 'video'];
+
+/** What the participant itself does, as in its SDP (RFC 3264): sendonly = it sends, we don't send to it. */
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+/** One negotiated codec of one participant's stream. */
+export interface CodecMapping {
+  /** The session's canonical payload type for this codec (used in the SDP answer). */
+  readonly canonicalPt: number;
+  /** The payload type this participant offered for it (may equal canonicalPt). */
+  readonly participantPt: number;
+  /** Encoding name as in a=rtpmap, e.g. PCMU, G722, opus, telephone-event, H264. */
+  readonly name: string;
+  readonly clockRateHz: number;
+  readonly channels: number;
+  readonly fmtp?: string;
+}
+
+/** A codec of the session's canonical table (what SDP answers use). */
+export interface SessionCodec {
+  readonly pt: number;
+  readonly name: string;
+  readonly clockRateHz: number;
+  readonly channels: number;
+  readonly fmtp?: string;
+}
+
+export interface StreamSpec {
+  readonly medium: Medium;
+  /** The SDP connection address (c=). Untrusted: sent to only once its IP proved return-routability. */
+  readonly address: string;
+  /** The SDP m= port; 0 means the stream is rejected or disabled. */
+  readonly rtpPort: number;
+  /** a=rtcp port, else rtpPort + 1. */
+  readonly rtcpPort: number;
+  readonly direction: Direction;
+  /** SSRCs announced with a=ssrc. */
+  readonly ssrcs: readonly number[];
+  /** Negotiated codecs, most preferred first. Empty for a rejected stream. */
+  readonly codecs: readonly CodecMapping[];
+}
+
+export interface JoinRequest {
+  /** Session name, already validated (SPEC §4). Case-sensitive. */
+  readonly session: string;
+  readonly user?: string;
+  /** Source IP of the SIP signalling (one of the IPs latching accepts). */
+  readonly signalingAddress: string;
+  readonly mode: AudioMode;
+  readonly streams: readonly StreamSpec[];
+  /** Free-form label for logs and status, e.g. the SIP Call-ID. */
+  readonly label?: string;
+}
+
+/** Why a participant left; the small fixed vocabulary of logs and status. */
+export type LeaveReason =
+  | 'bye'
+  | 'cancel'
+  | 'timeout'
+  | 'rtcp_bye'
+  | 'ack_timeout'
+  | 'kicked'
+  | 'shutdown'
+  | 'error';
+
+export type AdmissionCode = 'session_full' | 'server_full' | 'too_many_sessions';
+
+/** Thrown by join()/checkAdmission() when a limit of SPEC §3 is reached (SIP maps to 486 / 503). */
+export class AdmissionError extends Error {
+  readonly code: AdmissionCode;
+  constructor(code: AdmissionCode, message: string) {
+    super(message);
+    this.name = 'AdmissionError';
+    this.code = code;
+  }
+}
+
+/** Per participant and medium counters (SPEC §10). */
+export interface StreamCounters {
+  rtpPacketsIn: number;
+  rtpBytesIn: number;
+  rtcpPacketsIn: number;
+  rtcpBytesIn: number;
+  rtpPacketsOut: number;
+  rtpBytesOut: number;
+  rtcpPacketsOut: number;
+  rtcpBytesOut: number;
+}
+
+export interface ParticipantSnapshot {
+  readonly id: string;
+  readonly session: string;
+  readonly user?: string;
+  readonly label?: string;
+  readonly mode: AudioMode;
+  readonly joinedAt: number;
+  /** ms since epoch of the last RTCP packet, or undefined. */
+  readonly lastRtcpAt?: number;
+  readonly lastActivityAt: number;
+  readonly cname?: string;
+  readonly sdesName?: string;
+  readonly streams: readonly {
+    readonly medium: Medium;
+    readonly sdpAddress: string;
+    readonly sdpRtpPort: number;
+    /** Latched source of RTP / RTCP as "ip:port", if any. */
+    readonly rtpSource?: string;
+    readonly rtcpSource?: string;
+    readonly direction: Direction;
+    readonly codecs: readonly string[];
+    readonly counters: Readonly<StreamCounters>;
+  }[];
+}
+
+export interface SessionSnapshot {
+  readonly name: string;
+  readonly createdAt: number;
+  readonly participants: readonly ParticipantSnapshot[];
+  /** Participant counts learned from peers, by peer key ("address:port"). */
+  readonly remoteCounts: Readonly<Record<string, number>>;
+}
+
+export type CoreEvents = {
+  'participant-joined': [snapshot: ParticipantSnapshot];
+  /** Emitted once per participant. SIP sends BYE when reason is not bye/cancel. */
+  'participant-removed': [id: string, session: string, reason: LeaveReason];
+  'session-created': [name: string];
+  /** The last local participant left (the session may live on at peers). */
+  'session-empty': [name: string];
+  /** The RTCP address of a participant latched (first time or changed): announcements go there (SPEC §7). */
+  'rtcp-latched': [id: string, session: string];
+};
+
+/**
+ * Hook for the inter-reflector link. The core calls `forward` for every RTP/RTCP
+ * datagram of a local participant (and for relayed ones, with the peer they came
+ * from), and the interconnect decides which peers want it.
+ */
+export interface RelayPort {
+  forward(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string | null): void;
+}
+
+/**
+ * Hook for RTCP APP `RFLX` requests from participants (SPEC §7 subtypes 1, 5):
+ * the core hands them over and does not forward them.
+ */
+export interface RflxHandler {
+  onParticipantRflx(participantId: string, session: string, app: Buffer): void;
+}
+
+export interface ReflectorCore {
+  readonly events: TypedEmitter<CoreEvents>;
+
+  /** The session's canonical codecs for a medium, in the order first used (empty if none). */
+  sessionCodecs(session: string, medium: Medium): readonly SessionCodec[];
+  /** Throws AdmissionError if a new participant could not join `session` now. */
+  checkAdmission(session: string): void;
+  /** Adds a participant; registers its canonical codecs in the session. Returns its id. */
+  join(req: JoinRequest): string;
+  /** Replaces a participant's streams (re-INVITE: media change, hold). */
+  update(id: string, streams: readonly StreamSpec[]): void;
+  /** A signalling packet (e.g. the ACK of the dialog) arrived from `ip`: that IP proved return-routability. */
+  confirmAddress(id: string, ip: string): void;
+  /** Removes a participant; idempotent. Emits participant-removed. */
+  leave(id: string, reason: LeaveReason): void;
+  has(id: string): boolean;
+
+  /** Media relayed from a peer: reflected to local participants, and relayed on (split horizon). */
+  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string): void;
+  /** Sends a control packet (e.g. an RFLX announcement) to a participant's latched audio RTCP address. */
+  sendRtcpTo(participantId: string, packet: Buffer): boolean;
+
+  setRelayPort(port: RelayPort | null): void;
+  setRflxHandler(handler: RflxHandler | null): void;
+
+  /** Names of sessions with at least one local participant. */
+  sessionNames(): readonly string[];
+  participantIds(session: string): readonly string[];
+  snapshot(): readonly SessionSnapshot[];
+  /** Dropped datagrams by reason (metric labels). */
+  drops(): Readonly<Record<string, number>>;
+}
