@@ -157,6 +157,18 @@ export interface RflxHandler {
   onParticipantRflx(participantId: string, session: string, app: Buffer): void;
 }
 
+/** Hook for the audio mixer: the core hands it audio of sessions with mixed participants. */
+export interface MixerPort {
+  /**
+   * An audio RTP packet of `session` from local participant `fromParticipant` (null when relayed
+   * from a peer), with its payload type already mapped to the session's canonical number.
+   * The buffer is only valid during the call.
+   */
+  onAudioRtp(session: string, fromParticipant: string | null, canonicalPt: number, packet: Buffer): void;
+  /** An audio RTCP packet addressed to the mixer's SSRC space (RR about mixed streams), for statistics. */
+  onAudioRtcp(session: string, fromParticipant: string, packet: Buffer): void;
+}
+
 export interface ReflectorCore {
   readonly events: TypedEmitter<CoreEvents>;
 
@@ -176,11 +188,21 @@ export interface ReflectorCore {
 
   /** Media relayed from a peer: reflected to local participants, and relayed on (split horizon). */
   injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string): void;
-  /** Sends a control packet (e.g. an RFLX announcement) to a participant's latched audio RTCP address. */
-  sendRtcpTo(participantId: string, packet: Buffer): boolean;
+  /**
+   * Sends a packet of our own to a participant's latched (or proven SDP) address for that medium,
+   * from the medium's port: RFLX announcements (audio, rtcp), the mixer's output (audio, rtp/rtcp).
+   * Returns false when there is no address allowed by the anti-amplification rule yet.
+   */
+  sendTo(participantId: string, medium: Medium, rtcp: boolean, packet: Buffer): boolean;
 
   setRelayPort(port: RelayPort | null): void;
   setRflxHandler(handler: RflxHandler | null): void;
+  /**
+   * The mixer hook (SPEC §13). While set, every audio RTP/RTCP datagram of a session that has a
+   * `mix` participant (local or relayed) is also given to the mixer, and audio is no longer
+   * reflected to `mix` participants; telephone-event packets are still forwarded to them.
+   */
+  setMixerPort(port: MixerPort | null): void;
 
   /** Names of sessions with at least one local participant. */
   sessionNames(): readonly string[];
