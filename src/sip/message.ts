@@ -1,0 +1,313 @@
+/**
+ * A typed wrapper around drachtio-srf's SIP message parser (`Srf.SipMessage`,
+ * `Srf.parseUri`). drachtio ships no types for these statics, so everything it
+ * returns is narrowed from `unknown` here; its header parsers throw on
+ * malformed values (e.g. a CSeq without a number), so each call is guarded and
+ * a failure becomes a drop reason or a 400, never an exception.
+ *
+ * Framing (where a message ends, Content-Length) is done by framing.ts before
+ * the text gets here; the body is cut by bytes there and handed over as is.
+ * Via is parsed here rather than by drachtio, whose Via regex cannot read an
+ * IPv6 sent-by (`[::1]:5060`).
+ */
+import Srf from 'drachtio-srf';
+
+export const MAX_SIP_MESSAGE_BYTES = 64 * 1024;
+
+export interface SipUri {
+  readonly scheme: string;
+  /** The user part, still percent-encoded. */
+  readonly user?: string;
+  readonly host: string;
+  readonly port?: number;
+  readonly params: Readonly<Record<string, string | null>>;
+}
+
+export interface NameAddr {
+  readonly raw: string;
+  readonly uri: string;
+  readonly tag?: string;
+}
+
+export interface ViaHop {
+  /** The header value of this hop exactly as received. */
+  readonly raw: string;
+  readonly transport: string;
+  readonly host: string;
+  readonly port?: number;
+  readonly branch?: string;
+  readonly rport: boolean;
+}
+
+interface SipMessageBase {
+  /** Header values by lower-case full name; repeated headers are joined with ',' (RFC 3261 §7.3.1). */
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: Buffer;
+  readonly via: readonly ViaHop[];
+  readonly from: NameAddr;
+  readonly to: NameAddr;
+  readonly callId: string;
+  readonly cseq: { readonly seq: number; readonly method: string };
+}
+
+export interface SipRequest extends SipMessageBase {
+  readonly kind: 'request';
+  readonly method: string;
+  readonly uri: string;
+}
+
+export interface SipResponse extends SipMessageBase {
+  readonly kind: 'response';
+  readonly status: number;
+  readonly reason: string;
+}
+
+export type SipMessage = SipRequest | SipResponse;
+
+export const SipParseDrop = {
+  Unparsable: 'sip_unparsable',
+  MissingHeader: 'sip_missing_header',
+  BadVia: 'sip_bad_via',
+  BadCseq: 'sip_bad_cseq',
+  BadFromTo: 'sip_bad_from_to',
+  CseqMethodMismatch: 'sip_cseq_method_mismatch',
+  BadVersion: 'sip_bad_version',
+} as const;
+export type SipParseDrop = (typeof SipParseDrop)[keyof typeof SipParseDrop];
+
+export type ParseResult =
+  | { readonly ok: true; readonly message: SipMessage }
+  /** `respondable`: enough of a request was read (Via, Call-ID, CSeq…) to answer 400. */
+  | { readonly ok: false; readonly reason: SipParseDrop; readonly detail: string; readonly partial?: PartialRequest };
+
+/** What a 400 needs when a request is broken in a header that a response doesn't need. */
+export interface PartialRequest {
+  readonly method: string;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly via: readonly ViaHop[];
+}
+
+// ---------------------------------------------------------------------------
+// drachtio access, narrowed from unknown
+
+interface DrachtioStatics {
+  SipMessage: new (raw: string) => unknown;
+  parseUri: (s: string) => unknown;
+}
+
+const drachtio = Srf as unknown as DrachtioStatics;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Parses a SIP URI with drachtio's parseUri; undefined if it is not a sip:/sips: URI. */
+export function parseSipUri(text: string): SipUri | undefined {
+  let r: unknown;
+  try {
+    r = drachtio.parseUri(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(r)) return undefined;
+  const scheme = str(r.scheme);
+  if (scheme !== 'sip' && scheme !== 'sips') return undefined;
+  const host = str(r.host);
+  if (host === undefined || host.length === 0) return undefined;
+  const params: Record<string, string | null> = {};
+  if (isRecord(r.params)) {
+    for (const [k, v] of Object.entries(r.params)) {
+      params[k.toLowerCase()] = typeof v === 'string' ? v : null;
+    }
+  }
+  const portNum = typeof r.port === 'number' ? r.port : Number(r.port);
+  const user = str(r.user);
+  return {
+    scheme,
+    ...(user !== undefined && user.length > 0 ? { user } : {}),
+    host,
+    ...(Number.isInteger(portNum) && portNum > 0 && portNum < 65536 ? { port: portNum } : {}),
+    params,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// header helpers
+
+const COMPACT: Record<string, string> = {
+  i: 'call-id', m: 'contact', e: 'content-encoding', l: 'content-length', c: 'content-type',
+  f: 'from', s: 'subject', k: 'supported', t: 'to', v: 'via',
+};
+
+/** Splits a header value on commas outside quotes and angle brackets. */
+export function splitHeaderList(value: string): string[] {
+  const out: string[] = [];
+  let depthAngle = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++; // backslash escape
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) quoted = true;
+    else if (c === 0x3c) depthAngle++;
+    else if (c === 0x3e && depthAngle > 0) depthAngle--;
+    else if (c === 0x2c && depthAngle === 0) {
+      out.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  const last = value.slice(start).trim();
+  if (last.length > 0 || out.length > 0) out.push(last);
+  return out.filter((s) => s.length > 0);
+}
+
+const VIA_RE = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9]+)\s+(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?:\s*:\s*(\d{1,5}))?\s*((?:;.*)?)$/;
+
+export function parseVia(value: string): ViaHop[] | undefined {
+  const hops: ViaHop[] = [];
+  for (const raw of splitHeaderList(value)) {
+    const m = VIA_RE.exec(raw);
+    if (m === null) return undefined;
+    const params = parseParams(m[4] ?? '');
+    const port = m[3] !== undefined ? Number(m[3]) : undefined;
+    if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+    const branch = params.get('branch');
+    hops.push({
+      raw,
+      transport: (m[1] ?? '').toUpperCase(),
+      host: m[2] ?? '',
+      ...(port !== undefined ? { port } : {}),
+      ...(branch ? { branch } : {}),
+      rport: params.has('rport'),
+    });
+  }
+  return hops.length > 0 ? hops : undefined;
+}
+
+/** `;a=b;c` → Map (keys lower-case, values unquoted). */
+export function parseParams(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(';')) {
+    const p = part.trim();
+    if (p.length === 0) continue;
+    const eq = p.indexOf('=');
+    const k = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
+    let v = eq < 0 ? '' : p.slice(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    out.set(k, v);
+  }
+  return out;
+}
+
+/** From/To/Contact value: `"Name" <uri>;tag=x` or `uri;tag=x`. */
+export function parseNameAddr(raw: string): NameAddr | undefined {
+  const v = raw.trim();
+  let uri: string;
+  let rest: string;
+  const lt = v.indexOf('<');
+  if (lt >= 0) {
+    const gt = v.indexOf('>', lt);
+    if (gt < 0) return undefined;
+    uri = v.slice(lt + 1, gt).trim();
+    rest = v.slice(gt + 1);
+  } else {
+    const semi = v.indexOf(';');
+    uri = (semi < 0 ? v : v.slice(0, semi)).trim();
+    rest = semi < 0 ? '' : v.slice(semi);
+  }
+  if (uri.length === 0 || /\s/.test(uri)) return undefined;
+  const tag = parseParams(rest).get('tag');
+  return { raw: v, uri, ...(tag ? { tag } : {}) };
+}
+
+// ---------------------------------------------------------------------------
+
+/**
+ * Parses one framed message: `head` is the start line and headers (without the
+ * blank line), `body` the bytes after it (already cut to Content-Length).
+ */
+export function parseSipMessage(head: string, body: Buffer): ParseResult {
+  let parsed: unknown;
+  try {
+    parsed = new drachtio.SipMessage(head + '\r\n\r\n');
+  } catch {
+    return { ok: false, reason: SipParseDrop.Unparsable, detail: 'start line or header syntax' };
+  }
+  if (!isRecord(parsed) || !isRecord(parsed.headers)) {
+    return { ok: false, reason: SipParseDrop.Unparsable, detail: 'no headers' };
+  }
+  const version = str(parsed.version);
+  const headers = new Map<string, string>();
+  for (const [k, v] of Object.entries(parsed.headers)) {
+    if (typeof v !== 'string') continue;
+    const name = k.toLowerCase();
+    const full = COMPACT[name] ?? name;
+    const prev = headers.get(full);
+    headers.set(full, prev === undefined ? v.trim() : prev + ',' + v.trim());
+  }
+  const method = str(parsed.method);
+  const uri = str(parsed.uri);
+  const status = typeof parsed.status === 'number' ? parsed.status : undefined;
+
+  const viaText = headers.get('via');
+  const via = viaText !== undefined ? parseVia(viaText) : undefined;
+  if (via === undefined) {
+    return { ok: false, reason: viaText === undefined ? SipParseDrop.MissingHeader : SipParseDrop.BadVia, detail: 'Via' };
+  }
+  const partial: PartialRequest | undefined = method !== undefined ? { method, headers, via } : undefined;
+  const fail = (reason: SipParseDrop, detail: string): ParseResult =>
+    partial !== undefined ? { ok: false, reason, detail, partial } : { ok: false, reason, detail };
+
+  if (version !== '2.0') return fail(SipParseDrop.BadVersion, 'SIP version');
+  for (const h of ['from', 'to', 'call-id', 'cseq']) {
+    if (!headers.has(h) || (headers.get(h) ?? '').length === 0) return fail(SipParseDrop.MissingHeader, h);
+  }
+  const cseqM = /^(\d{1,10})\s+([A-Za-z]+)$/.exec(headers.get('cseq') ?? '');
+  const cseqSeq = cseqM !== null ? Number(cseqM[1]) : NaN;
+  if (cseqM === null || !(cseqSeq < 2 ** 31)) return fail(SipParseDrop.BadCseq, 'CSeq');
+  const cseq = { seq: cseqSeq, method: (cseqM[2] ?? '').toUpperCase() };
+  const from = parseNameAddr(headers.get('from') ?? '');
+  const to = parseNameAddr(headers.get('to') ?? '');
+  if (from === undefined || to === undefined) return fail(SipParseDrop.BadFromTo, 'From/To');
+  const callId = headers.get('call-id') ?? '';
+
+  if (method !== undefined && uri !== undefined) {
+    if (cseq.method !== method.toUpperCase()) return fail(SipParseDrop.CseqMethodMismatch, 'CSeq method');
+    return { ok: true, message: { kind: 'request', method: method.toUpperCase(), uri, headers, body, via, from, to, callId, cseq } };
+  }
+  if (status !== undefined && status >= 100 && status <= 699) {
+    const reason = str(parsed.reason) ?? '';
+    return { ok: true, message: { kind: 'response', status, reason, headers, body, via, from, to, callId, cseq } };
+  }
+  return { ok: false, reason: SipParseDrop.Unparsable, detail: 'start line' };
+}
+
+// ---------------------------------------------------------------------------
+// serialising (plain text building; drachtio's stringify rewrites headers)
+
+export interface OutgoingMessage {
+  readonly startLine: string;
+  /** [name, value] in order. Content-Length is added from the body. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body?: string;
+}
+
+export function serialise(m: OutgoingMessage): Buffer {
+  const body = m.body !== undefined ? Buffer.from(m.body, 'utf8') : Buffer.alloc(0);
+  let s = m.startLine + '\r\n';
+  for (const [k, v] of m.headers) s += `${k}: ${v}\r\n`;
+  s += `Content-Length: ${body.length}\r\n\r\n`;
+  return body.length > 0 ? Buffer.concat([Buffer.from(s, 'utf8'), body]) : Buffer.from(s, 'utf8');
+}
+
+/** A reason phrase safe for a status line: printable, no CR/LF, bounded. */
+export function safeReason(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  return reason.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 120);
+}

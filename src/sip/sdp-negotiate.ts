@@ -1,0 +1,218 @@
+/**
+ * SDP offer/answer (RFC 3264) for the reflector (SPEC §4), with sdp-transform.
+ * The answer points every stream at the shared media ports, keeps the offer's
+ * m-line order, accepts the intersection of offered and allowed codecs (the
+ * session's codecs first), uses the session's canonical payload types, mirrors
+ * directions and rejects streams without a common codec at port 0.
+ */
+import net from 'node:net';
+import * as sdpTransform from 'sdp-transform';
+import type { AudioMode } from '../config/types.js';
+import type { CodecMapping, Direction, Medium, SessionCodec, StreamSpec } from '../reflector/api.js';
+
+/** Static payload types (RFC 3551 Table 4) of the codecs a reflector is likely to meet. */
+const STATIC_PTS: Readonly<Record<number, { name: string; clockRateHz: number; channels: number }>> = {
+  0: { name: 'PCMU', clockRateHz: 8000, channels: 1 },
+  3: { name: 'GSM', clockRateHz: 8000, channels: 1 },
+  4: { name: 'G723', clockRateHz: 8000, channels: 1 },
+  8: { name: 'PCMA', clockRateHz: 8000, channels: 1 },
+  9: { name: 'G722', clockRateHz: 8000, channels: 1 },
+  10: { name: 'L16', clockRateHz: 44100, channels: 2 },
+  11: { name: 'L16', clockRateHz: 44100, channels: 1 },
+  18: { name: 'G729', clockRateHz: 8000, channels: 1 },
+  26: { name: 'JPEG', clockRateHz: 90000, channels: 1 },
+  31: { name: 'H261', clockRateHz: 90000, channels: 1 },
+  34: { name: 'H263', clockRateHz: 90000, channels: 1 },
+};
+
+/** Codecs the mixer decodes (SPEC §13), plus telephone-event which it forwards. */
+export const MIXER_CODECS: readonly string[] = ['PCMU', 'PCMA', 'G722', 'L16', 'telephone-event'];
+
+export interface NegotiationInput {
+  readonly offer: string;
+  readonly mode: AudioMode;
+  readonly publicAddress: string;
+  readonly audioPort: number;
+  readonly videoPort: number;
+  readonly audioCodecs: readonly string[];
+  readonly videoCodecs: readonly string[];
+  /** The session's canonical codec table per medium (core.sessionCodecs). */
+  readonly sessionCodecs: (medium: Medium) => readonly SessionCodec[];
+  /** o= line identity of this dialog's answers. */
+  readonly sessionId: number;
+  readonly sessionVersion: number;
+}
+
+export type NegotiationResult =
+  | { readonly ok: true; readonly answer: string; readonly streams: StreamSpec[] }
+  | { readonly ok: false; readonly status: 400 | 488; readonly reason: string };
+
+interface OfferedCodec {
+  readonly pt: number;
+  readonly name: string;
+  readonly clockRateHz: number;
+  readonly channels: number;
+  readonly fmtp?: string;
+}
+
+const DIRECTIONS: readonly Direction[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
+
+function mirror(d: Direction): Direction {
+  // RFC 3264 §6.1: sendonly ↔ recvonly, inactive stays inactive.
+  return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
+}
+
+function sameCodec(a: { name: string; clockRateHz: number; channels: number }, b: { name: string; clockRateHz: number; channels: number }): boolean {
+  return a.name.toLowerCase() === b.name.toLowerCase() && a.clockRateHz === b.clockRateHz && a.channels === b.channels;
+}
+
+function offeredCodecs(m: sdpTransform.MediaDescription): OfferedCodec[] {
+  const out: OfferedCodec[] = [];
+  const pts = String(m.payloads ?? '').trim().split(/\s+/).filter((s) => /^\d{1,3}$/.test(s)).map(Number);
+  const rtp = Array.isArray(m.rtp) ? m.rtp : [];
+  const fmtp = Array.isArray(m.fmtp) ? m.fmtp : [];
+  for (const pt of pts.slice(0, 64)) {
+    if (pt > 127) continue;
+    const map = rtp.find((r) => r.payload === pt);
+    const f = fmtp.find((x) => x.payload === pt);
+    let codec: { name: string; clockRateHz: number; channels: number } | undefined;
+    if (map !== undefined && typeof map.codec === 'string' && map.codec.length > 0) {
+      const rate = typeof map.rate === 'number' && map.rate > 0 ? map.rate : 8000;
+      const ch = typeof map.encoding === 'number' && map.encoding > 0 ? map.encoding : 1;
+      codec = { name: map.codec, clockRateHz: rate, channels: ch };
+    } else {
+      codec = STATIC_PTS[pt];
+    }
+    if (codec === undefined) continue;
+    out.push({ pt, ...codec, ...(f !== undefined && typeof f.config === 'string' ? { fmtp: f.config } : {}) });
+  }
+  return out;
+}
+
+/** Picks the canonical PT for `c`: the session's, the static one, the offered dynamic one if free, else the lowest free. */
+function canonicalPt(c: OfferedCodec, table: readonly SessionCodec[], taken: Set<number>): number | undefined {
+  const known = table.find((s) => sameCodec(s, c));
+  if (known !== undefined) return known.pt;
+  const stat = STATIC_PTS[c.pt];
+  if (c.pt < 96 && stat !== undefined && sameCodec(stat, c)) return c.pt;
+  if (c.pt >= 96 && !taken.has(c.pt)) return c.pt;
+  for (let pt = 96; pt <= 127; pt++) if (!taken.has(pt)) return pt;
+  return undefined;
+}
+
+export function negotiate(input: NegotiationInput): NegotiationResult {
+  let offer: sdpTransform.SessionDescription;
+  try {
+    offer = sdpTransform.parse(input.offer);
+  } catch {
+    return { ok: false, status: 400, reason: 'Malformed SDP' };
+  }
+  if (!Array.isArray(offer.media) || offer.media.length === 0) return { ok: false, status: 488, reason: 'No media in SDP offer' };
+  if (offer.media.length > 16) return { ok: false, status: 488, reason: 'Too many media streams' };
+
+  const ipVer = net.isIPv6(input.publicAddress) ? 6 : 4;
+  const answer: sdpTransform.SessionDescription = {
+    version: 0,
+    origin: { username: '-', sessionId: input.sessionId, sessionVersion: input.sessionVersion, netType: 'IN', ipVer, address: input.publicAddress },
+    name: 'rtp-reflector',
+    connection: { version: ipVer, ip: input.publicAddress },
+    timing: { start: 0, stop: 0 },
+    media: [],
+  };
+  const streams: StreamSpec[] = [];
+  const used = new Set<Medium>();
+  const sessionDir = DIRECTIONS.find((d) => d === offer.direction);
+
+  for (const m of offer.media) {
+    const medium: Medium | undefined = m.type === 'audio' ? 'audio' : m.type === 'video' ? 'video' : undefined;
+    const protocol = typeof m.protocol === 'string' ? m.protocol : 'RTP/AVP';
+    const firstFmt = String(m.payloads ?? '0').trim().split(/\s+/)[0] ?? '0';
+    const reject = (): void => {
+      answer.media.push({ type: String(m.type), port: 0, protocol, payloads: firstFmt, rtp: [], fmtp: [] });
+    };
+    if (medium === undefined || used.has(medium) || m.port === 0 || !/^RTP\/AVPF?$/.test(protocol)) {
+      reject();
+      continue;
+    }
+    const address = m.connection?.ip ?? offer.connection?.ip;
+    if (address === undefined || !(net.isIP(address) > 0) || !(m.port > 0 && m.port < 65536)) {
+      reject();
+      continue;
+    }
+    const allowedNames = (medium === 'audio' ? input.audioCodecs : input.videoCodecs).map((s) => s.toLowerCase());
+    const mixNames = MIXER_CODECS.map((s) => s.toLowerCase());
+    const table = input.sessionCodecs(medium);
+    let candidates = offeredCodecs(m).filter((c) => allowedNames.includes(c.name.toLowerCase()));
+    if (medium === 'audio' && input.mode === 'mix') candidates = candidates.filter((c) => mixNames.includes(c.name.toLowerCase()));
+    // Order: codecs the session already uses (in its order), then configured preference.
+    const rank = (c: OfferedCodec): number => {
+      const i = table.findIndex((s) => sameCodec(s, c));
+      if (i >= 0 && (medium === 'video' || input.mode === 'reflect')) return i;
+      return 1000 + allowedNames.indexOf(c.name.toLowerCase());
+    };
+    candidates = [...candidates].sort((a, b) => rank(a) - rank(b));
+    const mappings: CodecMapping[] = [];
+    const taken = new Set<number>(table.map((s) => s.pt));
+    for (const c of candidates) {
+      if (mappings.some((x) => sameCodec(x, c))) continue;
+      const pt = canonicalPt(c, table, taken);
+      if (pt === undefined) continue;
+      if (mappings.some((x) => x.canonicalPt === pt)) continue;
+      taken.add(pt);
+      mappings.push({
+        canonicalPt: pt, participantPt: c.pt, name: c.name, clockRateHz: c.clockRateHz, channels: c.channels,
+        ...(c.fmtp !== undefined ? { fmtp: c.fmtp } : {}),
+      });
+    }
+    // telephone-event alone carries no media.
+    if (!mappings.some((x) => x.name.toLowerCase() !== 'telephone-event')) {
+      reject();
+      continue;
+    }
+    used.add(medium);
+    const direction: Direction = DIRECTIONS.find((d) => d === m.direction) ?? sessionDir ?? 'sendrecv';
+    const rtcpPort = m.rtcp !== undefined && m.rtcp.port > 0 && m.rtcp.port < 65536 ? m.rtcp.port : m.port + 1;
+    const ssrcs: number[] = [];
+    for (const s of Array.isArray(m.ssrcs) ? m.ssrcs : []) {
+      const id = Number(s.id);
+      if (Number.isInteger(id) && id >= 0 && id <= 0xffffffff && !ssrcs.includes(id) && ssrcs.length < 16) ssrcs.push(id);
+    }
+    streams.push({ medium, address, rtpPort: m.port, rtcpPort, direction, ssrcs, codecs: mappings });
+    const port = medium === 'audio' ? input.audioPort : input.videoPort;
+    answer.media.push({
+      type: medium,
+      port,
+      protocol,
+      payloads: mappings.map((x) => x.canonicalPt).join(' '),
+      rtp: mappings.map((x) => ({ payload: x.canonicalPt, codec: x.name, rate: x.clockRateHz, ...(x.channels > 1 ? { encoding: x.channels } : {}) })),
+      fmtp: mappings.filter((x) => x.fmtp !== undefined).map((x) => ({ payload: x.canonicalPt, config: x.fmtp ?? '' })),
+      rtcp: { port: port + 1 },
+      direction: mirror(direction),
+    });
+  }
+  if (streams.length === 0) return { ok: false, status: 488, reason: 'No acceptable media stream' };
+  return { ok: true, answer: sdpTransform.write(answer), streams };
+}
+
+/** Our SDP for a re-INVITE without an offer: the current streams offered again (sendrecv). */
+export function sdpForStreams(input: Omit<NegotiationInput, 'offer' | 'mode' | 'sessionCodecs' | 'audioCodecs' | 'videoCodecs'>, streams: readonly StreamSpec[]): string {
+  const ipVer = net.isIPv6(input.publicAddress) ? 6 : 4;
+  return sdpTransform.write({
+    version: 0,
+    origin: { username: '-', sessionId: input.sessionId, sessionVersion: input.sessionVersion, netType: 'IN', ipVer, address: input.publicAddress },
+    name: 'rtp-reflector',
+    connection: { version: ipVer, ip: input.publicAddress },
+    timing: { start: 0, stop: 0 },
+    media: streams.map((s) => {
+      const port = s.medium === 'audio' ? input.audioPort : input.videoPort;
+      return {
+        type: s.medium, port, protocol: 'RTP/AVP',
+        payloads: s.codecs.map((c) => c.canonicalPt).join(' '),
+        rtp: s.codecs.map((c) => ({ payload: c.canonicalPt, codec: c.name, rate: c.clockRateHz })),
+        fmtp: s.codecs.filter((c) => c.fmtp !== undefined).map((c) => ({ payload: c.canonicalPt, config: c.fmtp ?? '' })),
+        rtcp: { port: port + 1 },
+        direction: 'sendrecv' as const,
+      };
+    }),
+  });
+}
