@@ -1,0 +1,258 @@
+/**
+ * tools/bench — the benchmark of SPEC §12.
+ *
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--no-held] [--held-only]
+ *
+ * For each cell (party size × packet size) and implementation it finds the out
+ * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
+ * that rate, comparing our core with the C reference (recvmmsg/sendmmsg) and
+ * the naive node:dgram loop in the same run. Then participants held, memory
+ * per participant and time to join (through the core API: the SIP front end is
+ * not measured yet). One JSON line per result on stdout; a table on stderr.
+ * The reference programs are compiled from ../shared/perf into .tmp/perf.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { runCell, type CellResult, type CellSpec, type FanoutTiming } from './bench/fanout.js';
+import { measureHeld, type HeldResult } from './bench/held.js';
+import { buildPerfRefs } from './bench/perf-refs.js';
+import { hasTaskset } from './bench/proc.js';
+import { IMPLS, type Impl } from './bench/reflectors.js';
+
+const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
+const REFLECTOR_PORT = 26000;
+const HELD_HOST = '127.0.7.14';
+const LOADGEN_BIND = '127.0.7.21';
+const DEFAULT_CELLS = '5x172,10x172,20x172,5x1200,10x1200,20x1200';
+
+interface BenchArgs {
+  readonly quick: boolean;
+  readonly cells: readonly CellSpec[];
+  readonly impls: readonly Impl[];
+  readonly held: boolean;
+  readonly fanout: boolean;
+}
+
+function usage(msg: string): never {
+  process.stderr.write(
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--no-held] [--held-only]\n`,
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv: readonly string[]): BenchArgs {
+  let quick = false;
+  let cells = DEFAULT_CELLS;
+  let impls = 'ours,c,naive';
+  let held = true;
+  let fanout = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') quick = true;
+    else if (a === '--cells') cells = argv[++i] ?? usage('--cells needs a value');
+    else if (a === '--impl') impls = argv[++i] ?? usage('--impl needs a value');
+    else if (a === '--no-held') held = false;
+    else if (a === '--held-only') fanout = false;
+    else usage(`unknown argument ${String(a)}`);
+  }
+  const cellList = cells.split(',').map((c) => {
+    const m = /^(\d+)x(\d+)$/.exec(c.trim());
+    if (!m) usage(`bad cell ${c} (want PARTIESxBYTES)`);
+    const parties = Number(m[1]);
+    const sizeBytes = Number(m[2]);
+    if (parties < 2 || parties > 200 || sizeBytes < 25 || sizeBytes > 1500) usage(`cell ${c} out of range`);
+    return { parties, sizeBytes };
+  });
+  const implList = impls.split(',').map((s) => s.trim()) as Impl[];
+  for (const i of implList) if (!IMPLS.includes(i)) usage(`unknown impl ${i}`);
+  // The C reference first in each cell, so that ratios are known when the others print.
+  const order: readonly Impl[] = ['c', 'ours', 'naive'];
+  implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  return { quick, cells: cellList, impls: implList, held, fanout };
+}
+
+function emit(o: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(o) + '\n');
+}
+
+function round(x: number | undefined, digits = 3): number | null {
+  if (x === undefined || !Number.isFinite(x)) return null;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function machineNote(): Record<string, unknown> {
+  const c = cpus();
+  return {
+    cpus: c.length,
+    cpu_model: c[0]?.model ?? 'unknown',
+    mem_gib: round(totalmem() / 2 ** 30, 1),
+    loadavg: loadavg().map((x) => round(x, 2)),
+    node: process.version,
+    taskset: hasTaskset(),
+  };
+}
+
+function fmt(n: number | null | undefined, w: number, digits = 0): string {
+  const s = n === null || n === undefined ? '-' : n.toFixed(digits);
+  return s.padStart(w);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const pinned = hasTaskset() && cpus().length >= 2;
+  const reflectorCpu = pinned ? 1 : undefined;
+  const harnessCpu = pinned ? 0 : undefined;
+  if (pinned) {
+    // The Node load generator (held measurement) runs in this process: keep it off the reflector's CPU.
+    spawnSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+  }
+  const refs = buildPerfRefs();
+  emit({ type: 'meta', started: started.toISOString(), quick: args.quick, ...machineNote(), reference_dir: refs.sourceDir, missing: refs.missing });
+  for (const m of refs.missing) process.stderr.write(`bench: note: ${m}\n`);
+
+  const timing: FanoutTiming = args.quick
+    ? { plan: { startOutPps: 4000, maxOutPps: 64000, maxGrowSteps: 3, bisectSteps: 1 }, pointS: 0.4, warmupS: 0.2, halfS: 0.5 }
+    : { plan: { startOutPps: 8000, maxOutPps: 1_024_000, maxGrowSteps: 8, bisectSteps: 3 }, pointS: 1.5, warmupS: 0.3, halfS: 3 };
+
+  const results: CellResult[] = [];
+  if (args.fanout) {
+    for (const cell of args.cells) {
+      let cRate: number | undefined;
+      for (const impl of args.impls) {
+        if (impl === 'c' && refs.reflectorC === undefined) {
+          emit({ type: 'fanout', impl, parties: cell.parties, size: cell.sizeBytes, error: 'C reference missing (../shared/perf absent)' });
+          continue;
+        }
+        if (impl === 'naive' && refs.reflectorNaive === undefined) {
+          emit({ type: 'fanout', impl, parties: cell.parties, size: cell.sizeBytes, error: 'naive reference missing (../shared/perf absent)' });
+          continue;
+        }
+        process.stderr.write(`bench: ${impl} ${cell.parties}x${cell.sizeBytes} …\n`);
+        let r: CellResult;
+        try {
+          r = await runCell(impl, cell, timing, {
+            refs,
+            host: HOSTS[impl],
+            port: REFLECTOR_PORT,
+            loadgenBind: LOADGEN_BIND,
+            ...(reflectorCpu === undefined ? {} : { reflectorCpu }),
+            ...(harnessCpu === undefined ? {} : { harnessCpu }),
+          });
+        } catch (err) {
+          const error = err instanceof Error ? err.message : String(err);
+          emit({ type: 'fanout', impl, parties: cell.parties, size: cell.sizeBytes, error });
+          continue;
+        }
+        if (impl === 'c') cRate = r.sustainedOutPps;
+        results.push(r);
+        emit({
+          type: 'fanout',
+          time: new Date().toISOString(),
+          impl,
+          parties: r.parties,
+          size: r.size,
+          sustained_out_pps: r.sustainedOutPps,
+          p50_ms: round(r.halfRate?.p50Ms),
+          p99_ms: round(r.halfRate?.p99Ms),
+          ratio_to_c: cRate ? round(r.sustainedOutPps / cRate) : null,
+          half_rate_out_pps: r.halfRate ? Math.round(r.halfRate.outPps) : null,
+          half_rate_loss_pct: round(r.halfRate?.lossPct, 4),
+          capped: r.capped,
+          harness: r.harness,
+          join_us: r.joinUs ? { mean: round(r.joinUs.mean, 1), p99: round(r.joinUs.p99, 1) } : null,
+          points: r.points,
+        });
+      }
+    }
+  }
+
+  let held: HeldResult | undefined;
+  if (args.held && args.impls.includes('ours')) {
+    process.stderr.write('bench: participants held …\n');
+    held = await measureHeld({
+      steps: args.quick ? [20, 100] : [250, 500, 1000, 2000, 4000, 8000],
+      parties: 4,
+      ratePps: 2,
+      sizeBytes: 172,
+      durationS: args.quick ? 0.5 : 3,
+      warmupS: args.quick ? 0.3 : 0.5,
+      memBudgetBytes: 512 * 2 ** 20,
+      host: HELD_HOST,
+      port: REFLECTOR_PORT,
+      bindAddress: LOADGEN_BIND,
+      ...(reflectorCpu === undefined ? {} : { reflectorCpu }),
+    });
+    for (const s of held.steps) {
+      emit({
+        type: 'held_step',
+        participants: s.participants,
+        sessions: s.sessions,
+        pass: s.pass,
+        reason: s.reason ?? null,
+        loss_pct: round(s.lossPct, 4),
+        p50_ms: round(s.p50Ms),
+        p99_ms: round(s.p99Ms),
+        out_pps: Math.round(s.outPps),
+        rss_mib: round(s.rssBytes / 2 ** 20, 1),
+        rss_per_participant_bytes: Math.round(s.rssPerParticipantBytes),
+        heap_per_participant_bytes: Math.round(s.heapPerParticipantBytes),
+        join_us: s.joinUs ? { mean: round(s.joinUs.mean, 1), p50: round(s.joinUs.p50, 1), p99: round(s.joinUs.p99, 1), max: round(s.joinUs.max, 1) } : null,
+      });
+    }
+    const last = held.steps.filter((s) => s.pass).at(-1);
+    emit({
+      type: 'held',
+      participants_held: held.held,
+      mem_budget_mib: held.memBudgetBytes / 2 ** 20,
+      stream: '1 audio stream each, 2 packets/s of 172 bytes, sessions of 4',
+      largest_step_tried: held.steps.at(-1)?.participants ?? 0,
+      stopped_because: held.steps.find((s) => !s.pass)?.reason ?? 'all steps passed',
+      rss_per_participant_bytes: last ? Math.round(last.rssPerParticipantBytes) : null,
+      heap_per_participant_bytes: last ? Math.round(last.heapPerParticipantBytes) : null,
+    });
+    if (last?.joinUs) {
+      emit({
+        type: 'join',
+        via: 'core API (ReflectorCore.join); SIP front end not measured',
+        participants: last.participants,
+        mean_us: round(last.joinUs.mean, 1),
+        p50_us: round(last.joinUs.p50, 1),
+        p99_us: round(last.joinUs.p99, 1),
+        max_us: round(last.joinUs.max, 1),
+      });
+    }
+  }
+
+  // Human-readable table.
+  const w = (s: string): void => {
+    process.stderr.write(s + '\n');
+  };
+  w('');
+  w(`bench ${started.toISOString()} → ${new Date().toISOString()}${args.quick ? ' (quick)' : ''}; ${cpus().length} CPUs, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (results.length > 0) {
+    w('impl   parties  size  sustained out pkt/s   vs C   p50 ms  p99 ms  (latency at half rate)');
+    for (const r of results) {
+      const c = results.find((x) => x.impl === 'c' && x.parties === r.parties && x.size === r.size);
+      const ratio = c && c.sustainedOutPps > 0 ? r.sustainedOutPps / c.sustainedOutPps : null;
+      w(
+        `${r.impl.padEnd(6)} ${fmt(r.parties, 7)} ${fmt(r.size, 5)} ${fmt(r.sustainedOutPps, 20)}${r.capped ? '+' : ' '} ${fmt(ratio, 6, 2)} ${fmt(r.halfRate?.p50Ms, 7, 2)} ${fmt(r.halfRate?.p99Ms, 7, 2)}`,
+      );
+    }
+  }
+  if (held) {
+    const last = held.steps.filter((s) => s.pass).at(-1);
+    w(`participants held: ${held.held} (budget ${held.memBudgetBytes / 2 ** 20} MiB RSS; ${held.steps.find((s) => !s.pass)?.reason ?? 'largest step passed'})`);
+    if (last) {
+      w(`memory per participant: ${(last.rssPerParticipantBytes / 1024).toFixed(1)} KiB RSS, ${(last.heapPerParticipantBytes / 1024).toFixed(1)} KiB heap (at ${last.participants})`);
+      if (last.joinUs) w(`time to join (core API): mean ${last.joinUs.mean.toFixed(1)} µs, p99 ${last.joinUs.p99.toFixed(1)} µs`);
+    }
+  }
+  for (const m of refs.missing) w(`note: ${m}`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,169 @@
+/**
+ * One cell of SPEC §12: for one implementation, party size and packet size,
+ * the highest out packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then
+ * p50/p99 at half that rate. The reflector runs pinned to one CPU, the load
+ * harness to the other.
+ */
+import { runHarness } from './harness.js';
+import { runLoadgen } from './loadgen-engine.js';
+import type { PerfRefs } from './perf-refs.js';
+import { pickLocalBase } from './ports.js';
+import { startReflector, type Impl } from './reflectors.js';
+import type { JoinTimes } from './core-client.js';
+import { judge, searchSustained, type PointVerdict, type SearchPlan } from './search.js';
+
+export interface CellSpec {
+  readonly parties: number;
+  readonly sizeBytes: number;
+}
+
+export interface FanoutTiming {
+  readonly plan: SearchPlan;
+  /** Measured seconds per search point and warm-up before it. */
+  readonly pointS: number;
+  readonly warmupS: number;
+  /** Measured seconds of the half-rate latency point. */
+  readonly halfS: number;
+}
+
+export interface PointMeasure {
+  readonly lossPct: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly sendPct: number;
+  readonly outPps: number;
+  readonly reflectorDrops?: number;
+  readonly cpu0?: number;
+  readonly cpu1?: number;
+}
+
+export interface CellResult {
+  readonly impl: Impl;
+  readonly parties: number;
+  readonly size: number;
+  /** Out packets/s measured at the best passing point (0 when none passed). */
+  readonly sustainedOutPps: number;
+  readonly offeredOutPps: number;
+  /** True when even the search's highest rate passed. */
+  readonly capped: boolean;
+  readonly halfRate?: PointMeasure & { readonly offeredOutPps: number };
+  readonly points: readonly { readonly offered: number; readonly pass: boolean; readonly reason?: string; readonly out: number; readonly lossPct: number; readonly p50Ms: number }[];
+  readonly joinUs?: JoinTimes;
+  readonly harness: 'participants.c' | 'node-loadgen';
+  readonly error?: string;
+}
+
+export interface CellEnv {
+  readonly refs: PerfRefs;
+  /** Loopback address the reflector under test listens on. */
+  readonly host: string;
+  readonly port: number;
+  readonly reflectorCpu?: number;
+  readonly harnessCpu?: number;
+  /** Where the Node harness binds when participants.c is missing. */
+  readonly loadgenBind: string;
+}
+
+export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, env: CellEnv): Promise<CellResult> {
+  const k = cell.parties;
+  const harness = env.refs.participants !== undefined ? 'participants.c' : 'node-loadgen';
+  const refl = await startReflector(impl, env.refs, env.host, env.port, env.reflectorCpu);
+  let joinUs: JoinTimes | undefined;
+  try {
+    let measure: (offered: number, durationS: number) => Promise<PointMeasure>;
+    if (env.refs.participants !== undefined) {
+      const binary = env.refs.participants;
+      const localBase = pickLocalBase(k);
+      const ports: number[] = [];
+      for (let i = 0; i < k; i++) ports.push(localBase + 2 * i);
+      joinUs = await refl.admit([{ session: `bench-${k}x${cell.sizeBytes}`, address: '127.0.0.1', ports }]);
+      measure = async (offered, durationS) => {
+        const r = await runHarness({
+          binary,
+          host: env.host,
+          port: env.port,
+          parties: k,
+          ratePerParticipant: offered / (k * (k - 1)),
+          sizeBytes: cell.sizeBytes,
+          durationS,
+          warmupS: timing.warmupS,
+          localBase,
+          ...(env.harnessCpu === undefined ? {} : { cpu: env.harnessCpu }),
+        });
+        return {
+          lossPct: r.lossPct,
+          p50Ms: r.p50Us / 1000,
+          p99Ms: r.p99Us / 1000,
+          sendPct: r.sendPct,
+          outPps: r.outPps,
+          reflectorDrops: r.reflectorDrops,
+          cpu0: r.cpu0,
+          cpu1: r.cpu1,
+        };
+      };
+    } else {
+      let session = 0;
+      measure = async (offered, durationS) => {
+        const r = await runLoadgen({
+          bindAddress: env.loadgenBind,
+          targetAddress: env.host,
+          targetPort: env.port,
+          sessions: 1,
+          parties: k,
+          ratePps: offered / (k * (k - 1)),
+          sizeBytes: cell.sizeBytes,
+          durationS,
+          warmupS: timing.warmupS,
+          sessionPrefix: `bench-${k}x${cell.sizeBytes}-${session++}-`,
+          admit: async (groups) => {
+            joinUs = await refl.admit(groups);
+          },
+        });
+        return { lossPct: r.lossPct, p50Ms: r.p50Ms, p99Ms: r.p99Ms, sendPct: r.sendPct, outPps: r.outPps };
+      };
+    }
+
+    const outcome = await searchSustained<PointMeasure>(timing.plan, async (offered): Promise<PointVerdict<PointMeasure>> => {
+      try {
+        const m = await measure(offered, timing.pointS);
+        const j = judge(m.lossPct, m.p50Ms, m.sendPct);
+        return j.reason === undefined ? { offeredOutPps: offered, pass: j.pass, result: m } : { offeredOutPps: offered, pass: j.pass, reason: j.reason, result: m };
+      } catch (err) {
+        return { offeredOutPps: offered, pass: false, reason: `error: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}` };
+      }
+    });
+    const points = outcome.points.map((p) => ({
+      offered: p.offeredOutPps,
+      pass: p.pass,
+      ...(p.reason === undefined ? {} : { reason: p.reason }),
+      out: Math.round(p.result?.outPps ?? 0),
+      lossPct: p.result?.lossPct ?? -1,
+      p50Ms: p.result?.p50Ms ?? -1,
+    }));
+    const best = outcome.best;
+    if (best === undefined || best.result === undefined) {
+      return { impl, parties: k, size: cell.sizeBytes, sustainedOutPps: 0, offeredOutPps: 0, capped: false, points, harness, ...(joinUs ? { joinUs } : {}) };
+    }
+    const halfOffered = Math.round(best.offeredOutPps / 2);
+    let halfRate: CellResult['halfRate'];
+    try {
+      halfRate = { offeredOutPps: halfOffered, ...(await measure(halfOffered, timing.halfS)) };
+    } catch {
+      halfRate = undefined;
+    }
+    return {
+      impl,
+      parties: k,
+      size: cell.sizeBytes,
+      sustainedOutPps: Math.round(best.result.outPps),
+      offeredOutPps: best.offeredOutPps,
+      capped: outcome.capped,
+      ...(halfRate ? { halfRate } : {}),
+      points,
+      harness,
+      ...(joinUs ? { joinUs } : {}),
+    };
+  } finally {
+    await refl.close();
+  }
+}
