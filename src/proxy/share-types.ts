@@ -1,0 +1,89 @@
+/**
+ * Shared vocabulary of the application-sharing part (SPEC §8): what a share is,
+ * its snapshot for status, the counters, and the tunables.
+ */
+import type { Socket } from 'node:net';
+import type { DropCounter } from '../runtime/drop-counter.js';
+
+export interface ShareInfo {
+  readonly id: number;
+  readonly session: string;
+  readonly title: string;
+  readonly sharer: string;
+  readonly passkey: Buffer;
+}
+
+export interface ShareSnapshot {
+  readonly id: number;
+  readonly session: string;
+  readonly title: string;
+  readonly sharer: string;
+  /** `local`: the sharer is connected here; `peer`: proxied from the origin reflector. */
+  readonly origin: 'local' | 'peer';
+  /** Peer key ("address:port") the announcement came from, for `peer` shares. */
+  readonly peer?: string;
+  readonly serverPort?: number;
+  readonly clientPort: number;
+  /** Local: the sharer has authenticated (the share is announced). */
+  readonly live: boolean;
+  readonly viewers: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly createdAt: number;
+}
+
+export interface ShareTunables {
+  /** Deadline for the `SHARE` / `VIEW` line (SPEC §8.2: 10 s). */
+  readonly handshakeTimeoutMs: number;
+  /** A viewer with more than this queued is disconnected (SPEC §8.4). */
+  readonly viewerBufferBytes: number;
+  /** A granted share whose sharer never authenticates is released after this. */
+  readonly grantTimeoutMs: number;
+  /** Connections (pending and authenticated) per share port. */
+  readonly maxConnectionsPerPort: number;
+  /** Idle limit of a peer's upstream connection before it is considered dead. */
+  readonly upstreamTimeoutMs: number;
+}
+
+export const DEFAULT_SHARE_TUNABLES: ShareTunables = {
+  handshakeTimeoutMs: 10_000,
+  viewerBufferBytes: 4 * 1024 * 1024,
+  grantTimeoutMs: 120_000,
+  maxConnectionsPerPort: 256,
+  upstreamTimeoutMs: 30_000,
+};
+
+/** Drop and close reasons of the share part (metric labels). */
+export const ShareDrop = {
+  HandshakeTimeout: 'share_handshake_timeout',
+  LineTooLong: 'share_line_too_long',
+  BadLine: 'share_bad_line',
+  Denied: 'share_denied',
+  SecondSharer: 'share_second_sharer',
+  SlowViewer: 'share_slow_viewer',
+  UpstreamFailed: 'share_upstream_failed',
+} as const;
+
+export interface ShareCounters {
+  bytesIn: number;
+  bytesOut: number;
+  viewersAccepted: number;
+  viewersDropped: number;
+}
+
+/** What a share needs from the hub that owns it. */
+export interface ShareContext {
+  readonly tunables: () => ShareTunables;
+  readonly drops: DropCounter;
+  readonly counters: ShareCounters;
+  /** The share has ended (after it closed its sockets); the hub releases its ports. */
+  readonly ended: (id: number, reason: string) => void;
+  /** The sharer of a local share authenticated. */
+  readonly live: (id: number) => void;
+}
+
+/** Destroys every socket of a set (bounded: the set only shrinks). */
+export function destroyAll(sockets: Set<Socket>): void {
+  for (const s of [...sockets]) s.destroy();
+  sockets.clear();
+}
