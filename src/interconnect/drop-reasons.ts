@@ -1,0 +1,45 @@
+/**
+ * Why the interconnect dropped a datagram (SPEC §6). Stable snake_case strings:
+ * they are also the metric labels of InterconnectLink.drops().
+ */
+export const InterconnectDrop = {
+  /** Source address is not a configured peer of the port pair it arrived on. */
+  NotPeer: 'not_peer',
+  /** Neither a relay shim (0x52) nor an RTCP version-2 byte. */
+  UnknownDatagram: 'unknown_datagram',
+  /** A control (RTCP) packet on the RTP relay port; control belongs on port+1. */
+  ControlOnRtpPort: 'control_on_rtp_port',
+  /** An RTCP packet from a peer without an RFLX APP packet in it. */
+  NotRflx: 'not_rflx',
+  /** The RFLX APP packet does not parse. */
+  RflxMalformed: 'rflx_malformed',
+  /** The peer has a secret but the packet carries no AUTH TLV. */
+  AuthMissing: 'auth_missing',
+  /** AUTH does not match HMAC-SHA256(secret, packet). */
+  AuthFailed: 'auth_failed',
+  TimestampMissing: 'timestamp_missing',
+  /** TIMESTAMP further than ±60 s from our clock. */
+  StaleTimestamp: 'stale_timestamp',
+  SeqMissing: 'seq_missing',
+  /** SEQ already seen (or too old) for the sender's BOOT_EPOCH. */
+  ReplayedSeq: 'replayed_seq',
+  /** An authenticated packet of an older BOOT_EPOCH than the one in use by a live peer. */
+  StaleEpoch: 'stale_epoch',
+  HelloMalformed: 'hello_malformed',
+  SessionStateMalformed: 'session_state_malformed',
+  BadSessionName: 'bad_session_name',
+  /** A peer announced more sessions than MAX_SESSIONS. */
+  TooManySessions: 'too_many_sessions',
+  /** An RFLX subtype peers do not send to each other (1–8, unknown). */
+  UnexpectedSubtype: 'unexpected_subtype',
+  /** Relay shim does not parse (short, bad magic/version, bad medium). */
+  RelayMalformed: 'relay_malformed',
+  /** Hop count above RELAY_MAX_HOPS (received, or it would be when relayed on). */
+  RelayHopLimit: 'relay_hop_limit',
+  /** RELAY_ID not announced by that peer (or the session has ended there). */
+  RelayUnknownSession: 'relay_unknown_session',
+  SocketError: 'socket_error',
+  /** A bug of ours caught by the socket handler's backstop. */
+  Internal: 'internal_error',
+} as const;
+export type InterconnectDrop = (typeof InterconnectDrop)[keyof typeof InterconnectDrop];

@@ -1,0 +1,85 @@
+/**
+ * Builds interconnect nodes for tests: a stand-in core (see stand-in-core.ts)
+ * plus a real interconnect bound on its own loopback address (127.0.3.x), all
+ * on the same relay port, as SPEC §3 describes for a firewall pair on one host.
+ */
+import { defaultConfig } from '../../src/config/defaults.js';
+import type { Config, PeerConfig } from '../../src/config/types.js';
+import { createInterconnect, type Interconnect, type InterconnectTiming } from '../../src/interconnect/index.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { StandInCore } from './stand-in-core.js';
+
+/** Below the ephemeral range, on addresses only these tests use. */
+export const RELAY_PORT = 25564;
+export const FAST: InterconnectTiming = { helloMs: 150, refreshMs: 300 };
+
+export function ip(n: number): string {
+  return `127.0.3.${n}`;
+}
+
+export function keyOf(address: string, port = RELAY_PORT): string {
+  return `${address}:${port}`;
+}
+
+export interface TestNode {
+  readonly address: string;
+  /** How the peers name this node. */
+  readonly key: string;
+  readonly core: StandInCore;
+  link: Interconnect;
+  config: Config;
+}
+
+export interface NodeOptions {
+  readonly timing?: Partial<InterconnectTiming>;
+  /** Secret for every peer of this node. */
+  readonly secret?: string;
+  readonly core?: StandInCore;
+}
+
+export function nodeConfig(address: string, peerAddresses: readonly string[], secret?: string): Config {
+  const peers: PeerConfig[] = peerAddresses.map((a) => ({
+    address: a, rtpRelayPort: RELAY_PORT, ...(secret !== undefined ? { secret } : {}),
+  }));
+  return { ...defaultConfig(), reflectorId: `r-${address}`, listenAddress: address, publicAddress: address, peers };
+}
+
+export async function startNode(address: string, peerAddresses: readonly string[], opts: NodeOptions = {}): Promise<TestNode> {
+  const core = opts.core ?? new StandInCore();
+  const config = nodeConfig(address, peerAddresses, opts.secret);
+  const link = createInterconnect({ config, logger: silentLogger(), core, timing: { ...FAST, ...opts.timing } });
+  await link.start();
+  return { address, key: keyOf(address), core, link, config };
+}
+
+/** An RTP packet whose payload names it, so tests can tell packets apart. */
+export function rtpPacket(seq: number, tag: string): Buffer {
+  const p = Buffer.alloc(12 + tag.length);
+  p[0] = 0x80;
+  p[1] = 0;
+  p.writeUInt16BE(seq, 2);
+  p.writeUInt32BE(seq * 160, 4);
+  p.writeUInt32BE(0x11223344, 8);
+  p.write(tag, 12, 'latin1');
+  return p;
+}
+
+/** A minimal RTCP RR (no report blocks). */
+export function rtcpPacket(ssrc: number): Buffer {
+  const p = Buffer.alloc(8);
+  p[0] = 0x80;
+  p[1] = 201;
+  p.writeUInt16BE(1, 2);
+  p.writeUInt32BE(ssrc, 4);
+  return p;
+}
+
+export function peerSnap(node: TestNode, peer: TestNode) {
+  const s = node.link.peers().find((p) => p.key === peer.key);
+  if (s === undefined) throw new Error(`${node.key} has no peer ${peer.key}`);
+  return s;
+}
+
+export async function closeAll(nodes: readonly TestNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.link.close()));
+}
