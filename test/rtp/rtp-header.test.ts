@@ -167,18 +167,21 @@ describe('rtp/rtp-header', () => {
     for (const v of Object.values(RtpDrop)) expect(v).to.match(/^rtp_[a-z_]+$/);
   });
 
-  it(`never throws on ${FUZZ_COUNT} random, truncated and bit-flipped inputs, and stays in bounds`, () => {
+  it(`never throws on ${FUZZ_COUNT} random, truncated and bit-flipped inputs, and stays in bounds`, function () {
+    this.timeout(120_000);
+    const reasons = new Set<string>(Object.values(RtpDrop));
     let ok = 0;
+    let bad = 0;
     forEachFuzzInput(0x5eed0001, FUZZ_COUNT, [PCMU, FULL, KEEPALIVE], (buf) => {
       const r = parseRtpHeader(buf, h);
       if (r === null) {
         ok++;
-        expect(h.payloadOffset + h.payloadLength + h.paddingLength).to.equal(buf.length);
-        expect(h.payloadLength).to.be.at.least(0);
-      } else {
-        expect(Object.values(RtpDrop)).to.include(r);
+        if (h.payloadOffset + h.payloadLength + h.paddingLength !== buf.length || h.payloadLength < 0) bad++;
+      } else if (!reasons.has(r)) {
+        bad++;
       }
     });
+    expect(bad).to.equal(0);
     expect(ok).to.be.greaterThan(0);
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * RTCP APP, application-defined (RFC 3550 §6.7).
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |V=2|P| subtype |   PT=APP=204  |             length            |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                           SSRC/CSRC                           |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                          name (ASCII)                         |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                   application-dependent data                ...
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * The data is a multiple of 32 bits (the length field guarantees it).
+ */
+import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+
+export const RTCP_APP_HEADER_SIZE = 12;
+const OFFSET_SSRC = 4;
+const OFFSET_NAME = 8;
+const OFFSET_DATA = 12;
+const NAME_SIZE = 4;
+const WORD = 4;
+
+export const RtcpAppDrop = {
+  WrongType: 'rtcp_app_wrong_type',
+  TooShort: 'rtcp_app_too_short',
+} as const;
+export type RtcpAppDrop = (typeof RtcpAppDrop)[keyof typeof RtcpAppDrop];
+
+/** A decoded APP packet; preallocate and reuse. */
+export class RtcpApp {
+  subtype = 0;
+  ssrc = 0;
+  /** The 4 name octets as a big-endian u32 (e.g. 0x52464c58 for "RFLX"). */
+  name = 0;
+  /** Absolute offset and length of the application data, padding excluded. */
+  dataOffset = 0;
+  dataLength = 0;
+}
+
+/** Decodes the APP packet `view` of `buf` into `out` without allocating. */
+export function parseApp(buf: Buffer, view: RtcpPacketView, out: RtcpApp): RtcpAppDrop | null {
+  if (view.packetType !== RtcpPacketType.APP) return RtcpAppDrop.WrongType;
+  const body = rtcpBodyLength(view);
+  if (body < RTCP_APP_HEADER_SIZE - RTCP_HEADER_SIZE || view.offset + view.length > buf.length) return RtcpAppDrop.TooShort;
+  const o = view.offset;
+  out.subtype = view.count;
+  out.ssrc = buf.readUInt32BE(o + OFFSET_SSRC);
+  out.name = buf.readUInt32BE(o + OFFSET_NAME);
+  out.dataOffset = o + OFFSET_DATA;
+  out.dataLength = body - (RTCP_APP_HEADER_SIZE - RTCP_HEADER_SIZE);
+  return null;
+}
+
+/** The u32 of a 4-character ASCII name ("RFLX" → 0x52464c58). */
+export function appName(name: string): number {
+  if (name.length !== NAME_SIZE || !/^[\x20-\x7e]{4}$/.test(name)) throw new RangeError('APP name must be 4 ASCII characters');
+  return ((name.charCodeAt(0) << 24) | (name.charCodeAt(1) << 16) | (name.charCodeAt(2) << 8) | name.charCodeAt(3)) >>> 0;
+}
+
+export interface AppInit {
+  subtype: number;
+  ssrc: number;
+  /** A u32 or 4 ASCII characters. */
+  name: number | string;
+  /** Zero-padded to a multiple of 4 on the wire. */
+  data?: Uint8Array;
+}
+
+export function appSize(app: AppInit): number {
+  return RTCP_APP_HEADER_SIZE + Math.ceil((app.data?.length ?? 0) / WORD) * WORD;
+}
+
+/** Writes an APP packet at out[offset]; returns bytes written. */
+export function writeApp(app: AppInit, out: Buffer, offset: number): number {
+  if (app.subtype < 0 || app.subtype > RTCP_MAX_COUNT) throw new RangeError('APP subtype is 5 bits');
+  const size = appSize(app);
+  writeRtcpHeader(out, offset, RtcpPacketType.APP, app.subtype, size);
+  out.writeUInt32BE(app.ssrc >>> 0, offset + OFFSET_SSRC);
+  out.writeUInt32BE(typeof app.name === 'number' ? app.name >>> 0 : appName(app.name), offset + OFFSET_NAME);
+  const data = app.data ?? new Uint8Array(0);
+  out.set(data, offset + OFFSET_DATA);
+  out.fill(0, offset + OFFSET_DATA + data.length, offset + size);
+  return size;
+}
+
+export function encodeApp(app: AppInit): Buffer {
+  const out = Buffer.alloc(appSize(app));
+  writeApp(app, out, 0);
+  return out;
+}

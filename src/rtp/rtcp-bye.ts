@@ -1,0 +1,105 @@
+/**
+ * RTCP BYE (RFC 3550 §6.6).
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |V=2|P|    SC   |   PT=BYE=203  |             length            |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                           SSRC/CSRC                           |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    :                              ...                              :
+ *    +=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+
+ *    |     length    |               reason for leaving            ... (opt)
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * The optional reason is padded with null octets to a 32-bit boundary.
+ */
+import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+
+const SSRC_SIZE = 4;
+const WORD = 4;
+export const BYE_MAX_REASON = 255;
+
+export const RtcpByeDrop = {
+  WrongType: 'rtcp_bye_wrong_type',
+  TooShort: 'rtcp_bye_too_short',
+  ReasonOverrun: 'rtcp_bye_reason_overrun',
+} as const;
+export type RtcpByeDrop = (typeof RtcpByeDrop)[keyof typeof RtcpByeDrop];
+
+/** A decoded BYE; preallocate and reuse. */
+export class RtcpBye {
+  /** The first `count` entries are valid. */
+  readonly ssrcs = new Uint32Array(RTCP_MAX_COUNT);
+  count = 0;
+  /** Absolute offset and length of the reason text; length -1 when absent. */
+  reasonOffset = 0;
+  reasonLength = -1;
+}
+
+/** Decodes the BYE packet `view` of `buf` into `out` without allocating. */
+export function parseBye(buf: Buffer, view: RtcpPacketView, out: RtcpBye): RtcpByeDrop | null {
+  if (view.packetType !== RtcpPacketType.BYE) return RtcpByeDrop.WrongType;
+  const sc = view.count;
+  const body = rtcpBodyLength(view);
+  if (body < SSRC_SIZE * sc || view.offset + view.length > buf.length) return RtcpByeDrop.TooShort;
+  const first = view.offset + RTCP_HEADER_SIZE;
+  let reasonOffset = 0;
+  let reasonLength = -1;
+  const rest = body - SSRC_SIZE * sc;
+  if (rest > 0) {
+    const at = first + SSRC_SIZE * sc;
+    const len = buf[at];
+    if (1 + len > rest) return RtcpByeDrop.ReasonOverrun;
+    reasonOffset = at + 1;
+    reasonLength = len;
+  }
+  out.count = sc;
+  for (let i = 0; i < sc; i++) out.ssrcs[i] = buf.readUInt32BE(first + SSRC_SIZE * i);
+  out.reasonOffset = reasonOffset;
+  out.reasonLength = reasonLength;
+  return null;
+}
+
+/** The reason for leaving, or null when absent (allocates the string). */
+export function readByeReason(buf: Buffer, bye: RtcpBye): string | null {
+  if (bye.reasonLength < 0) return null;
+  return buf.toString('utf8', bye.reasonOffset, bye.reasonOffset + bye.reasonLength);
+}
+
+function reasonBytes(reason: string | undefined): Buffer | null {
+  if (reason === undefined) return null;
+  const b = Buffer.from(reason, 'utf8');
+  if (b.length <= BYE_MAX_REASON) return b;
+  let n = BYE_MAX_REASON;
+  while (n > 0 && (b[n] & 0xc0) === 0x80) n--;
+  return b.subarray(0, n);
+}
+
+export function byeSize(ssrcs: ArrayLike<number>, reason?: string): number {
+  const r = reasonBytes(reason);
+  return RTCP_HEADER_SIZE + SSRC_SIZE * ssrcs.length + (r === null ? 0 : Math.ceil((1 + r.length) / WORD) * WORD);
+}
+
+/** Writes a BYE at out[offset]; the reason is truncated to 255 octets. Returns bytes written. */
+export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, out: Buffer, offset: number): number {
+  if (ssrcs.length > RTCP_MAX_COUNT) throw new RangeError('at most 31 SSRCs in a BYE');
+  const size = byeSize(ssrcs, reason);
+  writeRtcpHeader(out, offset, RtcpPacketType.BYE, ssrcs.length, size);
+  let pos = offset + RTCP_HEADER_SIZE;
+  for (let i = 0; i < ssrcs.length; i++, pos += SSRC_SIZE) out.writeUInt32BE(ssrcs[i] >>> 0, pos);
+  const r = reasonBytes(reason);
+  if (r !== null) {
+    out[pos] = r.length;
+    out.set(r, pos + 1);
+    out.fill(0, pos + 1 + r.length, offset + size);
+  }
+  return size;
+}
+
+export function encodeBye(ssrcs: ArrayLike<number>, reason?: string): Buffer {
+  const out = Buffer.alloc(byeSize(ssrcs, reason));
+  writeBye(ssrcs, reason, out, 0);
+  return out;
+}

@@ -1,0 +1,148 @@
+/**
+ * RTCP sender report (RFC 3550 §6.4.1).
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |V=2|P|    RC   |   PT=SR=200   |             length            | header
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                         SSRC of sender                        |
+ *    +=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+
+ *    |              NTP timestamp, most significant word             | sender
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+ info
+ *    |             NTP timestamp, least significant word             |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                         RTP timestamp                         |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                     sender's packet count                     |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                      sender's octet count                     |
+ *    +=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+
+ *    |                 report blocks 1 ... RC (rtcp-rr.ts)           |
+ *    +=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+
+ *    |                  profile-specific extensions                  |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ */
+import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+import {
+  RTCP_REPORT_BLOCK_SIZE,
+  type ReportBlock,
+  type RtcpReportBlock,
+  allocReportBlocks,
+  readReportBlock,
+  writeReportBlock,
+} from './rtcp-rr.js';
+
+const OFFSET_SSRC = 4;
+const OFFSET_NTP_SEC = 8;
+const OFFSET_NTP_FRAC = 12;
+const OFFSET_RTP_TS = 16;
+const OFFSET_PACKET_COUNT = 20;
+const OFFSET_OCTET_COUNT = 24;
+const OFFSET_REPORTS = 28;
+/** Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
+export const NTP_UNIX_OFFSET_SEC = 2208988800;
+
+export const RtcpSrDrop = {
+  WrongType: 'rtcp_sr_wrong_type',
+  TooShort: 'rtcp_sr_too_short',
+} as const;
+export type RtcpSrDrop = (typeof RtcpSrDrop)[keyof typeof RtcpSrDrop];
+
+export interface SenderInfo {
+  ssrc: number;
+  /** NTP timestamp, seconds since 1900 (most significant word). */
+  ntpSec: number;
+  /** NTP timestamp, fraction of a second × 2^32 (least significant word). */
+  ntpFrac: number;
+  rtpTimestamp: number;
+  packetCount: number;
+  octetCount: number;
+}
+
+/** A decoded SR; preallocate and reuse. */
+export class RtcpSenderReport implements SenderInfo {
+  ssrc = 0;
+  ntpSec = 0;
+  ntpFrac = 0;
+  rtpTimestamp = 0;
+  packetCount = 0;
+  octetCount = 0;
+  reportCount = 0;
+  /** The first reportCount entries are valid. */
+  readonly reports: RtcpReportBlock[] = allocReportBlocks();
+  extensionOffset = 0;
+  extensionLength = 0;
+}
+
+/** Decodes the SR packet `view` of `buf` into `out` without allocating. */
+export function parseSenderReport(buf: Buffer, view: RtcpPacketView, out: RtcpSenderReport): RtcpSrDrop | null {
+  if (view.packetType !== RtcpPacketType.SR) return RtcpSrDrop.WrongType;
+  const rc = view.count;
+  const needed = OFFSET_REPORTS - RTCP_HEADER_SIZE + RTCP_REPORT_BLOCK_SIZE * rc;
+  const body = rtcpBodyLength(view);
+  if (body < needed || view.offset + view.length > buf.length) return RtcpSrDrop.TooShort;
+  const o = view.offset;
+  out.ssrc = buf.readUInt32BE(o + OFFSET_SSRC);
+  out.ntpSec = buf.readUInt32BE(o + OFFSET_NTP_SEC);
+  out.ntpFrac = buf.readUInt32BE(o + OFFSET_NTP_FRAC);
+  out.rtpTimestamp = buf.readUInt32BE(o + OFFSET_RTP_TS);
+  out.packetCount = buf.readUInt32BE(o + OFFSET_PACKET_COUNT);
+  out.octetCount = buf.readUInt32BE(o + OFFSET_OCTET_COUNT);
+  out.reportCount = rc;
+  for (let i = 0; i < rc; i++) readReportBlock(buf, o + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i, out.reports[i]);
+  out.extensionOffset = o + RTCP_HEADER_SIZE + needed;
+  out.extensionLength = body - needed;
+  return null;
+}
+
+/** Input of the SR writer; `reportCount` (when set) limits `reports`. */
+export interface SenderReportInit extends SenderInfo {
+  reports: readonly ReportBlock[];
+  reportCount?: number;
+}
+
+function countOf(sr: SenderReportInit): number {
+  const n = sr.reportCount ?? sr.reports.length;
+  if (n > RTCP_MAX_COUNT || n > sr.reports.length) throw new RangeError('at most 31 report blocks');
+  return n;
+}
+
+export function senderReportSize(sr: SenderReportInit): number {
+  return OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * countOf(sr);
+}
+
+/** Writes an SR (no padding, no extension) at out[offset]; returns bytes written. */
+export function writeSenderReport(sr: SenderReportInit, out: Buffer, offset: number): number {
+  const n = countOf(sr);
+  const size = senderReportSize(sr);
+  writeRtcpHeader(out, offset, RtcpPacketType.SR, n, size);
+  out.writeUInt32BE(sr.ssrc >>> 0, offset + OFFSET_SSRC);
+  out.writeUInt32BE(sr.ntpSec >>> 0, offset + OFFSET_NTP_SEC);
+  out.writeUInt32BE(sr.ntpFrac >>> 0, offset + OFFSET_NTP_FRAC);
+  out.writeUInt32BE(sr.rtpTimestamp >>> 0, offset + OFFSET_RTP_TS);
+  out.writeUInt32BE(sr.packetCount >>> 0, offset + OFFSET_PACKET_COUNT);
+  out.writeUInt32BE(sr.octetCount >>> 0, offset + OFFSET_OCTET_COUNT);
+  for (let i = 0; i < n; i++) writeReportBlock(sr.reports[i], out, offset + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i);
+  return size;
+}
+
+export function encodeSenderReport(sr: SenderReportInit): Buffer {
+  const out = Buffer.alloc(senderReportSize(sr));
+  writeSenderReport(sr, out, 0);
+  return out;
+}
+
+/** Converts a Unix time in ms to the two NTP words. */
+export function ntpFromUnixMs(ms: number): { ntpSec: number; ntpFrac: number } {
+  const sec = Math.floor(ms / 1000);
+  return {
+    ntpSec: (sec + NTP_UNIX_OFFSET_SEC) >>> 0,
+    ntpFrac: Math.floor(((ms - sec * 1000) / 1000) * 0x100000000) >>> 0,
+  };
+}
+
+/** The middle 32 bits of an NTP timestamp: the LSR value of a report block (RFC 3550 §6.4.1). */
+export function ntpMiddle32(ntpSec: number, ntpFrac: number): number {
+  return (((ntpSec & 0xffff) << 16) | (ntpFrac >>> 16)) >>> 0;
+}
