@@ -1,0 +1,802 @@
+/**
+ * The reflector core (SPEC §5): owns the media, keep-alive and check-IP
+ * sockets; attributes datagrams to participants by source address; fans RTP
+ * and RTCP out to the other participants of the session through precomputed
+ * recipient lists; hands datagrams to the interconnect, the mixer and the
+ * RFLX handler through the hooks of api.ts.
+ *
+ * Data flow per datagram: socket → validate into a reused object → source
+ * lookup (latch on a miss) → session.targets[flow] → PacketSender.send().
+ * Nothing on that path allocates, logs, or creates closures, except a copy
+ * of the datagram when a recipient needs another PT number (see #withPt).
+ */
+import { randomBytes } from 'node:crypto';
+import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Config } from '../config/types.js';
+import type { Component } from '../runtime/component.js';
+import { DropCounter } from '../runtime/drop-counter.js';
+import type { Logger } from '../runtime/logger.js';
+import { TimerSet } from '../runtime/timer-set.js';
+import { TypedEmitter } from '../runtime/typed-emitter.js';
+import { parseRtpHeader, RtpHeader } from '../rtp/rtp-header.js';
+import {
+  AdmissionError,
+  type CoreEvents,
+  type LeaveReason,
+  type Medium,
+  type MixerPort,
+  type ParticipantSnapshot,
+  type ReflectorCore,
+  type RelayPort,
+  type RflxHandler,
+  type SessionCodec,
+  type SessionSnapshot,
+  type StreamSpec,
+  type JoinRequest,
+} from './api.js';
+import { Attribution } from './attribution.js';
+import { CheckIpServer } from './checkip-server.js';
+import { allowedDestination } from './destination.js';
+import { ReflectorDrop } from './drop-reasons.js';
+import { formatEndpoint, normalizeIp } from './ip-key.js';
+import {
+  FLOW_AUDIO_RTCP,
+  FLOW_AUDIO_RTP,
+  FLOW_COUNT,
+  flowIndex,
+  flowIsRtcp,
+  flowMedium,
+  MEDIUM_AUDIO,
+  mediumIndex,
+  mediumOfIndex,
+} from './media-kind.js';
+import { DgramSender, type PacketSender, type SendErrorCounter } from './packet-sender.js';
+import { ParticipantState, StreamState } from './participant.js';
+import { NO_PT } from './pt-table.js';
+import { RtcpInspection, RtcpInspector } from './rtcp-inspector.js';
+import { SessionState, type Target } from './session.js';
+import { bindUdp, closeUdp, udpTypeFor } from './udp-socket.js';
+import { KeepaliveResponder } from './keepalive.js';
+
+/** Sends nothing: the senders before start() and after close(). */
+const NULL_SENDER: PacketSender = { send: () => undefined };
+
+/** The liveness sweep runs at most this often, and at least 4 times per timeout. */
+const SWEEP_MAX_INTERVAL_MS = 1000;
+const SWEEP_MIN_INTERVAL_MS = 50;
+/** At most one log line per this interval for our own bugs caught by the backstop. */
+const INTERNAL_ERROR_LOG_INTERVAL_MS = 10_000;
+const RTP_MIN_SIZE = 12;
+const RTCP_MIN_SIZE = 8;
+const PT_TABLE_SIZE = 128;
+
+export class ReflectorCoreImpl implements ReflectorCore, Component {
+  readonly events = new TypedEmitter<CoreEvents>();
+
+  #config: Config;
+  readonly #log: Logger;
+  readonly #sessions = new Map<string, SessionState>();
+  readonly #participants = new Map<string, ParticipantState>();
+  readonly #attr = new Attribution();
+  readonly #timers = new TimerSet();
+  readonly #udp6: boolean;
+
+  #mediaSockets: Socket[] = [];
+  #keepaliveSockets: Socket[] = [];
+  #checkIp: CheckIpServer | null = null;
+  /** Senders by flow (symmetric RTP: a flow is sent from the socket it arrives on). */
+  #senders: PacketSender[] = [NULL_SENDER, NULL_SENDER, NULL_SENDER, NULL_SENDER];
+  #keepaliveSenders: PacketSender[] = [NULL_SENDER, NULL_SENDER, NULL_SENDER, NULL_SENDER];
+  readonly #mediaHandlers: ((msg: Buffer, rinfo: RemoteInfo) => void)[] = [];
+  readonly #keepaliveHandlers: ((msg: Buffer, rinfo: RemoteInfo) => void)[] = [];
+  readonly #onSocketError: (err: Error) => void;
+
+  #relay: RelayPort | null = null;
+  #rflx: RflxHandler | null = null;
+  #mixer: MixerPort | null = null;
+
+  #started = false;
+  #closed = false;
+
+  // Counters: plain numbers in preallocated objects.
+  readonly #drops: Record<ReflectorDrop, number>;
+  /** Drop reasons of the wire codecs (rtp_bad_version, rtcp_length_overrun, …). */
+  readonly #codecDrops = new DropCounter();
+  readonly #sendErrors: SendErrorCounter = { sendErrors: 0 };
+  #socketErrors = 0;
+  #rflxConsumed = 0;
+  #hookErrors = 0;
+  #lastInternalLogAt = 0;
+
+  // Hot-path scratch, reused for every datagram.
+  readonly #rtp = new RtpHeader();
+  readonly #inspector = new RtcpInspector();
+  readonly #rtcp = new RtcpInspection();
+  readonly #keepalive: KeepaliveResponder;
+  /** Per-datagram cache of PT-rewritten copies: #copyBuf[pt] is valid while #copyGen[pt] === #gen. */
+  #gen = 0;
+  readonly #copyGen = new Uint32Array(PT_TABLE_SIZE);
+  readonly #copyBuf: (Buffer | null)[] = new Array<Buffer | null>(PT_TABLE_SIZE).fill(null);
+
+  constructor(config: Config, logger: Logger) {
+    this.#config = config;
+    this.#log = logger;
+    this.#udp6 = udpTypeFor(config.listenAddress) === 'udp6';
+    const drops = {} as Record<ReflectorDrop, number>;
+    for (const reason of Object.values(ReflectorDrop)) drops[reason] = 0;
+    this.#drops = drops;
+    this.#keepalive = new KeepaliveResponder();
+    this.#onSocketError = () => {
+      this.#socketErrors++;
+    };
+    // One handler per socket, created once.
+    for (let f = 0; f < FLOW_COUNT; f++) {
+      this.#mediaHandlers.push((msg, rinfo) => this.#onMedia(f, msg, rinfo));
+      this.#keepaliveHandlers.push((msg, rinfo) => this.#onKeepalive(f, msg, rinfo));
+    }
+  }
+
+  // ── Component ─────────────────────────────────────────────────────────────
+
+  async start(): Promise<void> {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    const c = this.#config;
+    const addr = c.listenAddress;
+    const mediaPorts = [c.audioPort, c.audioPort + 1, c.videoPort, c.videoPort + 1];
+    try {
+      for (let f = 0; f < FLOW_COUNT; f++) {
+        this.#mediaSockets.push(await bindUdp(addr, mediaPorts[f], this.#mediaHandlers[f], this.#onSocketError));
+      }
+      const ka = c.keepalivePorts;
+      for (let i = 0; i < FLOW_COUNT && ka.first + i <= ka.last; i++) {
+        this.#keepaliveSockets.push(await bindUdp(addr, ka.first + i, this.#keepaliveHandlers[i], this.#onSocketError));
+      }
+      const checkIp = new CheckIpServer();
+      this.#checkIp = checkIp;
+      await checkIp.listen(addr, c.checkipPort);
+    } catch (err) {
+      await this.#closeSockets();
+      this.#started = false;
+      throw err;
+    }
+    this.#senders = this.#mediaSockets.map((s) => new DgramSender(s, this.#sendErrors));
+    this.#keepaliveSenders = this.#keepaliveSockets.map((s) => new DgramSender(s, this.#sendErrors));
+    while (this.#keepaliveSenders.length < FLOW_COUNT) this.#keepaliveSenders.push(NULL_SENDER);
+    this.#scheduleSweep();
+    this.#log.info('core_listening', {
+      address: addr,
+      audioPort: c.audioPort,
+      videoPort: c.videoPort,
+      keepalivePorts: `${c.keepalivePorts.first}-${c.keepalivePorts.last}`,
+      checkipPort: c.checkipPort,
+    });
+  }
+
+  reload(config: Config): void {
+    const old = this.#config;
+    this.#config = config;
+    if (
+      old.listenAddress !== config.listenAddress ||
+      old.audioPort !== config.audioPort ||
+      old.videoPort !== config.videoPort ||
+      old.keepalivePorts.first !== config.keepalivePorts.first ||
+      old.keepalivePorts.last !== config.keepalivePorts.last ||
+      old.checkipPort !== config.checkipPort
+    ) {
+      this.#log.warn('core_reload_needs_restart', { note: 'listen address and media ports change only on restart' });
+    }
+    if (this.#started && !this.#closed) this.#scheduleSweep();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#timers.dispose();
+    await this.#closeSockets();
+    for (const id of [...this.#participants.keys()]) this.leave(id, 'shutdown');
+    this.#attr.clear();
+  }
+
+  async #closeSockets(): Promise<void> {
+    this.#senders = [NULL_SENDER, NULL_SENDER, NULL_SENDER, NULL_SENDER];
+    this.#keepaliveSenders = [NULL_SENDER, NULL_SENDER, NULL_SENDER, NULL_SENDER];
+    const socks = [...this.#mediaSockets, ...this.#keepaliveSockets];
+    this.#mediaSockets = [];
+    this.#keepaliveSockets = [];
+    await Promise.all(socks.map((s) => closeUdp(s)));
+    const checkIp = this.#checkIp;
+    this.#checkIp = null;
+    if (checkIp !== null) await checkIp.close();
+  }
+
+  // ── Membership ────────────────────────────────────────────────────────────
+
+  sessionCodecs(session: string, medium: Medium): readonly SessionCodec[] {
+    const s = this.#sessions.get(session);
+    return s === undefined ? [] : s.codecs[mediumIndex(medium)].slice();
+  }
+
+  checkAdmission(session: string): void {
+    const c = this.#config;
+    const s = this.#sessions.get(session);
+    if (s !== undefined && s.participants.size >= c.maxParticipantsPerSession) {
+      throw new AdmissionError('session_full', `session has ${s.participants.size} participants (limit ${c.maxParticipantsPerSession})`);
+    }
+    if (this.#participants.size >= c.maxParticipants) {
+      throw new AdmissionError('server_full', `server has ${this.#participants.size} participants (limit ${c.maxParticipants})`);
+    }
+    if (s === undefined && this.#sessions.size >= c.maxSessions) {
+      throw new AdmissionError('too_many_sessions', `server has ${this.#sessions.size} sessions (limit ${c.maxSessions})`);
+    }
+  }
+
+  join(req: JoinRequest): string {
+    this.checkAdmission(req.session);
+    const now = Date.now();
+    let session = this.#sessions.get(req.session);
+    const created = session === undefined;
+    if (session === undefined) {
+      session = new SessionState(req.session, now);
+      this.#sessions.set(req.session, session);
+    }
+    const id = this.#newId();
+    const init: { user?: string; label?: string; mode: typeof req.mode; signalingAddress: string; now: number } = {
+      mode: req.mode,
+      signalingAddress: req.signalingAddress,
+      now,
+    };
+    if (req.user !== undefined) init.user = req.user;
+    if (req.label !== undefined) init.label = req.label;
+    const p = new ParticipantState(id, session, init);
+    this.#applyStreams(p, req.streams);
+    session.participants.set(id, p);
+    this.#participants.set(id, p);
+    this.#attr.add(p);
+    session.rebuildTargets(this.#mixer !== null);
+    if (created) this.events.emit('session-created', session.name);
+    this.#log.info('participant_joined', {
+      id,
+      session: session.name,
+      user: req.user,
+      label: req.label,
+      mode: req.mode,
+      signalingAddress: req.signalingAddress,
+      streams: req.streams.map((s) => `${s.medium} ${formatEndpoint(s.address, s.rtpPort)} ${s.direction}`),
+    });
+    this.events.emit('participant-joined', this.#snapshotParticipant(p));
+    return id;
+  }
+
+  update(id: string, streams: readonly StreamSpec[]): void {
+    const p = this.#participants.get(id);
+    if (p === undefined) return;
+    const before = this.#audioRtcpKey(p);
+    this.#attr.remove(p);
+    this.#applyStreams(p, streams);
+    this.#attr.add(p);
+    p.session.rebuildTargets(this.#mixer !== null);
+    this.#log.info('participant_updated', {
+      id,
+      session: p.session.name,
+      streams: streams.map((s) => `${s.medium} ${formatEndpoint(s.address, s.rtpPort)} ${s.direction}`),
+    });
+    this.#emitIfRtcpMoved(p, before);
+  }
+
+  confirmAddress(id: string, ip: string): void {
+    const p = this.#participants.get(id);
+    if (p === undefined) return;
+    const n = normalizeIp(ip);
+    if (p.confirmedIps.has(n)) return;
+    const before = this.#audioRtcpKey(p);
+    p.confirmedIps.add(n);
+    p.session.rebuildTargets(this.#mixer !== null);
+    this.#emitIfRtcpMoved(p, before);
+  }
+
+  leave(id: string, reason: LeaveReason): void {
+    const p = this.#participants.get(id);
+    if (p === undefined || p.removed) return;
+    p.removed = true;
+    this.#attr.remove(p);
+    this.#participants.delete(id);
+    const session = p.session;
+    session.participants.delete(id);
+    session.rebuildTargets(this.#mixer !== null);
+    this.#log.info('participant_left', {
+      id,
+      session: session.name,
+      reason,
+      durationS: Math.round((Date.now() - p.joinedAt) / 1000),
+    });
+    this.events.emit('participant-removed', id, session.name, reason);
+    if (session.participants.size === 0 && this.#sessions.get(session.name) === session) {
+      this.#sessions.delete(session.name);
+      this.events.emit('session-empty', session.name);
+    }
+  }
+
+  has(id: string): boolean {
+    return this.#participants.has(id);
+  }
+
+  #applyStreams(p: ParticipantState, streams: readonly StreamSpec[]): void {
+    const seen = [false, false];
+    for (const spec of streams) {
+      const m = mediumIndex(spec.medium);
+      if (seen[m]) continue; // one stream per medium; later duplicates are ignored
+      seen[m] = true;
+      const existing = p.streams[m];
+      if (existing === null) p.streams[m] = new StreamState(p, spec, this.#udp6);
+      else existing.apply(spec, this.#udp6);
+      p.session.registerCodecs(spec.medium, spec.codecs);
+    }
+    for (let m = 0; m < 2; m++) {
+      const s = p.streams[m];
+      // A medium missing from a re-INVITE is disabled (latches dropped), its counters kept.
+      if (!seen[m] && s !== null) s.apply({ ...s.spec, rtpPort: 0 }, this.#udp6);
+    }
+  }
+
+  #newId(): string {
+    for (let i = 0; i < 16; i++) {
+      const id = randomBytes(4).toString('hex');
+      if (!this.#participants.has(id)) return id;
+    }
+    return randomBytes(8).toString('hex');
+  }
+
+  // ── Hooks ────────────────────────────────────────────────────────────────
+
+  setRelayPort(port: RelayPort | null): void {
+    this.#relay = port;
+  }
+
+  setRflxHandler(handler: RflxHandler | null): void {
+    this.#rflx = handler;
+  }
+
+  setMixerPort(port: MixerPort | null): void {
+    const changed = (this.#mixer === null) !== (port === null);
+    this.#mixer = port;
+    if (changed) for (const s of this.#sessions.values()) s.rebuildTargets(port !== null);
+  }
+
+  sendTo(participantId: string, medium: Medium, rtcp: boolean, packet: Buffer): boolean {
+    const p = this.#participants.get(participantId);
+    if (p === undefined) return false;
+    const s = p.streams[mediumIndex(medium)];
+    if (s === null) return false;
+    const dest = allowedDestination(s, rtcp ? 1 : 0);
+    if (dest === null) return false;
+    this.#senders[flowIndex(s.mediumIndex, rtcp)].send(packet, dest.port, dest.address);
+    const c = s.counters;
+    if (rtcp) {
+      c.rtcpPacketsOut++;
+      c.rtcpBytesOut += packet.length;
+    } else {
+      c.rtpPacketsOut++;
+      c.rtpBytesOut += packet.length;
+    }
+    return true;
+  }
+
+  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string): void {
+    try {
+      if (packet.length < (rtcp ? RTCP_MIN_SIZE : RTP_MIN_SIZE) || packet[0] >> 6 !== 2) {
+        this.#drop(rtcp ? ReflectorDrop.MalformedRtcp : ReflectorDrop.MalformedRtp);
+        return;
+      }
+      const s = this.#sessions.get(session);
+      const flow = flowIndex(mediumIndex(medium), rtcp);
+      if (s === undefined) {
+        this.#relayForward(session, flow, packet, fromPeer);
+        return;
+      }
+      if (rtcp) this.#fanOutRtcp(s, flow, packet, null, fromPeer);
+      else this.#fanOutRtp(s, flow, packet, null, null, fromPeer);
+    } catch (err) {
+      this.#internalError(err);
+    }
+  }
+
+  // ── Datagram handlers (hot path) ─────────────────────────────────────────
+
+  #onMedia(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
+    try {
+      const rtcp = flowIsRtcp(flow);
+      if (!rtcp) {
+        const d = parseRtpHeader(buf, this.#rtp);
+        if (d !== null) {
+          this.#codecDrops.add(d);
+          return;
+        }
+      } else {
+        if (buf.length < RTCP_MIN_SIZE) {
+          this.#drop(ReflectorDrop.MalformedRtcp);
+          return;
+        }
+        this.#inspector.inspect(buf, this.#rtcp);
+        if (this.#rtcp.drop !== null) {
+          this.#codecDrops.add(this.#rtcp.drop);
+          return;
+        }
+      }
+      let s = this.#attr.sources[flow].get(rinfo.address, rinfo.port);
+      if (s === undefined) {
+        const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf);
+        if (found === null) {
+          this.#drop(this.#attr.lastDrop);
+          return;
+        }
+        this.#latch(found, flow, rinfo.address, rinfo.port);
+        s = found;
+      }
+      const p = s.participant;
+      const now = Date.now();
+      p.lastActivityAt = now;
+      if (!rtcp) this.#onRtp(s, flow, buf);
+      else this.#onRtcp(s, flow, buf, now);
+    } catch (err) {
+      this.#internalError(err);
+    }
+  }
+
+  #onRtp(s: StreamState, flow: number, buf: Buffer): void {
+    const c = s.counters;
+    c.rtpPacketsIn++;
+    c.rtpBytesIn += buf.length;
+    if (!s.sends) {
+      this.#drop(ReflectorDrop.NotSending);
+      return;
+    }
+    const ssrc = this.#rtp.ssrc;
+    if (ssrc !== s.lastSsrc) {
+      s.lastSsrc = ssrc;
+      this.#attr.learnSsrc(s, ssrc);
+    }
+    this.#fanOutRtp(s.participant.session, flow, buf, s.participant, s.inPt, null);
+  }
+
+  #onRtcp(s: StreamState, flow: number, buf: Buffer, now: number): void {
+    const c = s.counters;
+    c.rtcpPacketsIn++;
+    c.rtcpBytesIn += buf.length;
+    const p = s.participant;
+    p.lastRtcpAt = now;
+    const insp = this.#rtcp;
+    if (insp.rflxLength > 0) {
+      // SPEC §5/§7: an RFLX request is for the reflector. The whole datagram is consumed
+      // (not forwarded), even when the compound holds other packets: clients send RFLX
+      // as a bare APP packet, and a partial forward would need a rewritten compound.
+      this.#rflxConsumed++;
+      const h = this.#rflx;
+      if (h !== null) {
+        try {
+          h.onParticipantRflx(p.id, p.session.name, buf.subarray(insp.rflxOffset, insp.rflxOffset + insp.rflxLength));
+        } catch (err) {
+          this.#hookError('rflx', err);
+        }
+      }
+      return;
+    }
+    if (insp.cnameLength >= 0 || insp.nameLength >= 0) this.#readSdes(p, buf, insp);
+    this.#fanOutRtcp(p.session, flow, buf, p, null);
+    if (insp.byeCount > 0) {
+      for (let i = 0; i < insp.byeCount; i++) p.byeSsrcs.add(insp.byeSsrcs[i]);
+      if (p.allSsrcsSaidBye()) this.leave(p.id, 'rtcp_bye');
+    }
+  }
+
+  /**
+   * Reflects one RTP datagram to the session's recipients of `flow`, with the
+   * PT byte mapped per recipient; gives audio to the mixer and everything to
+   * the relay. `inPt` is the sender's inbound table, null for relayed media
+   * (already canonical).
+   */
+  #fanOutRtp(
+    session: SessionState,
+    flow: number,
+    buf: Buffer,
+    sender: ParticipantState | null,
+    inPt: Uint8Array | null,
+    fromPeer: string | null,
+  ): void {
+    const pt = buf[1] & 0x7f;
+    const canonical = inPt === null ? pt : inPt[pt];
+    this.#gen = (this.#gen + 1) >>> 0 || 1;
+    const sock = this.#senders[flow];
+    this.#sendRtpTo(session.targets[flow], sock, buf, sender, canonical);
+    if (flow === FLOW_AUDIO_RTP) {
+      if (canonical !== NO_PT && session.telephoneEvent[canonical] === 1 && session.mixTargets.length > 0) {
+        // SPEC §13: telephone-event is forwarded to mixed participants, not mixed.
+        this.#sendRtpTo(session.mixTargets, sock, buf, sender, canonical);
+      }
+      const mixer = this.#mixer;
+      if (mixer !== null && session.mixCount > 0) {
+        const cpt = canonical === NO_PT ? pt : canonical;
+        try {
+          mixer.onAudioRtp(session.name, sender === null ? null : sender.id, cpt, this.#withPt(buf, cpt));
+        } catch (err) {
+          this.#hookError('mixer', err);
+        }
+      }
+    }
+    if (this.#relay !== null) this.#relayForward(session.name, flow, canonical === NO_PT ? buf : this.#withPt(buf, canonical), fromPeer);
+  }
+
+  #sendRtpTo(
+    targets: readonly Target[],
+    sock: PacketSender,
+    buf: Buffer,
+    sender: ParticipantState | null,
+    canonical: number,
+  ): void {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      if (t.participant === sender) continue;
+      const out = canonical === NO_PT ? buf : this.#withPt(buf, t.outPt[canonical]);
+      sock.send(out, t.port, t.address);
+      const c = t.counters;
+      c.rtpPacketsOut++;
+      c.rtpBytesOut += out.length;
+    }
+  }
+
+  /** RTCP is forwarded unchanged, as a transport translator does (RFC 3550 §7). */
+  #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null, fromPeer: string | null): void {
+    const targets = session.targets[flow];
+    const sock = this.#senders[flow];
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      if (t.participant === sender) continue;
+      sock.send(buf, t.port, t.address);
+      const c = t.counters;
+      c.rtcpPacketsOut++;
+      c.rtcpBytesOut += buf.length;
+    }
+    if (flow === FLOW_AUDIO_RTCP && sender !== null && session.mixCount > 0) {
+      const mixer = this.#mixer;
+      if (mixer !== null) {
+        try {
+          mixer.onAudioRtcp(session.name, sender.id, buf);
+        } catch (err) {
+          this.#hookError('mixer', err);
+        }
+      }
+    }
+    if (this.#relay !== null) this.#relayForward(session.name, flow, buf, fromPeer);
+  }
+
+  #relayForward(session: string, flow: number, buf: Buffer, fromPeer: string | null): void {
+    const relay = this.#relay;
+    if (relay === null) return;
+    try {
+      relay.forward(session, mediumOfIndex(flowMedium(flow)), flowIsRtcp(flow), buf, fromPeer);
+    } catch (err) {
+      this.#hookError('relay', err);
+    }
+  }
+
+  /**
+   * `buf` with its PT byte set to `pt` (marker kept). The received buffer is never
+   * mutated: sends of the same datagram to other recipients may still be queued in
+   * Node (dgram reads the buffer after its address lookup), so a recipient needing a
+   * different number gets a copy. Copies are shared by all recipients wanting the
+   * same number within one datagram. This path only runs when clients use different
+   * dynamic PT numbers for the same codec.
+   */
+  #withPt(buf: Buffer, pt: number): Buffer {
+    if (pt === NO_PT || pt === (buf[1] & 0x7f)) return buf;
+    if (this.#copyGen[pt] === this.#gen) {
+      const cached = this.#copyBuf[pt];
+      if (cached !== null) return cached;
+    }
+    const copy = Buffer.allocUnsafe(buf.length);
+    buf.copy(copy);
+    copy[1] = (buf[1] & 0x80) | pt;
+    this.#copyGen[pt] = this.#gen;
+    this.#copyBuf[pt] = copy;
+    return copy;
+  }
+
+  #onKeepalive(index: number, buf: Buffer, rinfo: RemoteInfo): void {
+    try {
+      const kind = this.#keepalive.classify(buf);
+      if (kind === 'stun') {
+        const answer = this.#keepalive.stunAnswer(buf, rinfo.address, rinfo.port);
+        if (answer === null) {
+          this.#drop(ReflectorDrop.KeepaliveMalformed);
+          return;
+        }
+        const latched = this.#attr.sources[index].get(rinfo.address, rinfo.port);
+        if (latched !== undefined) latched.participant.lastActivityAt = Date.now();
+        this.#keepaliveSenders[index].send(answer, rinfo.port, rinfo.address);
+        return;
+      }
+      if (kind !== 'rtp') {
+        this.#drop(ReflectorDrop.KeepaliveUnknown);
+        return;
+      }
+      // RFC 6263 keep-alive: an RTP packet with an SSRC known for a participant.
+      const ssrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
+      const medium = flowMedium(index);
+      let s = this.#attr.findBySsrc(medium, ssrc, rinfo.address);
+      if (s === null) {
+        const other = this.#attr.findBySsrc(1 - medium, ssrc, rinfo.address);
+        if (other !== null) s = other.participant.streams[medium];
+      }
+      if (s === null || !s.enabled) {
+        this.#drop(ReflectorDrop.KeepaliveUnknown);
+        return;
+      }
+      s.participant.lastActivityAt = Date.now();
+      const rtcp = flowIsRtcp(index) ? 1 : 0;
+      if (s.latchedIp[rtcp] !== rinfo.address || s.latchedPort[rtcp] !== rinfo.port) {
+        this.#latch(s, index, rinfo.address, rinfo.port);
+      }
+      // Echoed byte for byte from the keep-alive port, so the NAT sees two-way traffic.
+      this.#keepaliveSenders[index].send(buf, rinfo.port, rinfo.address);
+    } catch (err) {
+      this.#internalError(err);
+    }
+  }
+
+  // ── Latching, SDES, liveness ─────────────────────────────────────────────
+
+  #latch(stream: StreamState, flow: number, ip: string, port: number): void {
+    const p = stream.participant;
+    const before = this.#audioRtcpKey(p);
+    this.#attr.latch(stream, flow, ip, port);
+    p.session.rebuildTargets(this.#mixer !== null);
+    this.#log.debug('source_latched', { id: p.id, session: p.session.name, flow, source: formatEndpoint(ip, port) });
+    this.#emitIfRtcpMoved(p, before);
+  }
+
+  /** Where RFLX announcements to `p` would go now ('' = nowhere yet). */
+  #audioRtcpKey(p: ParticipantState): string {
+    const s = p.streams[MEDIUM_AUDIO];
+    if (s === null) return '';
+    const d = allowedDestination(s, 1);
+    return d === null ? '' : `${d.address}|${d.port}`;
+  }
+
+  /** 'rtcp-latched' fires when the participant's audio RTCP destination appears or changes. */
+  #emitIfRtcpMoved(p: ParticipantState, before: string): void {
+    const after = this.#audioRtcpKey(p);
+    if (after !== '' && after !== before) this.events.emit('rtcp-latched', p.id, p.session.name);
+  }
+
+  /** CNAME/NAME are decoded only when their bytes changed (SDES repeats every few seconds). */
+  #readSdes(p: ParticipantState, buf: Buffer, insp: RtcpInspection): void {
+    if (insp.cnameLength >= 0) {
+      const bytes = buf.subarray(insp.cnameOffset, insp.cnameOffset + insp.cnameLength);
+      if (p.cnameBytes === undefined || !p.cnameBytes.equals(bytes)) {
+        p.cnameBytes = Buffer.from(bytes);
+        p.cname = bytes.toString('utf8');
+      }
+    }
+    if (insp.nameLength >= 0) {
+      const bytes = buf.subarray(insp.nameOffset, insp.nameOffset + insp.nameLength);
+      if (p.nameBytes === undefined || !p.nameBytes.equals(bytes)) {
+        p.nameBytes = Buffer.from(bytes);
+        p.sdesName = bytes.toString('utf8');
+      }
+    }
+  }
+
+  #scheduleSweep(): void {
+    const timeoutMs = this.#config.inactivityTimeoutS * 1000;
+    const every = Math.max(SWEEP_MIN_INTERVAL_MS, Math.min(SWEEP_MAX_INTERVAL_MS, Math.floor(timeoutMs / 4)));
+    this.#timers.every('liveness', every, () => this.#sweep());
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    const timeoutMs = this.#config.inactivityTimeoutS * 1000;
+    const expired: string[] = [];
+    for (const p of this.#participants.values()) {
+      if (now - p.lastActivityAt >= timeoutMs) expired.push(p.id);
+    }
+    for (const id of expired) {
+      try {
+        this.leave(id, 'timeout');
+      } catch (err) {
+        this.#internalError(err);
+      }
+    }
+  }
+
+  // ── Counters and errors ──────────────────────────────────────────────────
+
+  #drop(reason: ReflectorDrop): void {
+    this.#drops[reason]++;
+  }
+
+  #internalError(err: unknown): void {
+    this.#drops[ReflectorDrop.InternalError]++;
+    const now = Date.now();
+    if (now - this.#lastInternalLogAt >= INTERNAL_ERROR_LOG_INTERVAL_MS) {
+      this.#lastInternalLogAt = now;
+      this.#log.error('core_internal_error', {
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        count: this.#drops[ReflectorDrop.InternalError],
+      });
+    }
+  }
+
+  #hookError(hook: string, err: unknown): void {
+    this.#hookErrors++;
+    const now = Date.now();
+    if (now - this.#lastInternalLogAt >= INTERNAL_ERROR_LOG_INTERVAL_MS) {
+      this.#lastInternalLogAt = now;
+      this.#log.error('core_hook_error', { hook, error: err instanceof Error ? err.message : String(err), count: this.#hookErrors });
+    }
+  }
+
+  drops(): Readonly<Record<string, number>> {
+    const out: Record<string, number> = { ...this.#drops, ...this.#codecDrops.snapshot() };
+    out.send_error = this.#sendErrors.sendErrors;
+    out.socket_error = this.#socketErrors + (this.#checkIp?.errors ?? 0);
+    out.rflx_consumed = this.#rflxConsumed;
+    out.hook_error = this.#hookErrors;
+    return out;
+  }
+
+  // ── Observation ──────────────────────────────────────────────────────────
+
+  sessionNames(): readonly string[] {
+    return [...this.#sessions.keys()];
+  }
+
+  participantIds(session: string): readonly string[] {
+    const s = this.#sessions.get(session);
+    return s === undefined ? [] : [...s.participants.keys()];
+  }
+
+  snapshot(): readonly SessionSnapshot[] {
+    const out: SessionSnapshot[] = [];
+    for (const s of this.#sessions.values()) {
+      out.push({
+        name: s.name,
+        createdAt: s.createdAt,
+        participants: [...s.participants.values()].map((p) => this.#snapshotParticipant(p)),
+        remoteCounts: {},
+      });
+    }
+    return out;
+  }
+
+  #snapshotParticipant(p: ParticipantState): ParticipantSnapshot {
+    const streams: ParticipantSnapshot['streams'][number][] = [];
+    for (const s of p.streams) {
+      if (s === null) continue;
+      const rtpSource = s.latchedIp[0] === null ? undefined : formatEndpoint(normalizeIp(s.latchedIp[0]), s.latchedPort[0]);
+      const rtcpSource = s.latchedIp[1] === null ? undefined : formatEndpoint(normalizeIp(s.latchedIp[1]), s.latchedPort[1]);
+      streams.push({
+        medium: s.medium,
+        sdpAddress: s.spec.address,
+        sdpRtpPort: s.spec.rtpPort,
+        ...(rtpSource === undefined ? {} : { rtpSource }),
+        ...(rtcpSource === undefined ? {} : { rtcpSource }),
+        direction: s.spec.direction,
+        codecs: s.spec.codecs.map((c) => c.name),
+        counters: { ...s.counters },
+      });
+    }
+    return {
+      id: p.id,
+      session: p.session.name,
+      ...(p.user === undefined ? {} : { user: p.user }),
+      ...(p.label === undefined ? {} : { label: p.label }),
+      mode: p.mode,
+      joinedAt: p.joinedAt,
+      ...(p.lastRtcpAt === undefined ? {} : { lastRtcpAt: p.lastRtcpAt }),
+      lastActivityAt: p.lastActivityAt,
+      ...(p.cname === undefined ? {} : { cname: p.cname }),
+      ...(p.sdesName === undefined ? {} : { sdesName: p.sdesName }),
+      streams,
+    };
+  }
+}

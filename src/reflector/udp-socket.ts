@@ -1,0 +1,59 @@
+/**
+ * Binding one UDP socket of the core: family by address, large kernel
+ * buffers, an 'error' listener from the start, and a promise that settles on
+ * 'listening' or the bind error.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+/** SO_RCVBUF / SO_SNDBUF asked for (the kernel caps them at rmem_max / wmem_max). */
+export const MEDIA_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export function udpTypeFor(address: string): 'udp4' | 'udp6' {
+  return isIPv6(address) ? 'udp6' : 'udp4';
+}
+
+export async function bindUdp(
+  address: string,
+  port: number,
+  onMessage: (msg: Buffer, rinfo: RemoteInfo) => void,
+  onError: (err: Error) => void,
+): Promise<Socket> {
+  const sock = createSocket({
+    type: udpTypeFor(address),
+    recvBufferSize: MEDIA_SOCKET_BUFFER_BYTES,
+    sendBufferSize: MEDIA_SOCKET_BUFFER_BYTES,
+  });
+  sock.on('error', onError);
+  sock.on('message', onMessage);
+  await new Promise<void>((resolve, reject) => {
+    const onBindError = (err: Error): void => {
+      sock.off('listening', onListening);
+      try {
+        sock.close();
+      } catch {
+        // already closed
+      }
+      reject(err);
+    };
+    const onListening = (): void => {
+      sock.off('error', onBindError);
+      resolve();
+    };
+    sock.once('error', onBindError);
+    sock.once('listening', onListening);
+    sock.bind({ address, port, exclusive: true });
+  });
+  return sock;
+}
+
+/** Closes a socket, tolerating one that is already closed. */
+export function closeUdp(sock: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      sock.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
