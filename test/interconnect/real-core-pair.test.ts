@@ -1,0 +1,125 @@
+/**
+ * The firewall pair in one process with the REAL reflector core (SPEC §5–§6):
+ * R1 on 127.0.3.12, R2 on 127.0.3.13, same ports, peers of each other; UDP
+ * clients on their own loopback addresses joined through the core's API (as
+ * the SIP front end does). A client's RTP and RTCP reach the participants of
+ * the other reflector, from that reflector's media ports, unchanged.
+ */
+import { expect } from 'chai';
+import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { rtcpRr, rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from '../reflector/fixture.js';
+import { waitUntil } from '../helpers/wait.js';
+import { FAST, RELAY_PORT, ip, keyOf } from './harness.js';
+
+const AUDIO = 5566;
+const VIDEO = 5568;
+
+interface Side {
+  readonly address: string;
+  readonly core: TestCore;
+  readonly link: Interconnect;
+}
+
+describe('interconnect with the real reflector core: firewall pair in one process', () => {
+  let sides: Side[] = [];
+  let clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const s of sides) await s.link.close();
+    for (const s of sides) await s.core.close();
+    await Promise.all(clients.map((c) => c.close()));
+    sides = [];
+    clients = [];
+  });
+
+  async function side(address: string, peer: string): Promise<Side> {
+    const peers = [{ address: peer, rtpRelayPort: RELAY_PORT }];
+    const { core, config } = await startCore(address, { peers, reflectorId: `r-${address}` });
+    const link = createInterconnect({ config, logger: silentLogger(), core, timing: FAST });
+    await link.start();
+    const s = { address, core, link };
+    sides.push(s);
+    return s;
+  }
+
+  async function client(address: string): Promise<TestClient> {
+    const c = await TestClient.create(address);
+    clients.push(c);
+    return c;
+  }
+
+  it('carries RTP and RTCP between participants of two reflectors, both ways', async () => {
+    const r1 = await side(ip(12), ip(13));
+    const r2 = await side(ip(13), ip(12));
+    const ext = await client(ip(112));
+    const int1 = await client(ip(113));
+    const int2 = await client(ip(114));
+    ext.join(r1.core, 'firewall pair');
+    int1.join(r2.core, 'firewall pair');
+    int2.join(r2.core, 'firewall pair');
+    await waitUntil(() => r1.link.remoteCount('firewall pair') === 2 && r2.link.remoteCount('firewall pair') === 1, 5000, 'counts');
+
+    await ext.rtp.send(rtpPacket(0xe1, 1), AUDIO, ip(12));
+    for (const c of [int1, int2]) {
+      const got = await c.rtp.nextMessage(WAIT_MS);
+      expect(got.msg.readUInt32BE(8)).to.equal(0xe1);
+      expect(got.rinfo.address).to.equal(ip(13));
+      expect(got.rinfo.port).to.equal(AUDIO);
+      expect(got.msg.equals(rtpPacket(0xe1, 1))).to.equal(true);
+    }
+    await ext.rtcp.send(rtcpRr(0xe1), AUDIO + 1, ip(12));
+    for (const c of [int1, int2]) {
+      const got = await c.rtcp.nextMessage(WAIT_MS);
+      expect(got.msg.equals(rtcpRr(0xe1))).to.equal(true);
+      expect(got.rinfo.port).to.equal(AUDIO + 1);
+    }
+
+    // Back the other way: ext gets int1's packet via R1; int2 gets it locally from R2.
+    await int1.rtp.send(rtpPacket(0x11, 5), AUDIO, ip(13));
+    const back = await ext.rtp.nextMessage(WAIT_MS);
+    expect(back.msg.readUInt32BE(8)).to.equal(0x11);
+    expect(back.rinfo.address).to.equal(ip(12));
+    expect((await int2.rtp.nextMessage(WAIT_MS)).msg.readUInt32BE(8)).to.equal(0x11);
+    // Nobody got an echo of their own packet or a duplicate.
+    expect(ext.rtp.all).to.have.length(1);
+    expect(int1.rtp.all).to.have.length(1);
+    expect(int2.rtp.all).to.have.length(2);
+    const p12 = r1.link.peers().find((p) => p.key === keyOf(ip(13)));
+    expect(p12?.relayPacketsOut).to.equal(2);
+    expect(p12?.relayPacketsIn).to.equal(1);
+    expect(r1.link.drops()).to.deep.equal({});
+    expect(r2.link.drops()).to.deep.equal({});
+  });
+
+  it('relays nothing while the other reflector has no participant of the session', async () => {
+    const r1 = await side(ip(12), ip(13));
+    const r2 = await side(ip(13), ip(12));
+    const a = await client(ip(112));
+    const b = await client(ip(113));
+    a.join(r1.core, 'lonely');
+    b.join(r1.core, 'lonely');
+    await waitUntil(() => r2.link.remoteCount('lonely') === 2, 5000, 'R2 learns the count');
+    await a.rtp.send(rtpPacket(0xa, 1), AUDIO, ip(12));
+    expect((await b.rtp.nextMessage(WAIT_MS)).msg.readUInt32BE(8)).to.equal(0xa);
+    expect(r1.link.peers()[0].relayPacketsOut).to.equal(0);
+    expect(r2.link.peers()[0].relayPacketsIn).to.equal(0);
+  });
+
+  it('relays video on the RTP relay port and its RTCP on the RTCP relay port', async () => {
+    const r1 = await side(ip(12), ip(13));
+    const r2 = await side(ip(13), ip(12));
+    const a = await client(ip(112));
+    const b = await client(ip(113));
+    a.join(r1.core, 'video', [a.stream({ medium: 'video', codecs: [{ canonicalPt: 96, participantPt: 96, name: 'H264', clockRateHz: 90000, channels: 1 }] })]);
+    b.join(r2.core, 'video', [b.stream({ medium: 'video', codecs: [{ canonicalPt: 96, participantPt: 96, name: 'H264', clockRateHz: 90000, channels: 1 }] })]);
+    await waitUntil(() => r1.link.peersWithParticipants('video').length === 1 && r2.link.peersWithParticipants('video').length === 1, 5000, 'relay on');
+    await a.rtp.send(rtpPacket(0xb0, 1, 96), VIDEO, ip(12));
+    const got = await b.rtp.nextMessage(WAIT_MS);
+    expect(got.msg.readUInt32BE(8)).to.equal(0xb0);
+    expect(got.rinfo.port).to.equal(VIDEO);
+    await a.rtcp.send(rtcpRr(0xb0), VIDEO + 1, ip(12));
+    const gotRtcp = await b.rtcp.nextMessage(WAIT_MS);
+    expect(gotRtcp.msg.equals(rtcpRr(0xb0))).to.equal(true);
+    expect(gotRtcp.rinfo.port).to.equal(VIDEO + 1);
+  });
+});
