@@ -171,10 +171,11 @@ async function main(): Promise<void> {
   let held: HeldResult | undefined;
   if (args.held && args.impls.includes('ours')) {
     process.stderr.write('bench: participants held …\n');
+    const heldRate = args.quick ? 10 : 2;
     held = await measureHeld({
       steps: args.quick ? [20, 100] : [250, 500, 1000, 2000, 4000, 8000],
       parties: 4,
-      ratePps: 2,
+      ratePps: heldRate,
       sizeBytes: 172,
       durationS: args.quick ? 0.5 : 3,
       warmupS: args.quick ? 0.3 : 0.5,
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
       type: 'held',
       participants_held: held.held,
       mem_budget_mib: held.memBudgetBytes / 2 ** 20,
-      stream: '1 audio stream each, 2 packets/s of 172 bytes, sessions of 4',
+      stream: `1 audio stream each, ${heldRate} packets/s of 172 bytes, sessions of 4`,
       largest_step_tried: held.steps.at(-1)?.participants ?? 0,
       stopped_because: held.steps.find((s) => !s.pass)?.reason ?? 'all steps passed',
       rss_per_participant_bytes: last ? Math.round(last.rssPerParticipantBytes) : null,

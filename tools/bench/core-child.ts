@@ -22,11 +22,9 @@
 import { createInterface } from 'node:readline';
 import { defaultConfig } from '../../src/config/defaults.js';
 import type { Config } from '../../src/config/types.js';
-import type { Component } from '../../src/runtime/component.js';
-import { createLogger, type Logger } from '../../src/runtime/logger.js';
-import type { ReflectorCore, StreamSpec } from '../../src/reflector/api.js';
-
-type CoreFactory = (deps: { readonly config: Config; readonly logger: Logger }) => ReflectorCore & Component;
+import { createLogger } from '../../src/runtime/logger.js';
+import type { StreamSpec } from '../../src/reflector/api.js';
+import { createReflectorCore } from '../../src/reflector/index.js';
 
 /** One group of participants to admit: all in one session, one audio stream each. */
 export interface JoinGroup {
@@ -122,11 +120,7 @@ async function main(): Promise<void> {
   const logger = createLogger('error', (line) => {
     process.stderr.write(line);
   });
-  // Imported at run time so that this tool builds while the core is being written.
-  const modUrl = new URL('../../src/reflector/index.js', import.meta.url).href;
-  const mod = (await import(modUrl)) as { createReflectorCore?: CoreFactory };
-  if (typeof mod.createReflectorCore !== 'function') throw new Error('core-child: src/reflector/index.js has no createReflectorCore');
-  const core = mod.createReflectorCore({ config: benchConfig(args), logger });
+  const core = createReflectorCore({ config: benchConfig(args), logger });
   await core.start();
 
   const out = (o: Record<string, unknown>): void => {

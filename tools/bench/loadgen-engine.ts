@@ -23,6 +23,9 @@ const MAX_SIZE = 1500;
 const HIST_US = 1_000_000;
 const RING = 4;
 const DRAIN_MS = 500;
+const LATCH_ROUNDS = 3;
+const LATCH_ROUND_MS = 20;
+const LATCH_MAX_MS = 2000;
 
 export interface LoadgenOptions {
   /** Loopback address the participants' sockets bind to (port 0 each). */
@@ -153,7 +156,9 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
   let measuring = false;
   const rxPair = new Float64Array(n * parties);
   const ps: Participant[] = [];
+  const heardWarmup = new Uint8Array(n);
   let intervalTimer: NodeJS.Timeout | undefined;
+  let latchTimer: NodeJS.Timeout | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
 
   try {
@@ -216,6 +221,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
         }
         if (msg[24] !== 1) {
           if (measuring) lateWarmup++;
+          else heardWarmup[self] = 1;
           return;
         }
         const lat = performance.now() - msg.readDoubleLE(12);
@@ -245,6 +251,30 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
       if (phase === 1) p.sentMeasured++;
       p.socket.send(buf, 0, o.sizeBytes);
     };
+
+    // Latching, as participants.c does: three rounds of one warm-up packet from everyone, then wait
+    // (bounded) until every participant has heard from the others, so that the reflector knows all
+    // return addresses before the paced load starts.
+    await new Promise<void>((resolve) => {
+      let round = 0;
+      const deadline = performance.now() + LATCH_MAX_MS;
+      latchTimer = setInterval(() => {
+        const t = performance.now();
+        if (round < LATCH_ROUNDS) {
+          for (const p of ps) send(p, 0, t);
+          round++;
+          return;
+        }
+        let all = true;
+        for (const p of ps) if ((heardWarmup[p.index] as number) === 0) all = false;
+        if (all || t >= deadline) {
+          clearInterval(latchTimer);
+          latchTimer = undefined;
+          resolve();
+        }
+      }, LATCH_ROUND_MS);
+    });
+    for (const p of ps) p.sentAll = 0;
 
     // Paced sending on a short interval, participants staggered within one packet interval.
     const tickMs = Math.max(1, Math.min(10, Math.floor(n / 200)));
@@ -343,6 +373,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
     };
   } finally {
     if (intervalTimer !== undefined) clearInterval(intervalTimer);
+    if (latchTimer !== undefined) clearInterval(latchTimer);
     if (drainTimer !== undefined) clearInterval(drainTimer);
     for (const p of ps) {
       p.socket.removeAllListeners('message');

@@ -1,0 +1,96 @@
+/**
+ * The benchmark's pieces work (not how fast): the core child admits
+ * participants through the core API and the Node load generator gets their
+ * packets reflected; the C harness's RESULT line parses; the rate search
+ * doubles, then bisects, within its bounds.
+ */
+import { expect } from 'chai';
+import { CoreChild } from '../../tools/bench/core-client.js';
+import { parseResultLine } from '../../tools/bench/harness.js';
+import { runLoadgen } from '../../tools/bench/loadgen-engine.js';
+import { searchSustained, judge } from '../../tools/bench/search.js';
+
+const CORE_HOST = '127.0.7.200';
+const CORE_PORT = 26100;
+const BIND = '127.0.7.201';
+
+describe('tools/bench', () => {
+  let core: CoreChild | undefined;
+
+  afterEach(async () => {
+    if (core) await core.close();
+    core = undefined;
+  });
+
+  it('reflects the load generator’s packets through a real core child, within each session only', async function () {
+    this.timeout(20000);
+    const c = await CoreChild.start({ listen: CORE_HOST, audioPort: CORE_PORT, readyTimeoutMs: 15000 });
+    core = c;
+    let joined = 0;
+    let memBefore = 0;
+    let participantsSeen = 0;
+    const r = await runLoadgen({
+      bindAddress: BIND,
+      targetAddress: CORE_HOST,
+      targetPort: CORE_PORT,
+      sessions: 2,
+      parties: 3,
+      ratePps: 20,
+      sizeBytes: 172,
+      durationS: 0.6,
+      warmupS: 0.2,
+      sessionPrefix: 'bench-test-',
+      admit: async (groups) => {
+        memBefore = (await c.mem()).rssBytes;
+        joined = (await c.join(groups)).joined;
+      },
+      beforeClose: async () => {
+        participantsSeen = (await c.stats()).participants;
+      },
+    });
+    expect(joined).to.equal(6);
+    expect(participantsSeen).to.equal(6);
+    expect(memBefore).to.be.greaterThan(0);
+    expect(r.sent).to.be.greaterThan(0);
+    expect(r.expected).to.equal(r.sent * 2);
+    expect(r.received).to.be.greaterThan(0);
+    expect(r.received).to.be.at.most(r.expected);
+    expect(r.misrouted).to.equal(0);
+    expect(r.selfEcho).to.equal(0);
+    expect(r.bad).to.equal(0);
+    expect(r.p50Ms).to.be.at.least(0);
+    expect(r.minPairDelivery).to.be.greaterThan(0);
+  });
+
+  it('parses the C harness RESULT line and rejects an incomplete one', () => {
+    const line =
+      'RESULT K=10 R=1000 S=172 D=1 sent=10010 received=90090 expected=90090 loss_pct=0.0000 send_pct=100.00 ' +
+      'out_pps=90087 in_pps=10010 p50_us=231 p99_us=1248 max_us=3642 refl_drops=0 harness_drops=0 cpu0=50.4 ' +
+      'cpu1=62.4 steal0=0.8 steal1=0.0 harness_cpu=33.0 self=0 min_pair=1.0000';
+    const r = parseResultLine(line);
+    expect(r?.parties).to.equal(10);
+    expect(r?.outPps).to.equal(90087);
+    expect(r?.p99Us).to.equal(1248);
+    expect(r?.lossPct).to.equal(0);
+    expect(parseResultLine('RESULT K=10 sent=3')).to.equal(undefined);
+    expect(parseResultLine('participants: K=10')).to.equal(undefined);
+  });
+
+  it('searches by doubling until a failure, then bisects between the last pass and the first fail', async () => {
+    const tried: number[] = [];
+    const limit = 50000;
+    const out = await searchSustained({ startOutPps: 8000, maxOutPps: 1_000_000, maxGrowSteps: 8, bisectSteps: 3 }, async (rate) => {
+      tried.push(rate);
+      return { offeredOutPps: rate, pass: rate <= limit, result: rate };
+    });
+    expect(tried.slice(0, 4)).to.deep.equal([8000, 16000, 32000, 64000]);
+    expect(tried.length).to.equal(7);
+    expect(out.best?.offeredOutPps).to.be.at.most(limit);
+    expect(out.best?.offeredOutPps).to.be.greaterThan(32000);
+    expect(out.capped).to.equal(false);
+    expect(judge(0.2, 1, 100).pass).to.equal(false);
+    expect(judge(0, 6, 100).pass).to.equal(false);
+    expect(judge(0, 1, 80).pass).to.equal(false);
+    expect(judge(0.05, 4.9, 99).pass).to.equal(true);
+  });
+});
