@@ -106,13 +106,18 @@ export function parseAuthLine(line: string, maxArgs: 0 | 1): AuthLine | null {
  */
 export function closeWith(socket: Socket, line: string | null, lingerMs = LINGER_MS): void {
   if (socket.destroyed) return;
-  const timer = setTimeout(() => socket.destroy(), lingerMs);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
+  let timer: NodeJS.Timeout | null = null;
+  socket.once('close', () => { if (timer !== null) clearTimeout(timer); });
   socket.on('data', discard);
   socket.resume();
-  if (line === null) socket.end();
-  else socket.end(line + '\n');
+  // The linger starts once everything queued has gone to the kernel; a peer that
+  // stops reading before that is cut by the connection's idle timeout.
+  const onFinish = (): void => {
+    timer = setTimeout(() => socket.destroy(), lingerMs);
+    timer.unref();
+  };
+  if (line === null) socket.end(onFinish);
+  else socket.end(line + '\n', onFinish);
 }
 
 function discard(): void {}
