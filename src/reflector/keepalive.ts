@@ -1,31 +1,63 @@
 /**
  * The keep-alive ports (SPEC §5, KEEPALIVE_PORTS): what a datagram is, and
- * the STUN Binding Success answer (RFC 5389 §7.3.1, XOR-MAPPED-ADDRESS).
- * The RTP keep-alive (RFC 6263) is resolved and echoed by the core, which
- * owns the participants.
+ * the STUN Binding Success answer (RFC 5389 §7.3.1, XOR-MAPPED-ADDRESS). The
+ * RFC 6263 RTP keep-alive is resolved and echoed by the core, which owns the
+ * participants.
  */
+import {
+  parseStun,
+  STUN_BINDING_REQUEST,
+  STUN_HEADER_SIZE,
+  StunMessage,
+  stunBindingSuccessSize,
+  writeStunBindingSuccess,
+} from '../rtp/stun.js';
+import { ipv4ToNumber } from './ip-key.js';
+import { ReflectorDrop } from './drop-reasons.js';
 
 export type KeepaliveKind = 'stun' | 'rtp' | 'other';
 
-/** RFC 5389 §6: the magic cookie in bytes 4..7 of every STUN message. */
-const STUN_MAGIC_COOKIE = 0x2112a442;
-const STUN_HEADER_SIZE = 20;
 const RTP_FIXED_HEADER_SIZE = 12;
 
 export class KeepaliveResponder {
-  /** Classifies without allocating: STUN (first two bits 0 and the magic cookie), RTP version 2, else other. */
+  readonly #msg = new StunMessage();
+  /** Why the last stunAnswer() returned null (a StunDrop or a ReflectorDrop). */
+  lastDrop: string = ReflectorDrop.KeepaliveMalformed;
+
+  /**
+   * Classifies by the first byte (RFC 7983 §7): 0–3 STUN, 128–191 RTP/RTCP
+   * version 2 (at least a fixed RTP header), anything else other.
+   */
   classify(buf: Buffer): KeepaliveKind {
-    if (buf.length >= STUN_HEADER_SIZE && (buf[0] & 0xc0) === 0) {
-      const cookie = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
-      return cookie === STUN_MAGIC_COOKIE ? 'stun' : 'other';
-    }
-    if (buf.length >= RTP_FIXED_HEADER_SIZE && buf[0] >> 6 === 2) return 'rtp';
+    if (buf.length === 0) return 'other';
+    const b0 = buf[0];
+    if (b0 <= 3) return 'stun';
+    if (b0 >> 6 === 2 && buf.length >= RTP_FIXED_HEADER_SIZE) return 'rtp';
     return 'other';
   }
 
-  /** The Binding Success Response to a Binding Request from (ip, port), or null when `buf` is not one. */
-  stunAnswer(_buf: Buffer, _ip: string, _port: number): Buffer | null {
-    // Wired to src/rtp/stun.ts (parseStun / writeStunBindingSuccess) when that codec lands.
-    return null;
+  /**
+   * The Binding Success Response to a Binding Request from (ip, port), or null
+   * with `lastDrop` set. The answer is a fresh buffer (it is handed to send();
+   * STUN keep-alives come every few seconds, not at packet rate).
+   */
+  stunAnswer(buf: Buffer, ip: string, port: number): Buffer | null {
+    const d = parseStun(buf, this.#msg);
+    if (d !== null) {
+      this.lastDrop = d;
+      return null;
+    }
+    if (this.#msg.type !== STUN_BINDING_REQUEST || buf.length < STUN_HEADER_SIZE) {
+      this.lastDrop = ReflectorDrop.KeepaliveUnknown;
+      return null;
+    }
+    const family: 4 | 6 = ipv4ToNumber(ip) >= 0 ? 4 : 6;
+    const out = Buffer.allocUnsafe(stunBindingSuccessSize(family));
+    const n = writeStunBindingSuccess(buf, ip, port, family, out);
+    if (n === 0) {
+      this.lastDrop = ReflectorDrop.KeepaliveMalformed;
+      return null;
+    }
+    return n === out.length ? out : out.subarray(0, n);
   }
 }

@@ -607,7 +607,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       if (kind === 'stun') {
         const answer = this.#keepalive.stunAnswer(buf, rinfo.address, rinfo.port);
         if (answer === null) {
-          this.#drop(ReflectorDrop.KeepaliveMalformed);
+          this.#codecDrops.add(this.#keepalive.lastDrop);
           return;
         }
         const latched = this.#attr.sources[index].get(rinfo.address, rinfo.port);
@@ -736,7 +736,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   }
 
   drops(): Readonly<Record<string, number>> {
-    const out: Record<string, number> = { ...this.#drops, ...this.#codecDrops.snapshot() };
+    const out: Record<string, number> = { ...this.#drops };
+    for (const [reason, n] of Object.entries(this.#codecDrops.snapshot())) out[reason] = (out[reason] ?? 0) + n;
     out.send_error = this.#sendErrors.sendErrors;
     out.socket_error = this.#socketErrors + (this.#checkIp?.errors ?? 0);
     out.rflx_consumed = this.#rflxConsumed;
