@@ -270,11 +270,15 @@ function checkPortClaims(claims: readonly PortClaim[], ctx: z.RefinementCtx): vo
   const owners: Record<Proto, (PortClaim | undefined)[]> = { UDP: [], TCP: [] };
   // Built-in defaults first, so the issue lands on the keyword the user wrote.
   const ordered = [...claims.filter((c) => !c.given), ...claims.filter((c) => c.given)];
+  // One issue per line: an RTP/RTCP pair that collides twice is one mistake.
+  const reported = new Set<string>();
   for (const c of ordered) {
     const owner = owners[c.proto];
+    const where = c.path.join('/');
     for (let p = c.first; p <= c.last; p++) {
       const other = owner[p];
-      if (other !== undefined && other.role !== c.role) {
+      if (other !== undefined && other.role !== c.role && !reported.has(where)) {
+        reported.add(where);
         ctx.addIssue({
           code: 'custom',
           path: [...c.path],
