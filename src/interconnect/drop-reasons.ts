@@ -32,9 +32,11 @@ export const InterconnectDrop = {
   TooManySessions: 'too_many_sessions',
   /** An RFLX subtype peers do not send to each other (1–8, unknown). */
   UnexpectedSubtype: 'unexpected_subtype',
-  /** Relay shim does not parse (short, bad magic/version, bad medium). */
-  RelayMalformed: 'relay_malformed',
-  /** Hop count above RELAY_MAX_HOPS (received, or it would be when relayed on). */
+  /**
+   * Hop count would exceed RELAY_MAX_HOPS when relayed on. Received shims that do
+   * not parse are counted under the codec's reasons (RelayShimDrop: relay_too_short,
+   * relay_bad_version, relay_hop_limit, ...).
+   */
   RelayHopLimit: 'relay_hop_limit',
   /** RELAY_ID not announced by that peer (or the session has ended there). */
   RelayUnknownSession: 'relay_unknown_session',

@@ -35,13 +35,12 @@ import {
   RELAY_MAX_HOPS,
   RELAY_SHIM_MAGIC,
   RELAY_SHIM_SIZE,
-  authenticControl,
-  decodeControl,
-  decodeShim,
-  encodeControl,
-  newShimFields,
-  writeShim,
-} from './wire.js';
+  RelayMedium,
+  RelayShim,
+  parseRelayShim,
+  writeRelayShim,
+} from '../rtp/relay-shim.js';
+import { authenticControl, decodeControl, encodeControl } from './wire.js';
 
 export interface InterconnectTiming {
   /** HELLO interval (SPEC §6: 5 s). */
@@ -72,7 +71,8 @@ const CLOSE_FLUSH_MS = 500;
 /** Input defects are logged at most once per reason per interval. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
-const MEDIUM_INDEX: Readonly<Record<Medium, number>> = { audio: 0, video: 1 };
+/** Index of a medium in per-medium tables: its shim medium number (SPEC §6: 0 audio, 1 video). */
+const MEDIUM_INDEX: Readonly<Record<Medium, RelayMedium>> = { audio: RelayMedium.Audio, video: RelayMedium.Video };
 const MEDIUM_BY_INDEX: readonly Medium[] = ['audio', 'video'];
 
 let lastBootEpoch = 0n;
@@ -105,7 +105,7 @@ class LocalSession {
     for (let m = 0; m < MEDIUM_BY_INDEX.length; m++) {
       for (let hop = 1; hop <= RELAY_MAX_HOPS; hop++) {
         const offset = (m * RELAY_MAX_HOPS + hop - 1) * RELAY_SHIM_SIZE;
-        writeShim(MEDIUM_BY_INDEX[m], hop, relayId, block, offset);
+        writeRelayShim(MEDIUM_INDEX[MEDIUM_BY_INDEX[m]], hop, relayId, block, offset);
         this.shims.push(block.subarray(offset, offset + RELAY_SHIM_SIZE));
       }
     }
@@ -147,7 +147,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
 
   /** Hop count of the relayed datagram being injected into the core (its forward() calls come back synchronously). */
   #relayInHop = 0;
-  readonly #shimIn = newShimFields();
+  readonly #shimIn = new RelayShim();
   /** Reused send list; dgram copies it before send() returns. */
   readonly #sendList: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
 
@@ -332,12 +332,9 @@ class InterconnectImpl implements Interconnect, RelayPort {
 
   #onRelay(peer: Peer, rtcp: boolean, msg: Buffer): void {
     const shim = this.#shimIn;
-    if (decodeShim(msg, shim) !== null) {
-      this.#drop(InterconnectDrop.RelayMalformed, peer.key);
-      return;
-    }
-    if (shim.hop > RELAY_MAX_HOPS) {
-      this.#drop(InterconnectDrop.RelayHopLimit, peer.key);
+    const bad = parseRelayShim(msg, shim); // also drops hop counts above RELAY_MAX_HOPS
+    if (bad !== null) {
+      this.#drop(bad, peer.key);
       return;
     }
     const session = peer.sessionByRelayId.get(shim.relayId);
@@ -347,9 +344,10 @@ class InterconnectImpl implements Interconnect, RelayPort {
     }
     peer.relayPacketsIn++;
     peer.relayBytesIn += msg.length;
-    this.#relayInHop = shim.hop;
+    this.#relayInHop = shim.hopCount;
     try {
-      this.#core.injectRelayed(session, shim.medium, rtcp, msg.subarray(RELAY_SHIM_SIZE), peer.key);
+      this.#core.injectRelayed(session, MEDIUM_BY_INDEX[shim.medium], rtcp,
+        msg.subarray(shim.payloadOffset, shim.payloadOffset + shim.payloadLength), peer.key);
     } finally {
       this.#relayInHop = 0;
     }

@@ -1,55 +1,18 @@
 /**
- * The interconnect's view of the wire codecs: RTCP APP `RFLX` control packets
- * (SPEC §7) and the 8-byte relay shim (SPEC §6).
+ * The interconnect's view of the RTCP APP `RFLX` control codec (SPEC §7).
  *
- * TEMPORARY: src/rtp/rflx.ts and src/rtp/relay-shim.ts are being written by the
- * rtp owner; until they land this file carries a minimal private codec so the
- * interconnect can be tested. When they land, the bodies below become thin
- * calls to them (the exported signatures here stay).
+ * TEMPORARY: src/rtp/rflx.ts is being written by the rtp owner; until it lands
+ * this file carries a minimal private codec so the interconnect can be tested.
+ * When it lands, the bodies below become thin calls to it (the exported
+ * signatures here stay). The relay shim already comes from src/rtp/relay-shim.ts.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Medium } from '../reflector/api.js';
 import { RFLX_NAME, RflxTlv, type RflxFields, type RflxMessage } from '../rtp/rflx-types.js';
 import { InterconnectDrop } from './drop-reasons.js';
 
-export const RELAY_SHIM_MAGIC = 0x52;
-export const RELAY_SHIM_SIZE = 8;
-export const RELAY_MAX_HOPS = 8;
-const RELAY_SHIM_VERSION = 1;
 const RTCP_APP_PT = 204;
 const APP_HEADER_SIZE = 12;
 const AUTH_SIZE = 16;
-
-export interface ShimFields {
-  medium: Medium;
-  hop: number;
-  relayId: number;
-}
-
-export function newShimFields(): ShimFields {
-  return { medium: 'audio', hop: 0, relayId: 0 };
-}
-
-/** Fills `out` from the shim at the start of `buf`; returns null or a drop reason. */
-export function decodeShim(buf: Buffer, out: ShimFields): string | null {
-  if (buf.length < RELAY_SHIM_SIZE) return InterconnectDrop.RelayMalformed;
-  if (buf[0] !== RELAY_SHIM_MAGIC || buf[1] >> 4 !== RELAY_SHIM_VERSION) return InterconnectDrop.RelayMalformed;
-  const m = buf[1] & 0x0f;
-  if (m > 1) return InterconnectDrop.RelayMalformed;
-  out.medium = m === 0 ? 'audio' : 'video';
-  out.hop = buf[2];
-  out.relayId = buf.readUInt32BE(4);
-  return null;
-}
-
-export function writeShim(medium: Medium, hop: number, relayId: number, out: Buffer, offset: number): number {
-  out[offset] = RELAY_SHIM_MAGIC;
-  out[offset + 1] = (RELAY_SHIM_VERSION << 4) | (medium === 'audio' ? 0 : 1);
-  out[offset + 2] = hop;
-  out[offset + 3] = 0;
-  out.writeUInt32BE(relayId >>> 0, offset + 4);
-  return RELAY_SHIM_SIZE;
-}
 
 export interface DecodedControl {
   readonly message: RflxMessage;

@@ -5,7 +5,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { RflxFields, RflxMessage } from '../../src/rtp/rflx-types.js';
-import { decodeControl, encodeControl, writeShim } from '../../src/interconnect/wire.js';
+import { decodeControl, encodeControl } from '../../src/interconnect/wire.js';
+import { RelayMedium, encodeRelayDatagram } from '../../src/rtp/relay-shim.js';
 import type { Medium } from '../../src/reflector/api.js';
 import { RELAY_PORT } from './harness.js';
 
@@ -59,9 +60,8 @@ export class RawPeer {
   }
 
   sendRelay(to: string, medium: Medium, rtcp: boolean, hop: number, relayId: number, packet: Buffer): Promise<void> {
-    const shim = Buffer.alloc(8);
-    writeShim(medium, hop, relayId, shim, 0);
-    return this.sendRaw(to, rtcp, Buffer.concat([shim, packet]));
+    const m = medium === 'audio' ? RelayMedium.Audio : RelayMedium.Video;
+    return this.sendRaw(to, rtcp, encodeRelayDatagram(m, hop, relayId, packet));
   }
 
   sendRaw(to: string, rtcp: boolean, data: Buffer): Promise<void> {
