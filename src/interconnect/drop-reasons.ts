@@ -9,10 +9,12 @@ export const InterconnectDrop = {
   UnknownDatagram: 'unknown_datagram',
   /** A control (RTCP) packet on the RTP relay port; control belongs on port+1. */
   ControlOnRtpPort: 'control_on_rtp_port',
-  /** An RTCP packet from a peer without an RFLX APP packet in it. */
+  /**
+   * An RTCP packet from a peer without an RFLX APP packet in it (or not a valid
+   * compound). An RFLX packet that does not parse is counted under the codec's
+   * reasons (RflxDrop: rflx_bad_tlv_length, rflx_tlv_truncated, ...).
+   */
   NotRflx: 'not_rflx',
-  /** The RFLX APP packet does not parse. */
-  RflxMalformed: 'rflx_malformed',
   /** The peer has a secret but the packet carries no AUTH TLV. */
   AuthMissing: 'auth_missing',
   /** AUTH does not match HMAC-SHA256(secret, packet). */

@@ -40,7 +40,7 @@ import {
   parseRelayShim,
   writeRelayShim,
 } from '../rtp/relay-shim.js';
-import { authenticControl, decodeControl, encodeControl } from './wire.js';
+import { encodeRflx, findRflxApp, parseRflx, verifyRflxAuth } from '../rtp/rflx.js';
 
 export interface InterconnectTiming {
   /** HELLO interval (SPEC §6: 5 s). */
@@ -354,18 +354,17 @@ class InterconnectImpl implements Interconnect, RelayPort {
   }
 
   #onControl(peer: Peer, msg: Buffer): void {
-    const decoded = decodeControl(msg);
-    if (typeof decoded === 'string') {
-      this.#drop(decoded, peer.key);
-      return;
-    }
-    const { message } = decoded;
+    // SPEC §7: the APP packet alone or anywhere inside a compound RTCP packet.
+    const at = findRflxApp(msg);
+    if (at === null) return this.#drop(InterconnectDrop.NotRflx, peer.key);
+    const message = parseRflx(msg, at.offset, at.length);
+    if (typeof message === 'string') return this.#drop(message, peer.key);
     const f = message.fields;
     const now = Date.now();
     // SPEC §6: with a secret, AUTH (last TLV), TIMESTAMP ±60 s and SEQ per BOOT_EPOCH.
     if (peer.secret !== undefined) {
       if (f.auth === undefined) return this.#drop(InterconnectDrop.AuthMissing, peer.key);
-      if (!authenticControl(msg, decoded.offset, decoded.length, peer.secret)) {
+      if (!verifyRflxAuth(msg, at.offset, at.length, peer.secret)) {
         return this.#drop(InterconnectDrop.AuthFailed, peer.key);
       }
       if (f.timestamp === undefined) return this.#drop(InterconnectDrop.TimestampMissing, peer.key);
@@ -621,7 +620,14 @@ class InterconnectImpl implements Interconnect, RelayPort {
       all.seq = this.#seq;
     }
     const message: RflxMessage = { subtype, ssrc: 0, fields: all };
-    const packet = encodeControl(message, peer.secret);
+    let packet: Buffer;
+    try {
+      packet = encodeRflx(message, peer.secret);
+    } catch (err) {
+      // A caller's bug (sendRflx with a value out of range): refuse it, keep running.
+      this.#logger.error('interconnect_encode_failed', { subtype, error: err instanceof Error ? err.message : String(err) });
+      return;
+    }
     this.#pendingSends++;
     pair.rtcp.send(packet, peer.rtcpRelayPort, peer.sendAddress, (err) => {
       if (err) this.#drop(InterconnectDrop.SocketError, err.message);

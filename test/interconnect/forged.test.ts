@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
-import { encodeControl } from '../../src/interconnect/wire.js';
+import { encodeRflx } from '../../src/rtp/rflx.js';
 import { waitUntil } from '../helpers/wait.js';
 import { closeAll, ip, keyOf, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
 import { RawPeer } from './raw-peer.js';
@@ -40,18 +40,18 @@ describe('interconnect: forged and malformed datagrams', () => {
     nodes = [a];
     const peer = await RawPeer.bind(ip(3));
     raws.push(peer);
-    const hello = encodeControl({ subtype: RflxSubtype.Hello, ssrc: 0, fields: { reflectorId: 'p', bootEpoch: 1n } });
+    const hello = encodeRflx({ subtype: RflxSubtype.Hello, ssrc: 0, fields: { reflectorId: 'p', bootEpoch: 1n } });
     const cases: [string, boolean, Buffer][] = [
       ['unknown_datagram', true, Buffer.from([0x00, 1, 2, 3])],
       ['unknown_datagram', false, Buffer.alloc(0)],
       ['control_on_rtp_port', false, hello],
       ['not_rflx', true, Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1])],
-      ['rflx_malformed', true, Buffer.from([0x80, 204, 0, 9, 0, 0, 0, 0])],
-      ['rflx_malformed', true, Buffer.from([0x90, 204, 0, 3, 0, 0, 0, 0, 0x52, 0x46, 0x4c, 0x58, 17, 0x00, 0x09, 0])],
-      ['hello_malformed', true, encodeControl({ subtype: RflxSubtype.Hello, ssrc: 0, fields: { reflectorId: 'p' } })],
-      ['session_state_malformed', true, encodeControl({ subtype: RflxSubtype.SessionState, ssrc: 0, fields: { session: 's', count: 1 } })],
-      ['bad_session_name', true, encodeControl({ subtype: RflxSubtype.SessionState, ssrc: 0, fields: { session: 'a\u0007b', relayId: 1, count: 1 } })],
-      ['unexpected_subtype', true, encodeControl({ subtype: RflxSubtype.ShareRequest, ssrc: 0, fields: { requestId: 1, title: 't' } })],
+      ['not_rflx', true, Buffer.from([0x80, 204, 0, 9, 0, 0, 0, 0])], // length beyond the datagram
+      ['rflx_tlv_truncated', true, Buffer.from([0x90, 204, 0, 3, 0, 0, 0, 0, 0x52, 0x46, 0x4c, 0x58, 17, 0x00, 0x09, 0])],
+      ['hello_malformed', true, encodeRflx({ subtype: RflxSubtype.Hello, ssrc: 0, fields: { reflectorId: 'p' } })],
+      ['session_state_malformed', true, encodeRflx({ subtype: RflxSubtype.SessionState, ssrc: 0, fields: { session: 's', count: 1 } })],
+      ['bad_session_name', true, encodeRflx({ subtype: RflxSubtype.SessionState, ssrc: 0, fields: { session: 'a\u0007b', relayId: 1, count: 1 } })],
+      ['unexpected_subtype', true, encodeRflx({ subtype: RflxSubtype.ShareRequest, ssrc: 0, fields: { requestId: 1, title: 't' } })],
       ['relay_too_short', false, Buffer.from([0x52, 0x10, 1, 0])],
       ['relay_bad_version', false, Buffer.from([0x52, 0x25, 1, 0, 0, 0, 0, 1, 0x80])],
       ['relay_bad_medium', true, Buffer.from([0x52, 0x12, 1, 0, 0, 0, 0, 1, 0x80])],

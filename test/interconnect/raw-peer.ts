@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { RflxFields, RflxMessage } from '../../src/rtp/rflx-types.js';
-import { decodeControl, encodeControl } from '../../src/interconnect/wire.js';
+import { encodeRflx, findRflxApp, parseRflx } from '../../src/rtp/rflx.js';
 import { RelayMedium, encodeRelayDatagram } from '../../src/rtp/relay-shim.js';
 import type { Medium } from '../../src/reflector/api.js';
 import { RELAY_PORT } from './harness.js';
@@ -30,8 +30,9 @@ export class RawPeer {
     this.rtp.on('message', (m) => this.relayed.push({ rtcp: false, data: m }));
     this.rtcp.on('message', (m) => {
       if (m[0] === 0x52) { this.relayed.push({ rtcp: true, data: m }); return; }
-      const d = decodeControl(m);
-      if (typeof d !== 'string') this.control.push({ message: d.message, at: Date.now() });
+      const at = findRflxApp(m);
+      const d = at === null ? null : parseRflx(m, at.offset, at.length);
+      if (d !== null && typeof d !== 'string') this.control.push({ message: d, at: Date.now() });
     });
   }
 
@@ -56,7 +57,7 @@ export class RawPeer {
       all.seq = ++this.#seq;
     }
     Object.assign(all, overrides);
-    return this.sendRaw(to, true, encodeControl({ subtype, ssrc: 0, fields: all }, secret));
+    return this.sendRaw(to, true, encodeRflx({ subtype, ssrc: 0, fields: all }, secret));
   }
 
   sendRelay(to: string, medium: Medium, rtcp: boolean, hop: number, relayId: number, packet: Buffer): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
-import { encodeControl } from '../../src/interconnect/wire.js';
+import { encodeRflx } from '../../src/rtp/rflx.js';
 import { waitUntil } from '../helpers/wait.js';
 import { closeAll, ip, keyOf, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
 import { RawPeer } from './raw-peer.js';
@@ -62,10 +62,10 @@ describe('interconnect: secrets', () => {
     await raw.sendControl(ip(2), RflxSubtype.Hello, { reflectorId: 'x', bootEpoch: 5n }, secret,
       { timestamp: BigInt(Date.now() - 120_000) });
     await waitUntil(() => drops().stale_timestamp === 1, 5000, 'stale_timestamp');
-    await raw.sendRaw(ip(2), true, encodeControl({ subtype: RflxSubtype.Hello, ssrc: 0,
+    await raw.sendRaw(ip(2), true, encodeRflx({ subtype: RflxSubtype.Hello, ssrc: 0,
       fields: { reflectorId: 'x', bootEpoch: 5n, timestamp: BigInt(Date.now()) } }, secret));
     await waitUntil(() => drops().seq_missing === 1, 5000, 'seq_missing');
-    const tampered = encodeControl({ subtype: RflxSubtype.Hello, ssrc: 0,
+    const tampered = encodeRflx({ subtype: RflxSubtype.Hello, ssrc: 0,
       fields: { reflectorId: 'x', bootEpoch: 5n, timestamp: BigInt(Date.now()), seq: 1 } }, secret);
     tampered[tampered.indexOf('x', 12)] ^= 0x01; // REFLECTOR_ID 'x' → 'y' after signing
     await raw.sendRaw(ip(2), true, tampered);
@@ -73,7 +73,7 @@ describe('interconnect: secrets', () => {
     expect(peerSnap(a, { key: keyOf(ip(3)) } as TestNode).up).to.equal(false);
 
     // A valid one brings the peer up; the same bytes again are a replay.
-    const good = encodeControl({ subtype: RflxSubtype.Hello, ssrc: 0,
+    const good = encodeRflx({ subtype: RflxSubtype.Hello, ssrc: 0,
       fields: { reflectorId: 'x', bootEpoch: 5n, timestamp: BigInt(Date.now()), seq: 10 } }, secret);
     await raw.sendRaw(ip(2), true, good);
     await waitUntil(() => peerSnap(a, { key: keyOf(ip(3)) } as TestNode).up, 5000, 'peer up');
