@@ -314,7 +314,9 @@ export class SipUserAgent {
     if (value === undefined) return true;
     const creds = this.#pickCredentials(value);
     if (creds === undefined) return true; // credentials for another realm: not ours to check
-    const v = this.#auth.verify(creds, req.method, true);
+    let v = this.#auth.verify(creds, req.method, true);
+    // The ACK of a 2xx repeats the INVITE's credentials (RFC 3261 §17.1.1.3): computed for INVITE.
+    if (!v.ok && req.method === 'ACK') v = this.#auth.verify(creds, 'INVITE', true);
     if (v.ok && (d.user === undefined || d.user === v.user)) return true;
     this.#count('auth_failures');
     return false;

@@ -3,10 +3,13 @@
  * tools/client and the tests: the TCP line protocols (SHARE, VIEW, PUT, GET).
  * The RFLX request/answer over UDP is in the second half of this file.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { encodeRflx, findRflxApp, parseRflx } from '../../src/rtp/rflx.js';
+import { RflxSubtype, type RflxFields, type RflxMessage } from '../../src/rtp/rflx-types.js';
 
 export interface TcpTarget {
   readonly host: string;
@@ -268,4 +271,169 @@ export async function getFile(target: TcpTarget, cred: Credentials, options: { o
     await new Promise<void>((resolve) => s.end(resolve));
   }
   return { total, sha256, bytes: received.bytes, receivedSha256: received.sha256 };
+}
+
+// ---------------------------------------------------------------- RFLX over UDP (SPEC §7)
+
+/** The reflector answered a request with ERROR (subtype 8). */
+export class RflxRequestError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  constructor(code: number, reason: string) {
+    super(`reflector ERROR ${code}: ${reason}`);
+    this.name = 'RflxRequestError';
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+export interface ShareGrant {
+  readonly shareId: number;
+  readonly address: string;
+  readonly port: number;
+  readonly passkey: Buffer;
+}
+
+export interface FileGrant {
+  readonly fileId: number;
+  readonly address: string;
+  readonly port: number;
+  readonly passkey: Buffer;
+}
+
+export interface ReceivedRflx {
+  readonly message: RflxMessage;
+  readonly from: RemoteInfo;
+}
+
+interface RflxWaiter {
+  readonly pred: (m: RflxMessage) => boolean;
+  readonly resolve: (m: RflxMessage) => void;
+}
+
+/**
+ * RFLX requests and announcements on a participant's RTCP socket (the caller
+ * owns the socket; requests go to the session's audio RTCP port, AUDIO_PORT+1).
+ * Every RFLX message that arrives is kept in `received`, in order.
+ */
+export class RflxClient {
+  readonly received: ReceivedRflx[] = [];
+  readonly #socket: UdpSocket;
+  readonly #address: string;
+  readonly #port: number;
+  readonly #ssrc: number;
+  #waiters: RflxWaiter[] = [];
+  readonly #onMessage = (buf: Buffer, from: RemoteInfo): void => {
+    const at = findRflxApp(buf);
+    if (at === null) return;
+    const m = parseRflx(buf, at.offset, at.length);
+    if (typeof m === 'string') return;
+    this.received.push({ message: m, from });
+    const still: RflxWaiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.pred(m)) w.resolve(m);
+      else still.push(w);
+    }
+    this.#waiters = still;
+  };
+
+  constructor(socket: UdpSocket, reflector: { address: string; port: number }, ssrc: number) {
+    this.#socket = socket;
+    this.#address = reflector.address;
+    this.#port = reflector.port;
+    this.#ssrc = ssrc >>> 0;
+    socket.on('message', this.#onMessage);
+  }
+
+  /** Stops listening (the socket stays open). */
+  close(): void {
+    this.#socket.off('message', this.#onMessage);
+    this.#waiters = [];
+  }
+
+  /** The first message (already received or arriving within timeoutMs) that satisfies `pred`. */
+  waitFor(pred: (m: RflxMessage) => boolean, timeoutMs = 5000): Promise<RflxMessage> {
+    const seen = this.received.find((r) => pred(r.message));
+    if (seen !== undefined) return Promise.resolve(seen.message);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        pred,
+        resolve: (m: RflxMessage): void => { clearTimeout(timer); resolve(m); },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching RFLX message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  send(subtype: number, fields: RflxFields): Promise<void> {
+    const buf = encodeRflx({ subtype, ssrc: this.#ssrc, fields });
+    return new Promise((resolve, reject) => {
+      this.#socket.send(buf, this.#port, this.#address, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /**
+   * Sends a request with a fresh REQUEST_ID and retransmits the same bytes every
+   * `retransmitMs` until the answer (GRANT or ERROR with that REQUEST_ID) arrives.
+   */
+  async request(subtype: number, fields: RflxFields, options: { timeoutMs?: number; retransmitMs?: number; requestId?: number } = {}): Promise<RflxMessage> {
+    const requestId = options.requestId ?? randomInt(1, 0xffffffff);
+    const answerTypes = new Set<number>([RflxSubtype.ShareGrant, RflxSubtype.FileGrant, RflxSubtype.Error]);
+    const answer = this.waitFor((m) => answerTypes.has(m.subtype) && m.fields.requestId === requestId, options.timeoutMs ?? 5000);
+    const buf = encodeRflx({ subtype, ssrc: this.#ssrc, fields: { ...fields, requestId } });
+    const sendOnce = (): void => { this.#socket.send(buf, this.#port, this.#address, () => undefined); };
+    sendOnce();
+    const every = setInterval(sendOnce, options.retransmitMs ?? 500);
+    try {
+      const m = await answer;
+      if (m.subtype === RflxSubtype.Error) throw new RflxRequestError(m.fields.code ?? 0, m.fields.reason ?? '');
+      return m;
+    } finally {
+      clearInterval(every);
+    }
+  }
+
+  async requestShare(title: string, options: { timeoutMs?: number; requestId?: number } = {}): Promise<ShareGrant> {
+    const m = await this.request(RflxSubtype.ShareRequest, { title }, options);
+    const f = m.fields;
+    if (f.shareId === undefined || f.address === undefined || f.port === undefined || f.passkey === undefined) {
+      throw new Error('incomplete SHARE_GRANT');
+    }
+    return { shareId: f.shareId, address: f.address, port: f.port, passkey: f.passkey };
+  }
+
+  async requestFile(name: string, size: number, sha256: Buffer, options: { timeoutMs?: number; requestId?: number } = {}): Promise<FileGrant> {
+    const m = await this.request(RflxSubtype.FileRequest, { name, size: BigInt(size), sha256 }, options);
+    const f = m.fields;
+    if (f.fileId === undefined || f.address === undefined || f.port === undefined || f.passkey === undefined) {
+      throw new Error('incomplete FILE_GRANT');
+    }
+    return { fileId: f.fileId, address: f.address, port: f.port, passkey: f.passkey };
+  }
+
+  /** SHARE_ANNOUNCE (3) for a share id (or the first one if none is given). */
+  shareAnnounce(shareId?: number, timeoutMs = 5000): Promise<RflxMessage> {
+    return this.waitFor((m) => m.subtype === RflxSubtype.ShareAnnounce && (shareId === undefined || m.fields.shareId === shareId), timeoutMs);
+  }
+
+  shareEnd(shareId: number, timeoutMs = 5000): Promise<RflxMessage> {
+    return this.waitFor((m) => m.subtype === RflxSubtype.ShareEnd && m.fields.shareId === shareId, timeoutMs);
+  }
+
+  fileAnnounce(fileId?: number, timeoutMs = 5000): Promise<RflxMessage> {
+    return this.waitFor((m) => m.subtype === RflxSubtype.FileAnnounce && (fileId === undefined || m.fields.fileId === fileId), timeoutMs);
+  }
+}
+
+/** Target and credentials of an announcement (3 or 7), for openView / getFile. */
+export function announced(m: RflxMessage): { target: TcpTarget; cred: Credentials } {
+  const f = m.fields;
+  const id = f.shareId ?? f.fileId;
+  if (f.address === undefined || f.port === undefined || f.passkey === undefined || id === undefined) {
+    throw new Error('incomplete announcement');
+  }
+  return { target: { host: f.address, port: f.port }, cred: { id, passkey: f.passkey } };
 }

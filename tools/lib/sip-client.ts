@@ -1,0 +1,243 @@
+/**
+ * A small SIP UAC over UDP for the conference client and the tests: INVITE
+ * (answering a digest challenge with MD5 or SHA-256, qop=auth), ACK,
+ * re-INVITE, BYE, and answering the reflector's BYE. Parsing reuses the
+ * reflector's own message layer.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { frameDatagram } from '../../src/sip/framing.js';
+import { parseSipMessage, serialise, splitHeaderList, parseNameAddr, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
+import { parseChallenge } from '../../src/sip/digest.js';
+
+export interface SipClientOptions {
+  readonly localAddress: string;
+  readonly localPort?: number;
+  readonly server: string;
+  readonly serverPort: number;
+  readonly user?: string;
+  readonly password?: string;
+  /** Algorithms this client can answer, in its own order of preference among what the server offers first. */
+  readonly algorithms?: readonly ('MD5' | 'SHA-256')[];
+}
+
+export interface CallResult {
+  readonly status: number;
+  readonly reason: string;
+  readonly answerSdp?: string;
+  /** Algorithm used to answer the challenge, if any. */
+  readonly algorithm?: string;
+  /** Statuses seen, in order (e.g. [401, 200]). */
+  readonly statuses: readonly number[];
+}
+
+function h(alg: string, s: string): string {
+  return createHash(alg === 'SHA-256' ? 'sha256' : 'md5').update(s).digest('hex');
+}
+
+export class SipUdpClient extends EventEmitter {
+  readonly #o: SipClientOptions;
+  readonly #sock = dgram.createSocket('udp4');
+  #port = 0;
+  readonly callId = `${randomBytes(8).toString('hex')}@client`;
+  readonly #fromTag = randomBytes(4).toString('hex');
+  #toTag: string | undefined;
+  #cseq = 1;
+  #remoteTarget = '';
+  #requestUri = '';
+  #toHeader = '';
+  #auth: string | undefined;
+  #waiters = new Map<string, (m: SipResponse) => void>();
+  #closed = false;
+  /** Set when the reflector ended the dialog with its own BYE. */
+  remoteBye = false;
+
+  constructor(o: SipClientOptions) {
+    super();
+    this.#o = o;
+    this.#sock.on('error', () => { /* reported through timeouts */ });
+    this.#sock.on('message', (buf, rinfo) => { this.#onDatagram(buf, rinfo.address, rinfo.port); });
+  }
+
+  async bind(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#sock.once('error', reject);
+      this.#sock.bind(this.#o.localPort ?? 0, this.#o.localAddress, () => { this.#sock.off('error', reject); resolve(); });
+    });
+    this.#port = this.#sock.address().port;
+    return this.#port;
+  }
+
+  get port(): number { return this.#port; }
+
+  #onDatagram(buf: Buffer, address: string, port: number): void {
+    const f = frameDatagram(buf);
+    if (typeof f === 'string') return;
+    const r = parseSipMessage(f.head, f.body);
+    if (!r.ok) return;
+    const m: SipMessage = r.message;
+    if (m.kind === 'response') {
+      const branch = m.via[0]?.branch ?? '';
+      const w = this.#waiters.get(branch);
+      if (w !== undefined) w(m);
+      return;
+    }
+    this.#onRequest(m, address, port);
+  }
+
+  #onRequest(req: SipRequest, address: string, port: number): void {
+    const resp = (status: number, reason: string): void => {
+      const headers: [string, string][] = [];
+      for (const v of req.via) headers.push(['Via', v.raw]);
+      headers.push(['From', req.headers.get('from') ?? ''], ['To', req.headers.get('to') ?? ''],
+        ['Call-ID', req.callId], ['CSeq', req.headers.get('cseq') ?? '']);
+      this.#sock.send(serialise({ startLine: `SIP/2.0 ${status} ${reason}`, headers }), port, address);
+    };
+    if (req.method === 'BYE' && req.callId === this.callId) {
+      resp(200, 'OK');
+      if (!this.remoteBye) {
+        this.remoteBye = true;
+        this.emit('bye');
+      }
+    } else if (req.method === 'OPTIONS') resp(200, 'OK');
+    else if (req.method !== 'ACK') resp(481, 'Call/Transaction Does Not Exist');
+  }
+
+  #via(branch: string): string {
+    return `SIP/2.0/UDP ${this.#o.localAddress}:${this.#port};branch=${branch};rport`;
+  }
+
+  /** Sends a request and resolves with its final response (UDP retransmission as Timer A/E). */
+  async #transaction(method: string, uri: string, extra: [string, string][], body?: string, timeoutMs = 8000): Promise<{ final: SipResponse; branch: string }> {
+    const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
+    const cseq = method === 'ACK' ? this.#cseq : ++this.#cseq;
+    const headers: [string, string][] = [
+      ['Via', this.#via(branch)], ['Max-Forwards', '70'],
+      ['From', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
+      ['To', this.#toHeader + (this.#toTag !== undefined ? `;tag=${this.#toTag}` : '')],
+      ['Call-ID', this.callId], ['CSeq', `${cseq} ${method}`],
+      ['Contact', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}:${this.#port}>`],
+      ...extra,
+    ];
+    if (body !== undefined) headers.push(['Content-Type', 'application/sdp']);
+    const data = serialise({ startLine: `${method} ${uri} SIP/2.0`, headers, ...(body !== undefined ? { body } : {}) });
+    return new Promise((resolve, reject) => {
+      let interval = 500;
+      let retx: NodeJS.Timeout | undefined;
+      const send = (): void => { this.#sock.send(data, this.#o.serverPort, this.#o.server); };
+      const again = (): void => {
+        retx = setTimeout(() => { send(); interval = Math.min(interval * 2, 4000); again(); }, interval);
+      };
+      const overall = setTimeout(() => { cleanup(); reject(new Error(`${method}: no final response`)); }, timeoutMs);
+      const cleanup = (): void => { clearTimeout(overall); if (retx) clearTimeout(retx); this.#waiters.delete(branch); };
+      this.#waiters.set(branch, (m) => {
+        if (m.status < 200) { if (retx) clearTimeout(retx); retx = undefined; return; }
+        cleanup();
+        resolve({ final: m, branch });
+      });
+      send();
+      again();
+    });
+  }
+
+  #ackFor(res: SipResponse, branch: string, uri: string): void {
+    // ACK for a non-2xx reuses the INVITE's branch; for a 2xx it is a new transaction (RFC 3261 §17.1.1.3, §13.2.2.4).
+    const b = res.status >= 300 ? branch : `z9hG4bK${randomBytes(8).toString('hex')}`;
+    const to = res.headers.get('to') ?? '';
+    const headers: [string, string][] = [
+      ['Via', this.#via(b)], ['Max-Forwards', '70'],
+      ['From', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
+      ['To', to], ['Call-ID', this.callId], ['CSeq', `${res.cseq.seq} ACK`],
+    ];
+    if (this.#auth !== undefined && res.status < 300) headers.push(['Authorization', this.#auth]);
+    this.#sock.send(serialise({ startLine: `ACK ${uri} SIP/2.0`, headers }), this.#o.serverPort, this.#o.server);
+  }
+
+  #authorization(challenges: string[], method: string, uri: string): { value: string; algorithm: string } | undefined {
+    const supported = this.#o.algorithms ?? ['SHA-256', 'MD5'];
+    // Use the first challenge (server order) whose algorithm we support.
+    for (const c of challenges) {
+      const p = parseChallenge(c);
+      if (p === undefined || !supported.includes(p.algorithm as 'MD5' | 'SHA-256')) continue;
+      const user = this.#o.user ?? '';
+      const ha1 = h(p.algorithm, `${user}:${p.realm}:${this.#o.password ?? ''}`);
+      const ha2 = h(p.algorithm, `${method}:${uri}`);
+      const cnonce = randomBytes(8).toString('hex');
+      const nc = '00000001';
+      const response = h(p.algorithm, `${ha1}:${p.nonce}:${nc}:${cnonce}:auth:${ha2}`);
+      return {
+        algorithm: p.algorithm,
+        value: `Digest username="${user}", realm="${p.realm}", nonce="${p.nonce}", uri="${uri}", response="${response}", algorithm=${p.algorithm}, qop=auth, nc=${nc}, cnonce="${cnonce}"`,
+      };
+    }
+    return undefined;
+  }
+
+  /** INVITE sip:<session>@server (percent-encoded), answering one challenge. */
+  async invite(session: string, sdp: string, uriParams = ''): Promise<CallResult> {
+    const host = `${this.#o.server}:${this.#o.serverPort}`;
+    this.#requestUri = `sip:${encodeURIComponent(session)}@${host}${uriParams}`;
+    this.#toHeader = `<${this.#requestUri}>`;
+    const statuses: number[] = [];
+    let { final, branch } = await this.#transaction('INVITE', this.#requestUri, [], sdp);
+    statuses.push(final.status);
+    let algorithm: string | undefined;
+    for (let round = 0; round < 2 && (final.status === 401 || final.status === 407); round++) {
+      this.#ackFor(final, branch, this.#requestUri);
+      const challenges = splitChallenges(final.headers.get('www-authenticate') ?? '');
+      const a = this.#authorization(challenges, 'INVITE', this.#requestUri);
+      if (a === undefined) break;
+      algorithm = a.algorithm;
+      this.#auth = a.value;
+      ({ final, branch } = await this.#transaction('INVITE', this.#requestUri, [['Authorization', a.value]], sdp));
+      statuses.push(final.status);
+    }
+    const contact = final.headers.get('contact');
+    const na = contact !== undefined ? parseNameAddr(splitHeaderList(contact)[0] ?? '') : undefined;
+    this.#remoteTarget = na?.uri ?? this.#requestUri;
+    if (final.status >= 200 && final.status < 300) {
+      this.#toTag = final.to.tag;
+      this.#ackFor(final, branch, this.#remoteTarget);
+    } else if (final.status >= 300) {
+      this.#ackFor(final, branch, this.#requestUri);
+    }
+    return {
+      status: final.status, reason: final.reason, statuses,
+      ...(final.body.length > 0 ? { answerSdp: final.body.toString('utf8') } : {}),
+      ...(algorithm !== undefined ? { algorithm } : {}),
+    };
+  }
+
+  async reInvite(sdp: string): Promise<CallResult> {
+    const extra: [string, string][] = this.#auth !== undefined ? [['Authorization', this.#auth]] : [];
+    const { final, branch } = await this.#transaction('INVITE', this.#remoteTarget, extra, sdp);
+    if (final.status < 300) this.#ackFor(final, branch, this.#remoteTarget);
+    else this.#ackFor(final, branch, this.#remoteTarget);
+    return { status: final.status, reason: final.reason, statuses: [final.status], ...(final.body.length > 0 ? { answerSdp: final.body.toString('utf8') } : {}) };
+  }
+
+  async bye(): Promise<number> {
+    if (this.remoteBye) return 0;
+    const { final } = await this.#transaction('BYE', this.#remoteTarget, []);
+    return final.status;
+  }
+
+  async options(): Promise<SipResponse> {
+    this.#requestUri = `sip:${this.#o.server}:${this.#o.serverPort}`;
+    this.#toHeader = `<${this.#requestUri}>`;
+    return (await this.#transaction('OPTIONS', this.#requestUri, [])).final;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of this.#waiters.keys()) this.#waiters.delete(w);
+    this.#sock.close();
+  }
+}
+
+/** Splits comma-joined WWW-Authenticate values into one string per challenge. */
+export function splitChallenges(value: string): string[] {
+  return value.split(/,\s*(?=Digest\s)/i).map((s) => s.trim()).filter((s) => s.length > 0);
+}
