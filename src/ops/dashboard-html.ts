@@ -41,12 +41,13 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section><h2>Sessions</h2><div id="sessions" data-testid="sessions"><p class="empty">No sessions.</p></div></section>
   <section><h2>Peer reflectors</h2><div id="peers"><p class="empty">No peers configured.</p></div></section>
   <section><h2>Application shares and files</h2><div id="shares"><p class="empty">None.</p></div></section>
+  <section><h2>Recent events</h2><div id="events"><p class="empty">None yet.</p></div></section>
 </main>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
 function esc(v) { return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&":"&amp;", "<":"&lt;", ">":"&gt;", '"':"&quot;", "'":"&#39;" }[c])); }
-function bits(b) { if (!b) return "0"; if (b >= 1e6) return (b / 1e6).toFixed(2) + " Mbit/s"; if (b >= 1e3) return (b / 1e3).toFixed(1) + " kbit/s"; return Math.round(b) + " bit/s"; }
+function bits(b) { if (!b) return "0 bit/s"; if (b >= 1e6) return (b / 1e6).toFixed(2) + " Mbit/s"; if (b >= 1e3) return (b / 1e3).toFixed(1) + " kbit/s"; return Math.round(b) + " bit/s"; }
 function ago(iso) { if (!iso) return "–"; const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)); return s < 60 ? s + " s ago" : Math.round(s / 60) + " min ago"; }
 function dur(s) { const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60); return (h ? h + " h " : "") + m + " min"; }
 function tile(k, v) { return '<div class="tile"><div class="v">' + esc(v) + '</div><div class="k">' + esc(k) + '</div></div>'; }
@@ -79,15 +80,23 @@ function renderShares(shares, files) {
     .concat(files.map((f) => '<li>file ' + esc(f.name) + ' (' + esc(f.size) + ' bytes) in ' + esc(f.session) + '</li>'));
   return items.length ? '<ul>' + items.join("") + '</ul>' : '<p class="empty">None.</p>';
 }
+function renderEvents(list) {
+  if (!list.length) return '<p class="empty">None yet.</p>';
+  return '<table><thead><tr><th>Time</th><th>Event</th><th>Details</th></tr></thead><tbody>' + list.slice(0, 25).map((e) => {
+    const d = Object.entries(e).filter(([k]) => k !== "at" && k !== "event").map(([k, v]) => esc(k) + "=" + esc(v)).join(" ");
+    return '<tr><td>' + esc(new Date(e.at).toLocaleTimeString()) + '</td><td>' + esc(e.event) + '</td><td>' + d + '</td></tr>';
+  }).join("") + '</tbody></table>';
+}
 async function refresh() {
   try {
-    const [st, sessions, peers, shares, files] = await Promise.all([get("/api/status"), get("/api/sessions"), get("/api/peers"), get("/api/shares"), get("/api/files")]);
+    const [st, sessions, peers, shares, files, events] = await Promise.all([get("/api/status"), get("/api/sessions"), get("/api/peers"), get("/api/shares"), get("/api/files"), get("/api/events")]);
     $("ident").textContent = st.reflectorId + " · " + st.publicAddress + " · up " + dur(st.uptimeS);
     $("tiles").innerHTML = tile("sessions", st.sessions) + tile("participants", st.participants) + tile("peers up", st.peers.up + " / " + st.peers.total) +
       tile("shares", st.shares) + tile("files", st.files) + tile("memory", Math.round(st.memory.rssBytes / 1048576) + " MiB");
     $("sessions").innerHTML = renderSessions(sessions);
     $("peers").innerHTML = renderPeers(peers);
     $("shares").innerHTML = renderShares(shares, files);
+    $("events").innerHTML = renderEvents(events);
     $("conn").textContent = "live · " + new Date().toLocaleTimeString();
     $("conn").className = "up";
   } catch (e) {

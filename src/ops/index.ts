@@ -6,6 +6,7 @@
 import type { Config } from '../config/types.js';
 import type { Component } from '../runtime/component.js';
 import { TimerSet } from '../runtime/timer-set.js';
+import { EventLog } from './event-log.js';
 import { createMetrics } from './metrics.js';
 import type { OpsDeps } from './sources.js';
 import { StatusServer } from './status-server.js';
@@ -21,11 +22,13 @@ export interface Ops extends Component {
 export function createOps(deps: OpsDeps): Ops {
   const tracker = new TrafficTracker(deps.core);
   const registry = createMetrics(deps, tracker);
-  const server = new StatusServer(deps, tracker, registry);
+  const events = new EventLog();
+  const server = new StatusServer(deps, tracker, registry, events);
   const timers = new TimerSet();
   let closed = false;
   return {
     async start() {
+      events.attach(deps);
       await server.listen();
       timers.every('poll', deps.pollMs ?? 1000, () => tracker.poll());
       const a = server.address();
@@ -38,6 +41,7 @@ export function createOps(deps: OpsDeps): Ops {
       if (closed) return;
       closed = true;
       timers.dispose();
+      events.detach();
       await server.close();
     },
     address: () => server.address(),

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import { DASHBOARD_HTML } from './dashboard-html.js';
+import type { EventLog } from './event-log.js';
 import type { OpsDeps } from './sources.js';
 import type { TrafficTracker } from './traffic-tracker.js';
 
@@ -39,12 +40,14 @@ export class StatusServer {
   readonly #deps: OpsDeps;
   readonly #tracker: TrafficTracker;
   readonly #registry: Registry;
+  readonly #events: EventLog;
   readonly #startedAt = Date.now();
   #config: Config;
   #server: Server | null = null;
 
-  constructor(deps: OpsDeps, tracker: TrafficTracker, registry: Registry) {
+  constructor(deps: OpsDeps, tracker: TrafficTracker, registry: Registry, events: EventLog) {
     this.#deps = deps;
+    this.#events = events;
     this.#tracker = tracker;
     this.#registry = registry;
     this.#config = deps.config;
@@ -134,6 +137,8 @@ export class StatusServer {
         return sendJson(res, 200, this.#deps.proxy?.shares() ?? []);
       case '/api/files':
         return sendJson(res, 200, this.#deps.proxy?.files() ?? []);
+      case '/api/events':
+        return sendJson(res, 200, this.#events.list());
       case '/metrics': {
         const text = await this.#registry.metrics();
         res.writeHead(200, { 'content-type': this.#registry.contentType });

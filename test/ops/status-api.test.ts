@@ -115,6 +115,8 @@ describe('ops: status API and metrics', function () {
     expect(await (await fetch(`${base}/api/peers`)).json()).to.deep.equal([]);
     expect(await (await fetch(`${base}/api/shares`)).json()).to.deep.equal([]);
     expect(await (await fetch(`${base}/api/files`)).json()).to.deep.equal([]);
+    const events = (await (await fetch(`${base}/api/events`)).json()) as { event: string; user?: string }[];
+    expect(events.filter((e) => e.event === 'join').map((e) => e.user).sort()).to.deep.equal(['alice', 'bob']);
   });
 
   it('serves /metrics that pass a strict text-format parse and count the traffic', async () => {
@@ -143,6 +145,8 @@ describe('ops: status API and metrics', function () {
     const ok = await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).to.equal(200);
     expect(core.has(ids[0])).to.equal(false);
+    const events = (await (await fetch(`${base}/api/events`)).json()) as { event: string; participant?: string; reason?: string }[];
+    expect(events[0]).to.include({ event: 'leave', participant: ids[0], reason: 'kicked' });
     const gone = await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(gone.status).to.equal(404);
 
