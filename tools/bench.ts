@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--no-held] [--held-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive[,mmsg]] [--no-held] [--held-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -10,6 +10,7 @@
  * per participant and time to join (through the core API: the SIP front end is
  * not measured yet). One JSON line per result on stdout; a table on stderr.
  * The reference programs are compiled from ../shared/perf into .tmp/perf.
+ * `--impl …,mmsg` adds the batched-I/O experiment of tools/native.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -19,7 +20,7 @@ import { buildPerfRefs } from './bench/perf-refs.js';
 import { hasTaskset } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
 
-const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
+const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13', mmsg: '127.0.7.15' };
 const REFLECTOR_PORT = 26000;
 const HELD_HOST = '127.0.7.14';
 const LOADGEN_BIND = '127.0.7.21';
@@ -66,7 +67,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   const implList = impls.split(',').map((s) => s.trim()) as Impl[];
   for (const i of implList) if (!IMPLS.includes(i)) usage(`unknown impl ${i}`);
   // The C reference first in each cell, so that ratios are known when the others print.
-  const order: readonly Impl[] = ['c', 'ours', 'naive'];
+  const order: readonly Impl[] = ['c', 'ours', 'naive', 'mmsg'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
   return { quick, cells: cellList, impls: implList, held, fanout };
 }
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
           ratio_to_c: cRate ? round(r.sustainedOutPps / cRate) : null,
           half_rate_out_pps: r.halfRate ? Math.round(r.halfRate.outPps) : null,
           half_rate_loss_pct: round(r.halfRate?.lossPct, 4),
+          half_rate_retried_after: r.halfRate?.retriedAfter ?? null,
           capped: r.capped,
           harness: r.harness,
           join_us: r.joinUs ? { mean: round(r.joinUs.mean, 1), p99: round(r.joinUs.p99, 1) } : null,

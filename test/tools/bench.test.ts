@@ -88,6 +88,13 @@ describe('tools/bench', () => {
     expect(out.best?.offeredOutPps).to.be.at.most(limit);
     expect(out.best?.offeredOutPps).to.be.greaterThan(32000);
     expect(out.capped).to.equal(false);
+    const failing: number[] = [];
+    const none = await searchSustained({ startOutPps: 8000, maxOutPps: 1_000_000, minOutPps: 1000, maxGrowSteps: 8, bisectSteps: 3 }, async (rate) => {
+      failing.push(rate);
+      return { offeredOutPps: rate, pass: false };
+    });
+    expect(failing).to.deep.equal([8000, 4000, 2000, 1000]);
+    expect(none.best).to.equal(undefined);
     expect(judge(0.2, 1, 100).pass).to.equal(false);
     expect(judge(0, 6, 100).pass).to.equal(false);
     expect(judge(0, 1, 80).pass).to.equal(false);

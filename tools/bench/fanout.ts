@@ -12,6 +12,13 @@ import { startReflector, type Impl } from './reflectors.js';
 import type { JoinTimes } from './core-client.js';
 import { judge, searchSustained, type PointVerdict, type SearchPlan } from './search.js';
 
+/** Per-participant rate below which a point means nothing (audio is 50 packets/s). */
+const MIN_PARTICIPANT_PPS = 10;
+/** Packets each participant sends at least per point (the point lengthens at low rates)… */
+const MIN_PACKETS = 30;
+/** …up to this many seconds. */
+const MAX_POINT_S = 4;
+
 export interface CellSpec {
   readonly parties: number;
   readonly sizeBytes: number;
@@ -46,7 +53,11 @@ export interface CellResult {
   readonly offeredOutPps: number;
   /** True when even the search's highest rate passed. */
   readonly capped: boolean;
-  readonly halfRate?: PointMeasure & { readonly offeredOutPps: number };
+  readonly halfRate?: PointMeasure & {
+    readonly offeredOutPps: number;
+    /** Set when the first half-rate measurement failed the pass rule and was repeated once. */
+    readonly retriedAfter?: { readonly p50Ms: number; readonly p99Ms: number; readonly lossPct: number };
+  };
   readonly points: readonly { readonly offered: number; readonly pass: boolean; readonly reason?: string; readonly out: number; readonly lossPct: number; readonly p50Ms: number }[];
   readonly joinUs?: JoinTimes;
   readonly harness: 'participants.c' | 'node-loadgen';
@@ -123,9 +134,13 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
       };
     }
 
-    const outcome = await searchSustained<PointMeasure>(timing.plan, async (offered): Promise<PointVerdict<PointMeasure>> => {
+    // Every participant sends at least MIN_PARTICIPANT_PPS and at least MIN_PACKETS per point.
+    const pairs = k * (k - 1);
+    const durationFor = (offered: number, base: number): number => Math.min(MAX_POINT_S, Math.max(base, (MIN_PACKETS * pairs) / offered));
+    const plan = { ...timing.plan, minOutPps: MIN_PARTICIPANT_PPS * pairs };
+    const outcome = await searchSustained<PointMeasure>(plan, async (offered): Promise<PointVerdict<PointMeasure>> => {
       try {
-        const m = await measure(offered, timing.pointS);
+        const m = await measure(offered, durationFor(offered, timing.pointS));
         const j = judge(m.lossPct, m.p50Ms, m.sendPct);
         return j.reason === undefined ? { offeredOutPps: offered, pass: j.pass, result: m } : { offeredOutPps: offered, pass: j.pass, reason: j.reason, result: m };
       } catch (err) {
@@ -147,7 +162,13 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
     const halfOffered = Math.round(best.offeredOutPps / 2);
     let halfRate: CellResult['halfRate'];
     try {
-      halfRate = { offeredOutPps: halfOffered, ...(await measure(halfOffered, timing.halfS)) };
+      halfRate = { offeredOutPps: halfOffered, ...(await measure(halfOffered, durationFor(halfOffered, timing.halfS))) };
+      if (!judge(halfRate.lossPct, halfRate.p50Ms, halfRate.sendPct).pass) {
+        // Half the sustained rate failing is a noise burst on a shared machine: measure once more, and say so.
+        const first = halfRate;
+        const again = await measure(halfOffered, durationFor(halfOffered, timing.halfS));
+        halfRate = { offeredOutPps: halfOffered, ...again, retriedAfter: { p50Ms: first.p50Ms, p99Ms: first.p99Ms, lossPct: first.lossPct } };
+      }
     } catch {
       halfRate = undefined;
     }

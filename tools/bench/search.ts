@@ -9,6 +9,8 @@ export interface SearchPlan {
   readonly startOutPps: number;
   /** Highest rate ever tried. */
   readonly maxOutPps: number;
+  /** Lowest rate worth trying (below it the search gives up: nothing sustained). */
+  readonly minOutPps?: number;
   /** Doublings (or halvings when the start already fails). */
   readonly maxGrowSteps: number;
   readonly bisectSteps: number;
@@ -50,7 +52,8 @@ export async function searchSustained<R>(
   let best: PointVerdict<R> | undefined;
   let lo = 0; // highest passing offered rate
   let hi = 0; // lowest failing offered rate (0 = none yet)
-  let rate = Math.min(plan.startOutPps, plan.maxOutPps);
+  const minRate = Math.max(1, plan.minOutPps ?? 1);
+  let rate = Math.max(minRate, Math.min(plan.startOutPps, plan.maxOutPps));
   let capped = false;
 
   const consider = (v: PointVerdict<R>): void => {
@@ -78,8 +81,8 @@ export async function searchSustained<R>(
       rate = Math.min(plan.maxOutPps, rate * 2);
     } else {
       if (lo !== 0) break;
-      rate = Math.floor(rate / 2);
-      if (rate < 1) break;
+      if (rate <= minRate) break;
+      rate = Math.max(minRate, Math.floor(rate / 2));
     }
   }
   if (hi === 0 && lo > 0) capped = true; // never saw a failure: the real limit is higher
