@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { RtcpApp, RtcpAppDrop, encodeApp, parseApp } from '../../src/rtp/rtcp-app.js';
-import { RtcpBye, RtcpByeDrop, encodeBye, parseBye, readByeReason } from '../../src/rtp/rtcp-bye.js';
+import { RtcpApp, RtcpAppDrop, appSize, encodeApp, parseApp, writeApp } from '../../src/rtp/rtcp-app.js';
+import { RtcpBye, RtcpByeDrop, byeSize, encodeBye, parseBye, readByeReason, writeBye } from '../../src/rtp/rtcp-bye.js';
 import {
   RtcpCompoundReader,
   RtcpDrop,
@@ -20,10 +20,21 @@ import {
   readSdesCname,
   readSdesName,
   readSdesText,
+  sdesSize,
   validateSdes,
+  writeSdes,
   type SdesChunkInit,
 } from '../../src/rtp/rtcp-sdes.js';
-import { RtcpSenderReport, RtcpSrDrop, encodeSenderReport, ntpFromUnixMs, ntpMiddle32, parseSenderReport } from '../../src/rtp/rtcp-sr.js';
+import {
+  RtcpSenderReport,
+  RtcpSrDrop,
+  encodeSenderReport,
+  ntpFromUnixMs,
+  ntpMiddle32,
+  parseSenderReport,
+  senderReportSize,
+  writeSenderReport,
+} from '../../src/rtp/rtcp-sr.js';
 import { FUZZ_COUNT, forEachFuzzInput } from './fuzz.js';
 
 // Golden packets written by hand from RFC 3550 §6.4–§6.7.
@@ -326,6 +337,24 @@ describe('rtp/rtcp-app', () => {
     expect(parseApp(buf, views(buf)[0], new RtcpApp())).to.equal(RtcpAppDrop.TooShort);
     const sr = Buffer.from(SR);
     expect(parseApp(sr, views(sr)[0], new RtcpApp())).to.equal(RtcpAppDrop.WrongType);
+  });
+});
+
+describe('rtp/rtcp writers', () => {
+  it('write a whole compound SR+SDES+BYE+APP into one buffer at offsets', () => {
+    const sr = new RtcpSenderReport();
+    parseSenderReport(COMPOUND, views(COMPOUND)[0], sr);
+    const chunks = [{ ssrc: 0x11223344, items: [{ type: SdesType.CNAME, text: 'a@b' }, { type: SdesType.NAME, text: 'Ann' }] }];
+    const app = { subtype: 3, ssrc: 0x11223344, name: 0x54455354, data: Buffer.from([0xde, 0xad, 0xbe, 0xef]) };
+    const total = senderReportSize(sr) + sdesSize(chunks) + byeSize([0x11223344], 'bye') + appSize(app);
+    const out = Buffer.alloc(total + 2, 0xee);
+    let pos = 2;
+    pos += writeSenderReport(sr, out, pos);
+    pos += writeSdes(chunks, out, pos);
+    pos += writeBye([0x11223344], 'bye', out, pos);
+    pos += writeApp(app, out, pos);
+    expect(pos).to.equal(total + 2);
+    expect(out.subarray(2).toString('hex')).to.equal(COMPOUND.toString('hex'));
   });
 });
 
