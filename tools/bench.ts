@@ -151,6 +151,7 @@ async function main(): Promise<void> {
         emit({
           type: 'fanout',
           time: new Date().toISOString(),
+          loadavg_1m: round(loadavg()[0], 2),
           impl,
           parties: r.parties,
           size: r.size,
