@@ -76,10 +76,10 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
-function unknownKeywordMessage(word: string): string {
+function unknownKeywordMessage(word: string, suggest: boolean): string {
   let best: string | undefined;
   let bestDistance = 3;
-  if (word.length <= 64) {
+  if (suggest && word.length <= 40) {
     for (const k of CONFIG_KEYWORDS) {
       const d = editDistance(word, k);
       if (d < bestDistance) { best = k; bestDistance = d; }
@@ -99,9 +99,11 @@ export function parseConfigText(text: string, file: string): { config: Config | 
   const raw: Record<string, unknown> = {};
   const linesOf = new Map<string, number[]>();
 
+  let unknown = 0;
   for (const { line, keyword, args } of parsed.lines) {
     if (!isKeyword(keyword)) {
-      issues.push({ file, line, keyword, message: unknownKeywordMessage(keyword) });
+      // Suggestions for the first few only: a file of garbage should not cost edit distances per line.
+      issues.push({ file, line, keyword, message: unknownKeywordMessage(keyword, ++unknown <= 20) });
       continue;
     }
     const seen = linesOf.get(keyword);

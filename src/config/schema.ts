@@ -265,9 +265,9 @@ interface PortClaim {
   readonly given: boolean;
 }
 
-/** Reports ports that two sockets would need at once; marks each port once, so the work is bounded by 2·65536 + claims. */
+/** Reports ports that two sockets would need at once; the work is bounded by the ports claimed (at most 2·65536 per range). */
 function checkPortClaims(claims: readonly PortClaim[], ctx: z.RefinementCtx): void {
-  const owners: Record<Proto, (PortClaim | undefined)[]> = { UDP: [], TCP: [] };
+  const owners: Record<Proto, Map<number, PortClaim>> = { UDP: new Map(), TCP: new Map() };
   // Built-in defaults first, so the issue lands on the keyword the user wrote.
   const ordered = [...claims.filter((c) => !c.given), ...claims.filter((c) => c.given)];
   // One issue per line: an RTP/RTCP pair that collides twice is one mistake.
@@ -276,7 +276,7 @@ function checkPortClaims(claims: readonly PortClaim[], ctx: z.RefinementCtx): vo
     const owner = owners[c.proto];
     const where = c.path.join('/');
     for (let p = c.first; p <= c.last; p++) {
-      const other = owner[p];
+      const other = owner.get(p);
       if (other !== undefined && other.role !== c.role && !reported.has(where)) {
         reported.add(where);
         ctx.addIssue({
@@ -287,7 +287,7 @@ function checkPortClaims(claims: readonly PortClaim[], ctx: z.RefinementCtx): vo
         });
         break;
       }
-      owner[p] = c;
+      owner.set(p, c);
     }
   }
 }
