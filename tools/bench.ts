@@ -209,6 +209,7 @@ async function main(): Promise<void> {
     emit({
       type: 'held',
       participants_held: held.held,
+      lower_bound: held.harnessLimited,
       mem_budget_mib: held.memBudgetBytes / 2 ** 20,
       stream: `1 audio stream each, ${heldRate} packets/s of 172 bytes, sessions of 4`,
       largest_step_tried: held.steps.at(-1)?.participants ?? 0,
@@ -247,7 +248,7 @@ async function main(): Promise<void> {
   }
   if (held) {
     const last = held.steps.filter((s) => s.pass).at(-1);
-    w(`participants held: ${held.held} (budget ${held.memBudgetBytes / 2 ** 20} MiB RSS; ${held.steps.find((s) => !s.pass)?.reason ?? 'largest step passed'})`);
+    w(`participants held: ${held.harnessLimited ? '≥ ' : ''}${held.held} (budget ${held.memBudgetBytes / 2 ** 20} MiB RSS; ${held.steps.find((s) => !s.pass)?.reason ?? 'largest step passed'})`);
     if (last) {
       w(`memory per participant: ${(last.rssPerParticipantBytes / 1024).toFixed(1)} KiB RSS, ${(last.heapPerParticipantBytes / 1024).toFixed(1)} KiB heap (at ${last.participants})`);
       if (last.joinUs) w(`time to join (core API): mean ${last.joinUs.mean.toFixed(1)} µs, p99 ${last.joinUs.p99.toFixed(1)} µs`);

@@ -45,6 +45,8 @@ export interface HeldStep {
 
 export interface HeldResult {
   readonly held: number;
+  /** True when the search stopped because the load generator could not send its rate: held is a lower bound. */
+  readonly harnessLimited: boolean;
   readonly steps: readonly HeldStep[];
   readonly memBudgetBytes: number;
 }
@@ -141,5 +143,7 @@ export async function measureHeld(o: HeldOptions): Promise<HeldResult> {
       await core.close();
     }
   }
-  return { held, steps, memBudgetBytes: o.memBudgetBytes };
+  const failed = steps.find((s) => !s.pass);
+  const harnessLimited = failed?.reason?.startsWith('harness') ?? false;
+  return { held, harnessLimited, steps, memBudgetBytes: o.memBudgetBytes };
 }
