@@ -63,7 +63,19 @@ export const ProxyDrop = {
   PeerIdTaken: 'proxy_peer_id_taken',
   PoolExhausted: 'proxy_pool_exhausted',
   PeerFileRefused: 'proxy_peer_file_refused',
+  ParticipantLimit: 'proxy_participant_limit',
 } as const;
+
+function countOwned(owners: ReadonlyMap<number, string>, participantId: string): number {
+  let n = 0;
+  for (const owner of owners.values()) if (owner === participantId) n++;
+  return n;
+}
+
+/** Local shares one participant may hold at once (granted or live). */
+export const MAX_SHARES_PER_PARTICIPANT = 4;
+/** File grants one participant may hold before uploading them. */
+export const MAX_PENDING_FILES_PER_PARTICIPANT = 8;
 
 /** Longest TITLE / NAME accepted from a client, in bytes of UTF-8. */
 export const TEXT_MAX_BYTES = 255;
@@ -87,6 +99,9 @@ class ProxyImpl implements Proxy {
   readonly #filePeers = new Map<number, Set<string>>();
   /** Shares whose announcement reached participants (SHARE_END is owed to them). */
   readonly #announced = new Set<number>();
+  /** Who asked for each local share / file grant (per-participant limits). */
+  readonly #shareOwner = new Map<number, string>();
+  readonly #fileOwner = new Map<number, string>();
   #config: Config;
   #state: 'new' | 'running' | 'closed' = 'new';
   #requests = 0;
@@ -128,6 +143,7 @@ class ProxyImpl implements Proxy {
     this.#on(this.#spool.events, 'file-ready', (entry) => this.#guard(() => this.#onFileReady(entry)));
     this.#on(this.#spool.events, 'file-removed', (entry, reason) => this.#guard(() => {
       this.#filePeers.delete(entry.id);
+      this.#fileOwner.delete(entry.id);
       this.#logger.info('file_removed', { fileId: entry.id, session: entry.session, reason });
     }));
     this.#on(this.#core.events, 'rtcp-latched', (id, session) => this.#guard(() => this.#onRtcpLatched(id, session)));
@@ -161,9 +177,10 @@ class ProxyImpl implements Proxy {
     const wasRunning = this.#state === 'running';
     this.#state = 'closed';
     if (wasRunning) this.#core.setRflxHandler(null);
+    // Shares end first, while still subscribed: participants get SHARE_END and peers 19.
+    this.#hub.close();
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe.length = 0;
-    this.#hub.close();
     await this.#files.close();
     await this.#spool.close();
   }
@@ -279,6 +296,10 @@ class ProxyImpl implements Proxy {
       this.#drops.add(ProxyDrop.BadRequest);
       return msg.errorAnswer(requestId, RflxErrorCode.BadRequest, 'title too long');
     }
+    if (countOwned(this.#shareOwner, participantId) >= MAX_SHARES_PER_PARTICIPANT) {
+      this.#drops.add(ProxyDrop.ParticipantLimit);
+      return msg.errorAnswer(requestId, RflxErrorCode.PoolExhausted, `at most ${MAX_SHARES_PER_PARTICIPANT} shares per participant`);
+    }
     const id = newId((n) => this.#hub.has(n));
     const info = { id, session, title, sharer: this.#participantName(participantId, session), passkey: newPasskey() };
     const share = await this.#hub.createLocal(info);
@@ -287,6 +308,7 @@ class ProxyImpl implements Proxy {
       this.#logger.warn('share_refused', { session, participant: participantId, reason: 'pool_exhausted' });
       return msg.errorAnswer(requestId, RflxErrorCode.PoolExhausted, 'no free application-sharing port');
     }
+    this.#shareOwner.set(id, participantId);
     this.#logger.info('share_granted', { shareId: id, session, sharer: info.sharer, serverPort: share.serverPort, clientPort: share.clientPort });
     return msg.shareGrant(requestId, info, { address: this.#here, port: share.serverPort });
   }
@@ -297,12 +319,23 @@ class ProxyImpl implements Proxy {
       this.#drops.add(ProxyDrop.BadRequest);
       return msg.errorAnswer(requestId, RflxErrorCode.BadRequest, 'FILE_REQUEST needs SIZE, SHA256 and a NAME of at most 255 bytes');
     }
+    let pending = 0;
+    for (const [id, owner] of this.#fileOwner) {
+      if (owner !== participantId) continue;
+      const state = this.#spool.get(id)?.state;
+      if (state === 'granted' || state === 'uploading') pending++;
+    }
+    if (pending >= MAX_PENDING_FILES_PER_PARTICIPANT) {
+      this.#drops.add(ProxyDrop.ParticipantLimit);
+      return msg.errorAnswer(requestId, RflxErrorCode.PoolExhausted, `at most ${MAX_PENDING_FILES_PER_PARTICIPANT} pending uploads per participant`);
+    }
     const sender = this.#participantName(participantId, session);
     const g = await this.#spool.grant({ session, name, size: f.size, sha256: f.sha256, sender });
     if (!g.ok) {
       this.#logger.warn('file_refused', { session, participant: participantId, size: f.size, code: g.code, reason: g.reason });
       return msg.errorAnswer(requestId, g.code, g.reason);
     }
+    this.#fileOwner.set(g.entry.id, participantId);
     this.#logger.info('file_granted', { fileId: g.entry.id, session, sender, size: g.entry.size });
     return msg.fileGrant(requestId, g.entry, { address: this.#here, port: this.#files.port });
   }
@@ -351,6 +384,7 @@ class ProxyImpl implements Proxy {
 
   #onShareEnded(share: Share, reason: string): void {
     const id = share.info.id;
+    this.#shareOwner.delete(id);
     this.#logger.info('share_ended', { shareId: id, session: share.info.session, origin: share.kind, reason });
     if (this.#announced.delete(id)) this.#toParticipants(share.info.session, msg.shareEnd(id));
     const peers = this.#sharePeers.get(id);

@@ -16,7 +16,7 @@ import { createInterconnect, type Interconnect } from '../../src/interconnect/in
 import { createProxy, type Proxy } from '../../src/proxy/index.js';
 import type { RflxMessage } from '../../src/rtp/rflx-types.js';
 import { silentLogger } from '../../src/runtime/logger.js';
-import { announced, collect, getFile, openView, putFile, RflxClient, shareStream } from '../../tools/lib/proxy-client.js';
+import { announced, collect, getFile, openShare, openView, putFile, RflxClient, shareStream } from '../../tools/lib/proxy-client.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startCore, TestClient, type TestCore } from '../reflector/fixture.js';
 import { patternBuffer, patternChunks, patternSha256, within } from './support.js';
@@ -179,4 +179,39 @@ describe('proxy across a firewall pair (issue 5): share and file relay R2 ⇄ R1
     await waitUntil(async () => (await readdir(r1.spool)).length === 0, 5000, 'R1 spool empty');
     await waitUntil(async () => (await readdir(r2.spool)).filter((n) => n.startsWith('rflx-')).length === 0, 5000, 'R2 spool empty');
   });
+
+  it('announces a live share to a peer whose first participant joins later, and ends it everywhere on shutdown', async () => {
+    const r2 = await side(R2, R1);
+    const r1 = await side(R1, R2);
+    const u1 = await user(201, r2);
+    const grant = await u1.rflx.requestShare('late peer');
+    const sharer = await openShareSocket(grant);
+    await u1.rflx.shareAnnounce(grant.shareId);
+    expect(r1.proxy.shares()).to.deep.equal([]);
+    // u3 joins R1: R1's count reaches R2, which then announces the share to R1 (18), and R1 to u3.
+    const u3 = await user(203, r1);
+    const ann = await within(u3.rflx.shareAnnounce(grant.shareId), 5000, 'announcement at the late peer');
+    expect(ann.fields.address).to.equal(R1);
+    const viewer = await openView(announced(ann).target, announced(ann).cred);
+    sockets.add(viewer);
+    const result = collect(viewer);
+    sharer.write('hello through the firewall');
+    await waitUntil(() => (r1.proxy.stats().share_bytes_out ?? 0) >= 26, 5000, 'bytes relayed');
+    // R2 shuts down: its participants get SHARE_END, R1 gets 19 and tells u3.
+    const r2Side = sides.splice(0, 1)[0];
+    await r2Side.proxy.close();
+    await within(u1.rflx.shareEnd(grant.shareId), 5000, 'SHARE_END at R2');
+    await within(u3.rflx.shareEnd(grant.shareId), 5000, 'SHARE_END at R1');
+    const got = await within(result, 5000, 'viewer closed');
+    expect(got.bytes).to.equal(26);
+    await waitUntil(() => r1.proxy.shares().length === 0, 5000, 'proxied share gone');
+    await r2Side.link.close();
+    await r2Side.core.close();
+  });
+
+  async function openShareSocket(grant: { address: string; port: number; shareId: number; passkey: Buffer }): Promise<Socket> {
+    const s = await openShare({ host: grant.address, port: grant.port }, { id: grant.shareId, passkey: grant.passkey });
+    sockets.add(s);
+    return s;
+  }
 });

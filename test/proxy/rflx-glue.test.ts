@@ -231,4 +231,16 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
     await u1.rflx.requestShare('after');
     expect(p.stats().proxy_unexpected_subtype).to.equal(1);
   });
+
+  it('limits the shares one participant may hold', async () => {
+    const { core: c, proxy: p } = await setup({ appshareServerPorts: { first: 23020, last: 23029 }, appshareClientPorts: { first: 23120, last: 23129 } });
+    const u1 = await participant(142, c);
+    for (let i = 0; i < 4; i++) await u1.rflx.requestShare(`s${i}`);
+    let err: unknown;
+    try { await u1.rflx.requestShare('one too many'); } catch (e) { err = e; }
+    expect((err as RflxRequestError).code).to.equal(503);
+    expect(p.stats().proxy_participant_limit).to.equal(1);
+    const u2 = await participant(143, c);
+    await u2.rflx.requestShare('another participant is not limited by u1');
+  });
 });
