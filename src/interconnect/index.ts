@@ -66,6 +66,8 @@ export const MISSED_HELLOS = 3;
 export const TIMESTAMP_TOLERANCE_MS = 60_000;
 /** A peer's session not refreshed for this many refresh intervals is forgotten (a lost COUNT 0). */
 export const MISSED_REFRESHES = 3;
+/** The largest SEQ (u32). */
+const SEQ_MAX = 0xffff_ffff;
 /** close() waits at most this long for the final COUNT 0 packets to leave. */
 const CLOSE_FLUSH_MS = 500;
 /** Input defects are logged at most once per reason per interval. */
@@ -124,8 +126,11 @@ class InterconnectImpl implements Interconnect, RelayPort {
   readonly #logger: Logger;
   readonly #timing: InterconnectTiming;
   #config: Config;
-  readonly #bootEpoch = nextBootEpoch();
-  /** SEQ of our control packets: one counter for all peers, so it increases per peer too. */
+  #bootEpoch = nextBootEpoch();
+  /**
+   * SEQ of our control packets: one counter for all peers, so it increases per peer too.
+   * Before it would wrap we take a new BOOT_EPOCH (peers see a restart and re-sync).
+   */
   #seq = 0;
   #state: State = 'new';
   #closed: Promise<void> | undefined;
@@ -615,9 +620,10 @@ class InterconnectImpl implements Interconnect, RelayPort {
     if (pair === undefined) return;
     const all: RflxFields = { ...fields, bootEpoch: this.#bootEpoch };
     if (peer.secret !== undefined) {
+      if (this.#seq === SEQ_MAX) this.#renewEpoch();
       all.timestamp = BigInt(Date.now());
-      this.#seq = (this.#seq + 1) >>> 0;
-      all.seq = this.#seq;
+      all.bootEpoch = this.#bootEpoch;
+      all.seq = ++this.#seq;
     }
     const message: RflxMessage = { subtype, ssrc: 0, fields: all };
     let packet: Buffer;
@@ -633,6 +639,25 @@ class InterconnectImpl implements Interconnect, RelayPort {
       if (err) this.#drop(InterconnectDrop.SocketError, err.message);
       if (--this.#pendingSends === 0 && this.#sendsDrained !== undefined) this.#sendsDrained();
     });
+  }
+
+  /**
+   * SEQ is u32 and must increase per BOOT_EPOCH (SPEC §6): at the end of its range a new
+   * epoch starts. Peers treat it as a restart and forget what we announced, so everything
+   * is announced again right after the HELLO that carries the new epoch.
+   */
+  #renewEpoch(): void {
+    this.#bootEpoch = nextBootEpoch();
+    this.#seq = 0;
+    this.#logger.info('interconnect_new_boot_epoch', { bootEpoch: this.#bootEpoch.toString(), reason: 'seq_exhausted' });
+    setImmediate(() => this.#guard(() => {
+      if (this.#state !== 'running') return;
+      for (const peer of this.#peers.values()) {
+        this.#sendHello(peer);
+        for (const s of this.#sessions.values()) s.sent.delete(peer.key);
+        this.#announceAll(peer);
+      }
+    }));
   }
 
   #drainSends(timeoutMs: number): Promise<void> {
