@@ -7,10 +7,9 @@
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { defaultConfig } from './defaults.js';
 import type { ConfigIssue } from './issue.js';
 import { MAX_CONFIG_BYTES, parseConfigLines, tokenizeLines } from './line-parser.js';
-import { CONFIG_KEYWORDS, REPEATABLE_KEYWORDS, configSchema, deepFreeze, isKeyword, resolveConfigPath } from './schema.js';
+import { CONFIG_KEYWORDS, REPEATABLE_KEYWORDS, builtInDefaults, configSchema, deepFreeze, isKeyword, resolveConfigPath } from './schema.js';
 import type { Config } from './types.js';
 
 export { formatIssue, type ConfigIssue } from './issue.js';
@@ -138,7 +137,15 @@ export function parseConfigText(text: string, file: string): { config: Config | 
     }
   }
 
-  const result = configSchema.safeParse({ ...raw, baseDir, source: file });
+  let result: ReturnType<typeof configSchema.safeParse>;
+  try {
+    result = configSchema.safeParse({ ...raw, baseDir, source: file });
+  } catch (err) {
+    // Backstop for our own bugs: parseConfigText promises never to throw.
+    const reason = err instanceof Error ? err.message : String(err);
+    issues.push({ file, line: 0, keyword: '', message: `expected a configuration the checker can handle, but it failed internally (${reason})` });
+    return { config: null, issues };
+  }
   if (!result.success) {
     for (const iss of result.error.issues) {
       const [head, index] = iss.path;
@@ -184,5 +191,7 @@ export function resolveConfig(argPath: string | undefined, cwd: string = process
   if (argPath !== undefined) return loadConfigFile(sameDir ? argPath : resolve(cwd, argPath));
   const local = resolve(cwd, DEFAULT_CONFIG_FILE);
   if (existsSync(local)) return loadConfigFile(sameDir ? DEFAULT_CONFIG_FILE : local);
-  return deepFreeze(defaultConfig());
+  const defaults = builtInDefaults();
+  if (typeof defaults === 'string') throw new ConfigError([{ file: '(built-in defaults)', line: 0, keyword: '', message: defaults }]);
+  return deepFreeze(defaults);
 }

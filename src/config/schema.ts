@@ -308,6 +308,20 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * `defaultConfig()`, or the reason it failed: it lists the host's interfaces for the PUBLIC_ADDRESS
+ * default, which throws where netlink sockets are forbidden (systemd RestrictAddressFamilies= without
+ * AF_NETLINK). Parsing must report that, not throw.
+ */
+export function builtInDefaults(): Config | string {
+  try {
+    return defaultConfig();
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return `expected the built-in defaults, but listing the host's network interfaces failed (${reason}); allow AF_NETLINK sockets (systemd RestrictAddressFamilies=)`;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The schema.
 
@@ -319,10 +333,14 @@ export const configSchema = z.strictObject({
   baseDir: z.string(),
   source: z.string().optional(),
 }).transform((v, ctx): Config => {
-  const d = defaultConfig();
   const issue = (path: (string | number)[], message: string): void => {
     ctx.addIssue({ code: 'custom', path, message, input: undefined });
   };
+  const d = builtInDefaults();
+  if (typeof d === 'string') {
+    issue([], d);
+    return z.NEVER;
+  }
 
   const reflectorId = v.REFLECTOR_ID ?? d.reflectorId;
   const listenAddress = v.LISTEN_ADDRESS ?? d.listenAddress;
