@@ -18,6 +18,8 @@ export const ReflectorDrop = {
   /** A keep-alive datagram that is neither STUN Binding Request nor RTP with a known SSRC. */
   KeepaliveUnknown: 'keepalive_unknown',
   KeepaliveMalformed: 'keepalive_malformed',
+  /** From a source HOSTS_DENY refuses (and HOSTS_ALLOW does not allow). */
+  HostDenied: 'host_denied',
   /** A datagram whose handler threw: our bug, counted instead of crashing. */
   InternalError: 'internal_error',
 } as const;

@@ -57,6 +57,7 @@ import { RtcpInspection, RtcpInspector } from './rtcp-inspector.js';
 import { SessionState, type Target } from './session.js';
 import { bindUdp, closeUdp, udpTypeFor } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
+import { HostPolicy } from './host-policy.js';
 
 /** Sends nothing: the senders before start() and after close(). */
 const NULL_SENDER: PacketSender = { send: () => undefined };
@@ -80,6 +81,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   readonly #attr = new Attribution();
   readonly #timers = new TimerSet();
   readonly #udp6: boolean;
+  #hosts: HostPolicy;
 
   #mediaSockets: Socket[] = [];
   #keepaliveSockets: Socket[] = [];
@@ -122,6 +124,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     this.#config = config;
     this.#log = logger;
     this.#udp6 = udpTypeFor(config.listenAddress) === 'udp6';
+    this.#hosts = new HostPolicy(config.hostsAllow, config.hostsDeny);
     const drops = {} as Record<ReflectorDrop, number>;
     for (const reason of Object.values(ReflectorDrop)) drops[reason] = 0;
     this.#drops = drops;
@@ -176,6 +179,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   reload(config: Config): void {
     const old = this.#config;
     this.#config = config;
+    this.#hosts = new HostPolicy(config.hostsAllow, config.hostsDeny);
+    this.#unlatchDenied();
     if (
       old.listenAddress !== config.listenAddress ||
       old.audioPort !== config.audioPort ||
@@ -425,6 +430,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       }
       let s = this.#attr.sources[flow].get(rinfo.address, rinfo.port);
       if (s === undefined) {
+        if (!this.#hosts.allowed(rinfo.address)) {
+          this.#drop(ReflectorDrop.HostDenied);
+          return;
+        }
         const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf);
         if (found === null) {
           this.#drop(this.#attr.lastDrop);
@@ -603,6 +612,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   #onKeepalive(index: number, buf: Buffer, rinfo: RemoteInfo): void {
     try {
+      if (!this.#hosts.allowed(rinfo.address)) {
+        this.#drop(ReflectorDrop.HostDenied);
+        return;
+      }
       const kind = this.#keepalive.classify(buf);
       if (kind === 'stun') {
         const answer = this.#keepalive.stunAnswer(buf, rinfo.address, rinfo.port);
@@ -644,6 +657,37 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   }
 
   // ── Latching, SDES, liveness ─────────────────────────────────────────────
+
+  /** After a reload: sources that HOSTS_DENY now refuses are unlatched (their media is dropped). */
+  #unlatchDenied(): void {
+    const touched = new Set<SessionState>();
+    for (const p of this.#participants.values()) {
+      let changed = false;
+      for (const s of p.streams) {
+        if (s === null) continue;
+        for (const rtcp of [0, 1] as const) {
+          const ip = s.latchedIp[rtcp];
+          if (ip === null || this.#hosts.allowed(ip)) continue;
+          changed = true;
+        }
+      }
+      if (!changed) continue;
+      this.#attr.remove(p);
+      for (const s of p.streams) {
+        if (s === null) continue;
+        for (const rtcp of [0, 1] as const) {
+          const ip = s.latchedIp[rtcp];
+          if (ip === null || this.#hosts.allowed(ip)) continue;
+          s.latchedIp[rtcp] = null;
+          s.latchedPort[rtcp] = 0;
+          p.confirmedIps.delete(normalizeIp(ip));
+        }
+      }
+      this.#attr.add(p);
+      touched.add(p.session);
+    }
+    for (const session of touched) session.rebuildTargets(this.#mixer !== null);
+  }
 
   #latch(stream: StreamState, flow: number, ip: string, port: number): void {
     const p = stream.participant;

@@ -157,4 +157,23 @@ describe('reflector core: latching and anti-amplification', () => {
     expect((await held.rtp.nextMessage(WAIT_MS)).msg.readUInt16BE(2)).to.equal(2);
     expect(held.rtp.all).to.have.length(1);
   });
+
+  it('drops media from a source HOSTS_DENY refuses, unless HOSTS_ALLOW allows it', async () => {
+    ({ core } = await startCore(CORE_IP, {
+      hostsDeny: [{ family: 4, address: '127.0.1.152', prefix: 30 }],
+      hostsAllow: [{ family: 4, address: '127.0.1.155', prefix: 32 }],
+    }));
+    const denied = await client('127.0.1.154');
+    const allowed = await client('127.0.1.155');
+    const b = await client('127.0.1.156');
+    denied.join(core, 'hosts');
+    allowed.join(core, 'hosts');
+    b.join(core, 'hosts');
+    await denied.rtp.send(rtpPacket(0xd1, 1), AUDIO, CORE_IP);
+    await allowed.rtp.send(rtpPacket(0xa1, 1), AUDIO, CORE_IP);
+    expect((await b.rtp.nextMessage(WAIT_MS)).msg.readUInt32BE(8)).to.equal(0xa1);
+    const c = core;
+    await waitUntil(() => c.drops().host_denied === 1, WAIT_MS, 'host_denied drop');
+    expect(b.rtp.all).to.have.length(1);
+  });
 });
