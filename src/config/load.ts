@@ -33,30 +33,31 @@ export const DEFAULT_CONFIG_FILE = 'reflector.conf';
 
 type ReadResult = { readonly text: string } | { readonly error: string };
 
+/** What every unreadable-file issue says was expected. */
+const READABLE = `expected a readable regular file of at most ${MAX_CONFIG_BYTES} bytes (1 MiB)`;
+
 /**
  * Reads a regular file of at most MAX_CONFIG_BYTES as UTF-8. Opens non-blocking so that a FIFO
- * cannot hang the loader, and refuses devices and directories before reading.
+ * cannot hang the loader, and refuses devices and directories before reading. `error` is the reason.
  */
 function readTextFile(file: string): ReadResult {
   let fd: number | undefined;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
-    if (!st.isFile()) return { error: 'expected a regular file' };
-    if (st.size > MAX_CONFIG_BYTES) return { error: `expected a file of at most ${MAX_CONFIG_BYTES} bytes (1 MiB), got ${st.size}` };
+    if (!st.isFile()) return { error: `${file} is not a regular file` };
+    if (st.size > MAX_CONFIG_BYTES) return { error: `${file} has ${st.size} bytes` };
     const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let n = 0;
     for (;;) {
       const got = readSync(fd, buf, n, buf.length - n, null);
       if (got === 0) break;
       n += got;
-      if (n === buf.length) return { error: `expected a file of at most ${MAX_CONFIG_BYTES} bytes (1 MiB)` };
+      if (n === buf.length) return { error: `${file} has more than ${MAX_CONFIG_BYTES} bytes` };
     }
     return { text: buf.toString('utf8', 0, n) };
   } catch (err) {
-    const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-    const reason = err instanceof Error ? err.message : String(err);
-    return { error: `expected a readable file${code === undefined ? '' : ` (${code})`}: ${reason}` };
+    return { error: err instanceof Error ? err.message : String(err) };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -127,7 +128,7 @@ export function parseConfigText(text: string, file: string): { config: Config | 
     const usersPath = resolveConfigPath(baseDir, usersArgs[0]);
     const read = readTextFile(usersPath);
     if ('error' in read) {
-      issues.push({ file, line: linesOf.get('SIP_USERS_FILE')?.[0] ?? 0, keyword: 'SIP_USERS_FILE', message: `${read.error} of name secret lines (${usersPath})` });
+      issues.push({ file, line: linesOf.get('SIP_USERS_FILE')?.[0] ?? 0, keyword: 'SIP_USERS_FILE', message: `${READABLE} of name secret lines: ${read.error}` });
     } else {
       const users = tokenizeLines(read.text, usersPath, 'SIP_USERS_FILE');
       issues.push(...users.issues);
@@ -169,14 +170,14 @@ export function parseConfigText(text: string, file: string): { config: Config | 
 /** Every issue of `file`, for `reflector --check`; an unreadable file is one issue at line 0. */
 export function checkConfigFile(file: string): ConfigIssue[] {
   const read = readTextFile(file);
-  if ('error' in read) return [{ file, line: 0, keyword: '', message: read.error }];
+  if ('error' in read) return [{ file, line: 0, keyword: '', message: `${READABLE}: ${read.error}` }];
   return parseConfigText(read.text, file).issues;
 }
 
 /** Loads and validates `file`; throws ConfigError with every issue. */
 export function loadConfigFile(file: string): Config {
   const read = readTextFile(file);
-  if ('error' in read) throw new ConfigError([{ file, line: 0, keyword: '', message: read.error }]);
+  if ('error' in read) throw new ConfigError([{ file, line: 0, keyword: '', message: `${READABLE}: ${read.error}` }]);
   const { config, issues } = parseConfigText(read.text, file);
   if (config === null) throw new ConfigError(issues);
   return config;

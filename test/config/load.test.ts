@@ -41,20 +41,20 @@ describe('config loading from files', () => {
     const issues = checkConfigFile(missing);
     expect(issues).to.have.length(1);
     expect(issues[0]).to.include({ file: missing, line: 0 });
-    expect(issues[0].message).to.match(/expected a readable file \(ENOENT\)/);
+    expect(issues[0].message).to.match(/^expected a readable regular file of at most 1048576 bytes \(1 MiB\): ENOENT/);
     expect(() => loadConfigFile(missing)).to.throw(ConfigError);
   });
 
   it('a directory, a FIFO and a file over 1 MiB are refused without reading them', () => {
     const sub = join(dir, 'sub');
     mkdirSync(sub);
-    expect(checkConfigFile(sub).map((i) => [i.line, i.message])).to.deep.equal([[0, 'expected a regular file']]);
+    expect(checkConfigFile(sub).map((i) => [i.line, i.message])).to.deep.equal([[0, `expected a readable regular file of at most 1048576 bytes (1 MiB): ${sub} is not a regular file`]]);
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    expect(checkConfigFile(fifo).map((i) => [i.line, i.message])).to.deep.equal([[0, 'expected a regular file']]);
+    expect(checkConfigFile(fifo).map((i) => [i.line, i.message])).to.deep.equal([[0, `expected a readable regular file of at most 1048576 bytes (1 MiB): ${fifo} is not a regular file`]]);
     const big = write('big.conf', Buffer.alloc(MAX_CONFIG_BYTES + 1, 0x23));
     expect(checkConfigFile(big)).to.have.length(1);
-    expect(checkConfigFile(big)[0].message).to.match(/at most 1048576 bytes/);
+    expect(checkConfigFile(big)[0].message).to.match(/at most 1048576 bytes.*has 1048577 bytes$/);
   });
 
   it('checkConfigFile returns no issues for a valid file', () => {
