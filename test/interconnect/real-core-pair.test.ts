@@ -32,8 +32,8 @@ describe('interconnect with the real reflector core: firewall pair in one proces
     clients = [];
   });
 
-  async function side(address: string, peer: string): Promise<Side> {
-    const peers = [{ address: peer, rtpRelayPort: RELAY_PORT }];
+  async function side(address: string, ...peerAddresses: string[]): Promise<Side> {
+    const peers = peerAddresses.map((peer) => ({ address: peer, rtpRelayPort: RELAY_PORT }));
     const { core, config } = await startCore(address, { peers, reflectorId: `r-${address}` });
     const link = createInterconnect({ config, logger: silentLogger(), core, timing: FAST });
     await link.start();
@@ -121,5 +121,29 @@ describe('interconnect with the real reflector core: firewall pair in one proces
     const gotRtcp = await b.rtcp.nextMessage(WAIT_MS);
     expect(gotRtcp.msg.equals(rtcpRr(0xb0))).to.equal(true);
     expect(gotRtcp.rinfo.port).to.equal(VIDEO + 1);
+  });
+
+  it('relays through a middle reflector that has no participant of the session (R2 – R1 – R3)', async () => {
+    const r2 = await side(ip(12), ip(13));
+    const r1 = await side(ip(13), ip(12), ip(14));
+    const r3 = await side(ip(14), ip(13));
+    const a = await client(ip(112));
+    const c = await client(ip(114));
+    a.join(r2.core, 'tree');
+    c.join(r3.core, 'tree');
+    await waitUntil(() => r2.link.peersWithParticipants('tree').length === 1 && r3.link.peersWithParticipants('tree').length === 1, 5000, 'relay on');
+    expect(r1.core.sessionNames()).to.deep.equal([]);
+    await a.rtp.send(rtpPacket(0xaa, 1), AUDIO, ip(12));
+    const got = await c.rtp.nextMessage(WAIT_MS);
+    expect(got.msg.equals(rtpPacket(0xaa, 1))).to.equal(true);
+    expect(got.rinfo.address).to.equal(ip(14));
+    await c.rtcp.send(rtcpRr(0xcc), AUDIO + 1, ip(14));
+    expect((await a.rtcp.nextMessage(WAIT_MS)).msg.equals(rtcpRr(0xcc))).to.equal(true);
+    // Split horizon at the middle: one datagram to each side, none back.
+    const mid = r1.link.peers();
+    expect(mid.map((p) => [p.key, p.relayPacketsIn, p.relayPacketsOut])).to.have.deep.members([
+      [keyOf(ip(12)), 1, 1], [keyOf(ip(14)), 1, 1],
+    ]);
+    expect(a.rtp.all).to.have.length(0);
   });
 });
