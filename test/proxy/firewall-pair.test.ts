@@ -69,7 +69,8 @@ describe('proxy across a firewall pair (issue 5): share and file relay R2 ⇄ R1
     });
     const link = createInterconnect({ config, logger: silentLogger(), core, timing: FAST });
     await link.start();
-    const proxy = createProxy({ config, logger: silentLogger(), core, interconnect: link });
+    // A viewer bound above the share's size: on a loaded machine no viewer (or relay) is dropped for lagging.
+    const proxy = createProxy({ config, logger: silentLogger(), core, interconnect: link, options: { share: { viewerBufferBytes: 64 * 1024 * 1024 } } });
     await proxy.start();
     const s = { address, core, link, proxy, spool };
     sides.push(s);

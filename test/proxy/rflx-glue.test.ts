@@ -59,7 +59,7 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
       ...overrides,
     });
     core = started.core;
-    proxy = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: null, options: { share: { handshakeTimeoutMs: 2000 } } });
+    proxy = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: null, options: { share: { handshakeTimeoutMs: 2000, viewerBufferBytes: 64 * 1024 * 1024 } } });
     await proxy.start();
     return { core: started.core, proxy };
   }

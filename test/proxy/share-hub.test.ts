@@ -36,7 +36,8 @@ describe('proxy share hub (SPEC §8)', () => {
   });
 
   it('copies a deterministic 8 MB stream to three viewers byte for byte, then closes them when the sharer leaves', async () => {
-    const h = hub(HOST, 21000);
+    // A bound above the stream's size: on a loaded machine no viewer may be dropped for lagging.
+    const h = hub(HOST, 21000, { viewerBufferBytes: 64 * 1024 * 1024 });
     const share = await h.createLocal(info(101));
     expect(share).to.not.equal(null);
     if (share === null) return;
@@ -72,10 +73,25 @@ describe('proxy share hub (SPEC §8)', () => {
     // `slow` stays paused: it never reads.
     const fast = await Promise.all([openView(target, cred), openView(target, cred)]);
     fast.forEach((v) => sockets.add(v));
+    // The fast viewers' progress paces the test's sharer (one chunk ahead at most), so they never
+    // fall behind by the bound however loaded the machine is; the slow one falls behind for sure.
+    const counts = [0, 0];
+    let wake: (() => void) | null = null;
+    fast.forEach((v, i) => v.on('data', (c: Buffer) => { counts[i] += c.length; wake?.(); }));
     const results = fast.map((v) => collect(v));
     const total = 48 * 1024 * 1024;
-    await within(shareStream({ host: HOST, port: share.serverPort }, cred, patternChunks(total)), 30000, 'sharer');
-    const got = await within(Promise.all(results), 30000, 'fast viewers');
+    let sent = 0;
+    async function* paced(): AsyncGenerator<Buffer> {
+      for (const chunk of patternChunks(total)) {
+        // Bounded: each pass waits for the fast viewers' next bytes (or the outer `within` gives up).
+        while (Math.min(counts[0], counts[1]) < sent) await new Promise<void>((resolve) => { wake = resolve; });
+        wake = null;
+        sent += chunk.length;
+        yield chunk;
+      }
+    }
+    await within(shareStream({ host: HOST, port: share.serverPort }, cred, paced()), 60000, 'sharer');
+    const got = await within(Promise.all(results), 60000, 'fast viewers');
     const expected = patternSha256(total);
     for (const r of got) {
       expect(r.bytes).to.equal(total);
@@ -157,7 +173,7 @@ describe('proxy share hub (SPEC §8)', () => {
   });
 
   it('proxies a viewer through a peer hub to the origin (SPEC §8.5)', async () => {
-    const origin = hub(HOST, 21140);
+    const origin = hub(HOST, 21140, { viewerBufferBytes: 64 * 1024 * 1024 });
     const relay = hub(PEER_HOST, 21140);
     const share = await origin.createLocal(info(108));
     if (share === null) throw new Error('no share');
