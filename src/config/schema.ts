@@ -388,7 +388,7 @@ export const configSchema = z.strictObject({
       }
       peerAddresses.push(bytes);
     }
-    if (!isWildcard(listenAddress) && sameOrWildcard(address, listenAddress) || sameOrWildcard(address, publicAddress)) {
+    if ((!isWildcard(listenAddress) && sameOrWildcard(address, listenAddress)) || sameOrWildcard(address, publicAddress)) {
       issue(path, `expected another reflector's address, got this reflector's own ${address}`);
     }
     const secret = ownSecret ?? interconnectionSecret;
