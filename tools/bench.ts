@@ -199,6 +199,7 @@ async function main(): Promise<void> {
         p50_ms: round(s.p50Ms),
         p99_ms: round(s.p99Ms),
         out_pps: Math.round(s.outPps),
+        kernel_drops: { reflector: s.reflectorKernelDrops ?? null, loadgen: s.loadgenKernelDrops ?? null },
         rss_mib: round(s.rssBytes / 2 ** 20, 1),
         rss_per_participant_bytes: Math.round(s.rssPerParticipantBytes),
         heap_per_participant_bytes: Math.round(s.heapPerParticipantBytes),

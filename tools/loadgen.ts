@@ -169,6 +169,7 @@ async function main(): Promise<void> {
         misrouted: r.misrouted,
         bad: r.bad,
         socket_errors: r.socketErrors,
+        kernel_drops: { reflector: r.reflectorKernelDrops, loadgen: r.loadgenKernelDrops },
         ...(joinUs ? { join_us: joinUs, join_total_ms: joinTotalMs } : {}),
         ...(rssBytes !== undefined ? { reflector_rss_mib: Math.round((rssBytes / 2 ** 20) * 10) / 10 } : {}),
         ...(participantsInCore !== undefined ? { reflector_participants: participantsInCore } : {}),

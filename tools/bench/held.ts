@@ -33,6 +33,8 @@ export interface HeldStep {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly outPps: number;
+  readonly reflectorKernelDrops?: number;
+  readonly loadgenKernelDrops?: number;
   readonly rssBaseBytes: number;
   readonly rssBytes: number;
   readonly heapBaseBytes: number;
@@ -109,6 +111,8 @@ export async function measureHeld(o: HeldOptions): Promise<HeldResult> {
           p50Ms: r.p50Ms,
           p99Ms: r.p99Ms,
           outPps: r.outPps,
+          reflectorKernelDrops: r.reflectorKernelDrops,
+          loadgenKernelDrops: r.loadgenKernelDrops,
           rssBaseBytes: base.rssBytes,
           rssBytes: after.rssBytes,
           heapBaseBytes: base.heapUsedBytes,

@@ -16,6 +16,7 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { JoinGroup } from './core-child.js';
+import { udpDrops } from './ports.js';
 
 export const LOADGEN_SSRC_BASE = 0x4c470000;
 export const LOADGEN_MIN_SIZE = 25;
@@ -75,6 +76,9 @@ export interface LoadgenResult {
   readonly bad: number;
   readonly lateWarmup: number;
   readonly socketErrors: number;
+  /** Kernel drops at the reflector's socket and at ours (/proc/net/udp), to tell who lost packets. */
+  readonly reflectorKernelDrops: number;
+  readonly loadgenKernelDrops: number;
 }
 
 interface Participant {
@@ -334,6 +338,8 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
     });
 
     if (o.beforeClose) await o.beforeClose();
+    const reflectorKernelDrops = udpDrops(o.targetAddress, [o.targetPort]);
+    const loadgenKernelDrops = udpDrops(o.bindAddress, ps.map((p) => p.port));
 
     let minPair = Infinity;
     for (const p of ps) {
@@ -370,6 +376,8 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
       bad,
       lateWarmup,
       socketErrors,
+      reflectorKernelDrops,
+      loadgenKernelDrops,
     };
   } finally {
     if (intervalTimer !== undefined) clearInterval(intervalTimer);

@@ -36,3 +36,31 @@ export function pickLocalBase(k: number, avoid: ReadonlySet<number> = new Set())
   }
   throw new Error(`no free LOCAL_BASE for ${k} participants on 127.0.0.1 among ${CANDIDATE_BASES.join(', ')}`);
 }
+
+function hexAddress(ipv4: string, port: number): string {
+  const octets = ipv4.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'));
+  return `${octets.reverse().join('')}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Kernel receive-queue drops (last column of /proc/net/udp) of the sockets bound to
+ * `address`:port for each given port: who lost the packets, the reflector or the harness.
+ */
+export function udpDrops(address: string, ports: readonly number[]): number {
+  let text = '';
+  try {
+    text = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return 0;
+  }
+  const wanted = new Set(ports.map((p) => hexAddress(address, p)));
+  let drops = 0;
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 13) continue;
+    if (!wanted.has(fields[1] as string)) continue;
+    const d = Number(fields[fields.length - 1]);
+    if (Number.isFinite(d)) drops += d;
+  }
+  return drops;
+}
