@@ -173,7 +173,18 @@ class InterconnectImpl implements Interconnect, RelayPort {
     if (this.#state !== 'new') return;
     this.#state = 'starting';
     const binds = this.#applyPeers(this.#config.peers);
-    await Promise.all(binds);
+    try {
+      await Promise.all(binds);
+    } catch (err) {
+      // A relay port is taken: release what did bind, and let main.ts report the failure.
+      await Promise.allSettled(binds);
+      this.#state = 'closed';
+      this.#closed = Promise.resolve();
+      this.#timers.dispose();
+      await Promise.all([...this.#pairs.values()].map((p) => p.close()));
+      this.#pairs.clear();
+      throw err;
+    }
     if (this.#state !== 'starting') return; // closed while binding
     this.#state = 'running';
     this.#core.events.on('participant-joined', this.#onJoined);
@@ -204,7 +215,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
     const binds = this.#applyPeers(config.peers);
     for (const b of binds) b.catch(() => undefined); // logged in #pairFor
     for (const peer of this.#peers.values()) {
-      if (peer.lastHelloAt === undefined) this.#sendHello(peer);
+      if (peer.lastHelloAt === undefined) this.#sendHello(peer); // skipped until its pair is bound
     }
   }
 
@@ -297,7 +308,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
       const peer = wanting[i];
       if (peer.key === fromPeer) continue; // split horizon
       const pair = peer.pair;
-      if (pair === undefined) continue;
+      if (pair === undefined || !pair.ready) continue;
       list[0] = shim;
       list[1] = packet;
       if (rtcp) pair.rtcp.send(list, peer.rtcpRelayPort, peer.sendAddress);
@@ -310,6 +321,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
   // ─── Receiving ──────────────────────────────────────────────────────────
 
   readonly #onDatagram = (pair: RelaySocketPair, rtcp: boolean, msg: Buffer, rinfo: RemoteInfo): void => {
+    if (this.#state !== 'running') return; // closing: COUNT 0 is on its way out
     try {
       const peer = pair.peers.get(rinfo.address);
       if (peer === undefined) {
@@ -617,7 +629,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
    */
   #sendControl(peer: Peer, subtype: number, fields: RflxFields): void {
     const pair = peer.pair;
-    if (pair === undefined) return;
+    if (pair === undefined || !pair.ready) return;
     const all: RflxFields = { ...fields, bootEpoch: this.#bootEpoch };
     if (peer.secret !== undefined) {
       if (this.#seq === SEQ_MAX) this.#renewEpoch();
@@ -730,10 +742,23 @@ class InterconnectImpl implements Interconnect, RelayPort {
     }
     const pair = new RelaySocketPair(this.#config.listenAddress, port, this.#onDatagram, this.#onSocketError);
     this.#pairs.set(port, pair);
-    const bound = pair.bind(this.#config.listenAddress).catch((err: unknown) => {
+    const bound = pair.bind(this.#config.listenAddress).then(() => {
+      // Peers added by a reload get our HELLO as soon as their socket pair can send.
+      if (this.#state !== 'running') return;
+      for (const peer of this.#peers.values()) {
+        if (peer.pair === pair) this.#sendHello(peer);
+      }
+    }, (err: unknown) => {
       this.#logger.error('relay_bind_failed', {
         address: this.#config.listenAddress, port, error: err instanceof Error ? err.message : String(err),
       });
+      if (this.#pairs.get(port) === pair) this.#pairs.delete(port);
+      // At run time (reload) the peers of a port we cannot bind are dropped again.
+      if (this.#state === 'running') {
+        for (const peer of [...this.#peers.values()]) {
+          if (peer.pair === pair) this.#removePeer(peer);
+        }
+      }
       throw err;
     });
     return { pair, bound };

@@ -37,6 +37,8 @@ export class RelaySocketPair {
   readonly ipv6: boolean;
   /** Peers by source-address form. */
   readonly peers = new Map<string, Peer>();
+  /** True between a successful bind and close: only then may anything be sent. */
+  ready = false;
   #closed = false;
 
   constructor(listenAddress: string, port: number, onDatagram: RelayDatagramHandler, onError: (err: Error) => void) {
@@ -59,6 +61,8 @@ export class RelaySocketPair {
       await this.close();
       throw err;
     }
+    if (this.#closed) return;
+    this.ready = true;
     for (const s of [this.rtp, this.rtcp]) {
       try {
         s.setRecvBufferSize(RECV_BUFFER_BYTES);
@@ -87,6 +91,7 @@ export class RelaySocketPair {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.ready = false;
     await Promise.all([closeSocket(this.rtp), closeSocket(this.rtcp)]);
   }
 }

@@ -4,19 +4,37 @@
  * removes peers without disturbing the others' relay.
  */
 import { expect } from 'chai';
+import { createSocket, type Socket } from 'node:dgram';
+import { createInterconnect } from '../../src/interconnect/index.js';
+import { silentLogger } from '../../src/runtime/logger.js';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { waitUntil } from '../helpers/wait.js';
-import { FAST, closeAll, ip, keyOf, nodeConfig, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { FAST, RELAY_PORT, closeAll, ip, keyOf, nodeConfig, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { StandInCore } from './stand-in-core.js';
+
+function bindUdp(address: string, port: number): Promise<Socket> {
+  const s = createSocket('udp4');
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.bind({ address, port, exclusive: true }, () => { s.off('error', reject); resolve(s); });
+  });
+}
+function closeUdp(s: Socket): Promise<void> {
+  return new Promise((resolve) => s.close(() => resolve()));
+}
 import { RawPeer } from './raw-peer.js';
 
 describe('interconnect: peer lifecycle and reload', () => {
   let nodes: TestNode[] = [];
   let raw: RawPeer | undefined;
+  let squatters: Socket[] = [];
   afterEach(async () => {
     await closeAll(nodes);
     nodes = [];
     await raw?.close();
     raw = undefined;
+    await Promise.all(squatters.map(closeUdp));
+    squatters = [];
   });
 
   it('marks a silent peer down after 3 missed HELLOs and forgets its sessions', async () => {
@@ -64,5 +82,34 @@ describe('interconnect: peer lifecycle and reload', () => {
     expect(b.core.delivered).to.deep.equal([]);
     // B (removed) and C (before it was added) still send HELLOs: those are the only drops.
     expect(Object.keys(a.link.drops())).to.deep.equal(['not_peer']);
+  });
+
+  it('start() fails with EADDRINUSE when a relay port is taken, releasing the other socket', async () => {
+    squatters.push(await bindUdp(ip(2), RELAY_PORT + 1));
+    const link = createInterconnect({ config: nodeConfig(ip(2), [ip(3)]), logger: silentLogger(), core: new StandInCore(), timing: FAST });
+    let code: string | undefined;
+    try {
+      await link.start();
+    } catch (err) {
+      code = (err as NodeJS.ErrnoException).code;
+    }
+    expect(code).to.equal('EADDRINUSE');
+    await link.close();
+    squatters.push(await bindUdp(ip(2), RELAY_PORT)); // the RTP relay port was released
+  });
+
+  it('a reload naming a relay port that is taken drops that peer again and keeps the others', async () => {
+    const a = await startNode(ip(2), [ip(3)]);
+    const b = await startNode(ip(3), [ip(2)]);
+    nodes = [a, b];
+    await waitUntil(() => peerSnap(a, b).up, 5000, 'A–B up');
+    squatters.push(await bindUdp(ip(2), RELAY_PORT + 10));
+    const other = { address: ip(4), rtpRelayPort: RELAY_PORT + 10 };
+    a.link.reload({ ...nodeConfig(ip(2), [ip(3)]), peers: [...nodeConfig(ip(2), [ip(3)]).peers, other] });
+    await waitUntil(() => a.link.peers().length === 1, 5000, 'peer on the taken port dropped');
+    expect(a.link.peers()[0].key).to.equal(b.key);
+    a.core.addParticipant('kept');
+    b.core.addParticipant('kept');
+    await waitUntil(() => a.link.peersWithParticipants('kept').length === 1, 5000, 'A–B relay still works');
   });
 });
