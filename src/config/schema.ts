@@ -369,12 +369,12 @@ export const configSchema = z.strictObject({
   if (sipAuth && tagged.length === 0) {
     // With an unreadable users file the loader has already reported it; say nothing more then.
     if (v.SIP_USERS_FILE === undefined) issue(['SIP_AUTH'], 'expected at least one SIP_USER line or a SIP_USERS_FILE when SIP_AUTH is on');
-    else if (v.usersFileEntries !== undefined) issue(['SIP_USERS_FILE'], 'expected at least one user in this file (or a SIP_USER line) when SIP_AUTH is on');
+    else if (v.usersFileEntries !== undefined) issue(['SIP_USERS_FILE'], 'expected at least one user in SIP_USERS_FILE (or a SIP_USER line) when SIP_AUTH is on');
   }
 
   // Peers: specific, distinct, not ourselves, reachable from the listen address's family.
   const listenFamily = isWildcard(listenAddress) ? (listenAddress.includes(':') ? 0 : 4) : isIP(listenAddress);
-  const peerAddresses: Uint8Array[] = [];
+  const peerAddresses = new Set<string>();
   const peers: PeerConfig[] = (v.REFLECTOR_INTERCONNECTION ?? []).map(([address, rtpRelayPort, ownSecret], i) => {
     const path = ['REFLECTOR_INTERCONNECTION', i];
     const family = isIP(address);
@@ -383,10 +383,9 @@ export const configSchema = z.strictObject({
     }
     const bytes = addressBytes(address);
     if (bytes !== null) {
-      if (peerAddresses.some((b) => b.length === bytes.length && b.every((x, j) => x === bytes[j]))) {
-        issue(path, `expected each peer address once, got ${address} again`);
-      }
-      peerAddresses.push(bytes);
+      const key = Buffer.from(bytes).toString('hex');
+      if (peerAddresses.has(key)) issue(path, `expected each peer address once, got ${address} again`);
+      peerAddresses.add(key);
     }
     if ((!isWildcard(listenAddress) && sameOrWildcard(address, listenAddress)) || sameOrWildcard(address, publicAddress)) {
       issue(path, `expected another reflector's address, got this reflector's own ${address}`);
