@@ -18,24 +18,24 @@ export interface SendErrorCounter {
   sendErrors: number;
 }
 
-/** A PacketSender over a node:dgram socket. Send errors are counted, never thrown. */
+/**
+ * A PacketSender over a node:dgram socket. It passes no completion callback: that
+ * lets libuv try the send synchronously without a JS callback per datagram. Node then
+ * drops failed sends silently (UDP is lossy anyway); failures Node reports as socket
+ * 'error' events are counted by the socket's error listener, synchronous throws here.
+ */
 export class DgramSender implements PacketSender {
   readonly #socket: Socket;
   readonly #errors: SendErrorCounter;
-  readonly #onSent: (err: Error | null) => void;
 
   constructor(socket: Socket, errors: SendErrorCounter) {
     this.#socket = socket;
     this.#errors = errors;
-    // One callback per socket, created once: a failed send is counted, not thrown.
-    this.#onSent = (err) => {
-      if (err !== null && err !== undefined) this.#errors.sendErrors++;
-    };
   }
 
   send(buf: Buffer, port: number, address: string): void {
     try {
-      this.#socket.send(buf, port, address, this.#onSent);
+      this.#socket.send(buf, port, address);
     } catch {
       // Socket closed or arguments refused by Node: count, never throw into the handler.
       this.#errors.sendErrors++;

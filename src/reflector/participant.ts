@@ -2,6 +2,7 @@
  * A participant and its streams: the state the hot path reads (latched
  * sources, PT tables, counters) lives in plain preallocated fields.
  */
+import { isIP } from 'node:net';
 import type { AudioMode } from '../config/types.js';
 import type { Direction, Medium, StreamCounters, StreamSpec } from './api.js';
 import { normalizeIp } from './ip-key.js';
@@ -56,8 +57,9 @@ export class StreamState {
     this.spec = spec;
     const ip = normalizeIp(spec.address);
     this.sdpIp = ip;
-    const v6 = ip.includes(':');
-    this.sdpSendIp = v6 ? (udp6 ? ip : '') : udp6 ? `::ffff:${ip}` : ip;
+    // Only a literal IP is ever a destination (a name in c= is never resolved).
+    const family = isIP(ip);
+    this.sdpSendIp = family === 6 ? (udp6 ? ip : '') : family === 4 ? (udp6 ? `::ffff:${ip}` : ip) : '';
     this.enabled = spec.rtpPort > 0 && spec.rtpPort <= 65535 && spec.codecs.length > 0;
     this.sdpPort[0] = this.enabled ? spec.rtpPort : 0;
     this.sdpPort[1] = this.enabled && spec.rtcpPort > 0 && spec.rtcpPort <= 65535 ? spec.rtcpPort : 0;

@@ -4,10 +4,31 @@
  * 'listening' or the bind error.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import type { LookupOneOptions } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 
 /** SO_RCVBUF / SO_SNDBUF asked for (the kernel caps them at rmem_max / wmem_max). */
 export const MEDIA_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The sockets' address "lookup": the core only ever sends to literal IPs (latched
+ * sources, SDP addresses checked to be literals), so it answers at once instead of
+ * deferring every send through dns.lookup and a tick — and it never resolves a name.
+ */
+function literalLookup(
+  hostname: string,
+  _options: LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(hostname);
+  if (family === 0) {
+    const err: NodeJS.ErrnoException = new Error(`not an IP address: ${hostname}`);
+    err.code = 'ENOTFOUND';
+    callback(err, '', 0);
+    return;
+  }
+  callback(null, hostname, family);
+}
 
 export function udpTypeFor(address: string): 'udp4' | 'udp6' {
   return isIPv6(address) ? 'udp6' : 'udp4';
@@ -23,6 +44,7 @@ export async function bindUdp(
     type: udpTypeFor(address),
     recvBufferSize: MEDIA_SOCKET_BUFFER_BYTES,
     sendBufferSize: MEDIA_SOCKET_BUFFER_BYTES,
+    lookup: literalLookup,
   });
   sock.on('error', onError);
   sock.on('message', onMessage);
