@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { ConfigError, checkConfigFile, loadConfigFile, parseConfigText, resolveConfig } from '../../src/config/load.js';
 import { MAX_CONFIG_BYTES } from '../../src/config/line-parser.js';
+import * as configModule from '../../src/config/index.js';
 
 describe('config loading from files', () => {
   let dir = '';
@@ -17,6 +18,15 @@ describe('config loading from files', () => {
     writeFileSync(path, text);
     return path;
   };
+
+  it('index.ts exports the loader surface', () => {
+    expect(configModule.loadConfigFile).to.equal(loadConfigFile);
+    expect(configModule.ConfigError).to.equal(ConfigError);
+    for (const name of ['parseConfigText', 'resolveConfig', 'checkConfigFile', 'formatIssue', 'defaultConfig'] as const) {
+      expect(configModule[name], name).to.be.a('function');
+    }
+    expect(configModule.CONFIG_KEYWORDS).to.include('REFLECTOR_INTERCONNECTION');
+  });
 
   it('loadConfigFile returns the frozen config with its source', () => {
     const file = write('r.conf', 'REFLECTOR_ID r9\nLISTEN_ADDRESS 127.0.0.9\n');
