@@ -11,7 +11,7 @@ import { StandInCore } from './stand-in-core.js';
 
 /** Below the ephemeral range, on addresses only these tests use. */
 export const RELAY_PORT = 25564;
-export const FAST: InterconnectTiming = { helloMs: 150, refreshMs: 300 };
+export const FAST: InterconnectTiming = { helloMs: 250, refreshMs: 500 };
 
 export function ip(n: number): string {
   return `127.0.3.${n}`;
