@@ -9,6 +9,8 @@ import { CoreChild } from '../../tools/bench/core-client.js';
 import { parseResultLine } from '../../tools/bench/harness.js';
 import { runLoadgen } from '../../tools/bench/loadgen-engine.js';
 import { searchSustained, judge } from '../../tools/bench/search.js';
+import { runCell } from '../../tools/bench/fanout.js';
+import { buildPerfRefs } from '../../tools/bench/perf-refs.js';
 
 const CORE_HOST = '127.0.7.200';
 const CORE_PORT = 26100;
@@ -60,6 +62,37 @@ describe('tools/bench', () => {
     expect(r.bad).to.equal(0);
     expect(r.p50Ms).to.be.at.least(0);
     expect(r.minPairDelivery).to.be.greaterThan(0);
+  });
+
+  it('runs one bench cell against a core child, with participants.c when ../shared/perf is there, else the Node generator', async function () {
+    this.timeout(30000);
+    const refs = buildPerfRefs();
+    const r = await runCell(
+      'ours',
+      { parties: 3, sizeBytes: 172 },
+      { plan: { startOutPps: 600, maxOutPps: 600, maxGrowSteps: 0, bisectSteps: 0 }, pointS: 0.3, warmupS: 0.1, halfS: 0.3 },
+      { refs, host: '127.0.7.202', port: CORE_PORT, loadgenBind: '127.0.7.203' },
+    );
+    expect(r.harness).to.equal(refs.participants !== undefined ? 'participants.c' : 'node-loadgen');
+    expect(r.points).to.have.length.greaterThan(0);
+    const first = r.points[0];
+    expect(first?.reason ?? '').to.not.match(/^error/);
+    expect(first?.out).to.be.greaterThan(0);
+    expect(first?.lossPct).to.be.at.least(0);
+    expect(r.joinUs?.max).to.be.greaterThan(0);
+  });
+
+  it('falls back to the Node generator as harness when the references are missing', async function () {
+    this.timeout(30000);
+    const r = await runCell(
+      'ours',
+      { parties: 3, sizeBytes: 200 },
+      { plan: { startOutPps: 600, maxOutPps: 600, maxGrowSteps: 0, bisectSteps: 0 }, pointS: 0.3, warmupS: 0.1, halfS: 0.3 },
+      { refs: { sourceDir: '/nonexistent', missing: ['absent in this test'] }, host: '127.0.7.204', port: CORE_PORT, loadgenBind: '127.0.7.205' },
+    );
+    expect(r.harness).to.equal('node-loadgen');
+    expect(r.points[0]?.reason ?? '').to.not.match(/^error/);
+    expect(r.points[0]?.out).to.be.greaterThan(0);
   });
 
   it('parses the C harness RESULT line and rejects an incomplete one', () => {
