@@ -1,0 +1,120 @@
+/**
+ * Runs headless baresip 1.0 processes (see /work/shared/INTEROP.md): a config
+ * directory with g711, aufile (source), sndfile (recording), account, menu;
+ * dials one URI at start. Stopped by PID (SIGTERM → BYE, then SIGKILL).
+ *
+ * baresip binds its RTP socket to the wildcard address, so on loopback its
+ * media leaves from 127.0.0.1 whatever `net_interface` says; it therefore runs
+ * on 127.0.0.1 (distinct, unusual ports) so that its SDP address matches the
+ * source of its media (the reflector's latching rule, SPEC §5).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface BaresipOptions {
+  /** SIP port on 127.0.0.1; baresip also binds port+1 (TLS). */
+  readonly sipPort: number;
+  readonly rtpPorts: readonly [number, number];
+  readonly sourceWav: string;
+  readonly dial: string;
+  readonly user: string;
+  readonly password: string;
+  readonly domain: string;
+}
+
+export interface Baresip {
+  readonly proc: ChildProcess;
+  readonly dir: string;
+  output(): string;
+  /** Resolves when the output contains `text`; rejects after timeoutMs or on exit. */
+  waitFor(text: string, timeoutMs: number): Promise<void>;
+  /** The sndfile recording of received audio, if any. */
+  decodedWav(): string | undefined;
+  stop(): Promise<void>;
+}
+
+const running = new Set<Baresip>();
+
+export function baresipAvailable(): boolean {
+  return spawnSync('sh', ['-c', 'command -v baresip'], { encoding: 'utf8' }).status === 0;
+}
+
+export function startBaresip(o: BaresipOptions): Baresip {
+  if (!baresipAvailable()) throw new Error('baresip is not on PATH (install baresip-core)');
+  // Short path: sndfile builds its file name in a 128-byte buffer.
+  const dir = mkdtempSync('/tmp/bs-');
+  const rec = join(dir, 'r');
+  mkdirSync(rec);
+  writeFileSync(join(dir, 'config'), [
+    'poll_method poll',
+    `sip_listen 127.0.0.1:${o.sipPort}`,
+    'net_interface 127.0.0.1',
+    `rtp_ports ${o.rtpPorts[0]}-${o.rtpPorts[1]}`,
+    'audio_player none,none',
+    `audio_source aufile,${o.sourceWav}`,
+    'audio_alert none,none',
+    'module_path /usr/lib/baresip/modules',
+    'module g711.so', 'module aufile.so', 'module sndfile.so', 'module account.so', 'module menu.so',
+    `snd_path ${rec}`,
+    'statmode_default off',
+    'ringback_disabled yes',
+    '',
+  ].join('\n'));
+  writeFileSync(join(dir, 'accounts'),
+    `<sip:${o.user}@${o.domain}>;auth_user=${o.user};auth_pass=${o.password};regint=0;answermode=manual;audio_codecs=PCMU/8000\n`);
+  const proc = spawn('stdbuf', ['-oL', 'baresip', '-4', '-f', dir, '-e', `/dial ${o.dial}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (c: Buffer): void => {
+    if (out.length < 500_000) out += c.toString('utf8');
+    for (const l of [...listeners]) l();
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => { proc.on('close', () => { exited = true; for (const l of [...listeners]) l(); resolve(); }); });
+  proc.on('error', (e) => { out += `\nspawn error: ${e.message}`; });
+  const b: Baresip = {
+    proc, dir,
+    output: () => out,
+    waitFor(text, timeoutMs) {
+      return new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (out.includes(text)) { done(); resolve(); } else if (exited) { done(); reject(new Error(`baresip exited before "${text}":\n${out}`)); }
+        };
+        const t = setTimeout(() => { done(); reject(new Error(`timed out waiting for "${text}":\n${out}`)); }, timeoutMs);
+        const done = (): void => { clearTimeout(t); listeners.delete(check); };
+        listeners.add(check);
+        check();
+      });
+    },
+    decodedWav() {
+      const f = readdirSync(rec).find((n) => n.endsWith('-dec.wav'));
+      return f !== undefined ? join(rec, f) : undefined;
+    },
+    async stop() {
+      if (!exited && proc.pid !== undefined) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => { if (!exited) proc.kill('SIGKILL'); }, 3000);
+        await exit;
+        clearTimeout(t);
+      }
+      running.delete(b);
+    },
+  };
+  running.add(b);
+  return b;
+}
+
+/** Bytes of a file, 0 if missing. */
+export function fileSize(path: string | undefined): number {
+  if (path === undefined) return 0;
+  try { return statSync(path).size; } catch { return 0; }
+}
+
+export async function stopAllBaresip(): Promise<void> {
+  const all = [...running];
+  await Promise.all(all.map((b) => b.stop()));
+  for (const b of all) rmSync(b.dir, { recursive: true, force: true });
+}
