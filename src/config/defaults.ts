@@ -3,7 +3,13 @@ import type { Config } from './types.js';
 
 /** The first non-internal IPv4 address of this host, else 127.0.0.1 (SPEC §3 PUBLIC_ADDRESS). */
 export function firstExternalIpv4(): string {
-  const ifaces = networkInterfaces();
+  let ifaces: ReturnType<typeof networkInterfaces>;
+  try {
+    // Throws where netlink sockets are forbidden (e.g. a sandbox without AF_NETLINK).
+    ifaces = networkInterfaces();
+  } catch {
+    return '127.0.0.1';
+  }
   for (const list of Object.values(ifaces)) {
     for (const ifc of list ?? []) {
       if (ifc.family === 'IPv4' && !ifc.internal) return ifc.address;
