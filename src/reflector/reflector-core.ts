@@ -21,6 +21,7 @@ import { TypedEmitter } from '../runtime/typed-emitter.js';
 import { parseRtpHeader, RtpHeader } from '../rtp/rtp-header.js';
 import {
   AdmissionError,
+  type CodecMapping,
   type CoreEvents,
   type LeaveReason,
   type Medium,
@@ -324,6 +325,18 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   has(id: string): boolean {
     return this.#participants.has(id);
+  }
+
+  /**
+   * A participant's negotiated codecs for a medium, with its own PT numbers
+   * (the mixer encodes each participant's mix with these). Not in api.ts: an
+   * addition the mixer probes for.
+   */
+  participantCodecs(participantId: string, medium: Medium): readonly CodecMapping[] | undefined {
+    const p = this.#participants.get(participantId);
+    if (p === undefined) return undefined;
+    const s = p.streams[mediumIndex(medium)];
+    return s === null ? [] : s.spec.codecs;
   }
 
   #applyStreams(p: ParticipantState, streams: readonly StreamSpec[]): void {

@@ -9,7 +9,6 @@ import { silentLogger } from '../../src/runtime/logger.js';
 import type { CodecMapping, Direction, JoinRequest, Medium, StreamSpec } from '../../src/reflector/api.js';
 import { createReflectorCore } from '../../src/reflector/index.js';
 import type { ReflectorCore } from '../../src/reflector/api.js';
-import type { Component } from '../../src/runtime/component.js';
 import { encodeRtp } from '../../src/rtp/rtp-header.js';
 import { bindUdp, closeAll, type TestUdp } from '../helpers/udp.js';
 
@@ -25,7 +24,7 @@ export function coreConfig(address: string, overrides: Partial<Config> = {}): Co
   };
 }
 
-export type TestCore = ReflectorCore & Component;
+export type TestCore = ReturnType<typeof createReflectorCore>;
 
 export async function startCore(address: string, overrides: Partial<Config> = {}): Promise<{ core: TestCore; config: Config }> {
   const config = coreConfig(address, overrides);

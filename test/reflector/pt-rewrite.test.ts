@@ -36,6 +36,9 @@ describe('reflector core: payload type rewrite', () => {
     b.join(core, 'pt', [b.stream({ codecs: [codec('opus', 96, 100, 48000), codec('telephone-event', 101, 127)] })]);
     c.join(core, 'pt', [c.stream({ codecs: [codec('opus', 96, 96, 48000), codec('telephone-event', 101, 101)] })]);
     expect(core.sessionCodecs('pt', 'audio').map((x) => `${x.pt} ${x.name}`)).to.deep.equal(['96 opus', '101 telephone-event']);
+    expect(core.participantCodecs(b.id, 'audio')?.map((x) => [x.canonicalPt, x.participantPt])).to.deep.equal([[96, 100], [101, 127]]);
+    expect(core.participantCodecs('nobody', 'audio')).to.equal(undefined);
+    expect(core.participantCodecs(b.id, 'video')).to.deep.equal([]);
 
     // a sends with its own number, with the marker set.
     const sent = packet(111, 1, true);
