@@ -15,6 +15,8 @@
  * re-buffers.
  */
 
+import { seqDiff } from '../rtp/seq.js';
+
 /** The codec side of an input: decodes one packet payload to PCM. */
 export interface FrameDecoder {
   /** Samples (at the decoder's sample rate) a payload of `length` bytes decodes to. */
@@ -63,11 +65,6 @@ export interface JitterStats {
   adaptDrops: number;
   holds: number;
   resets: number;
-}
-
-/** Signed distance a − b of two 16-bit sequence numbers. */
-function seqDiff(a: number, b: number): number {
-  return ((a - b + 0x8000) & 0xffff) - 0x8000;
 }
 
 const CONSECUTIVE_LATE_RESET = 16;
