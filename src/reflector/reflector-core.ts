@@ -260,7 +260,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     this.#participants.set(id, p);
     this.#attr.add(p);
     session.rebuildTargets(this.#mixer !== null);
-    if (created) this.events.emit('session-created', session.name);
+    if (created) this.#emit('session-created', session.name);
     this.#log.info('participant_joined', {
       id,
       session: session.name,
@@ -270,7 +270,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       signalingAddress: req.signalingAddress,
       streams: req.streams.map((s) => `${s.medium} ${formatEndpoint(s.address, s.rtpPort)} ${s.direction}`),
     });
-    this.events.emit('participant-joined', this.#snapshotParticipant(p));
+    this.#emit('participant-joined', this.#snapshotParticipant(p));
     return id;
   }
 
@@ -316,10 +316,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       reason,
       durationS: Math.round((Date.now() - p.joinedAt) / 1000),
     });
-    this.events.emit('participant-removed', id, session.name, reason);
+    this.#emit('participant-removed', id, session.name, reason);
     if (session.participants.size === 0 && this.#sessions.get(session.name) === session) {
       this.#sessions.delete(session.name);
-      this.events.emit('session-empty', session.name);
+      this.#emit('session-empty', session.name);
     }
   }
 
@@ -722,7 +722,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   /** 'rtcp-latched' fires when the participant's audio RTCP destination appears or changes. */
   #emitIfRtcpMoved(p: ParticipantState, before: string): void {
     const after = this.#audioRtcpKey(p);
-    if (after !== '' && after !== before) this.events.emit('rtcp-latched', p.id, p.session.name);
+    if (after !== '' && after !== before) this.#emit('rtcp-latched', p.id, p.session.name);
   }
 
   /** CNAME/NAME are decoded only when their bytes changed (SDES repeats every few seconds). */
@@ -766,6 +766,18 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   }
 
   // ── Counters and errors ──────────────────────────────────────────────────
+
+  /**
+   * Emits an event; a listener that throws is logged and counted, never allowed to
+   * unwind the core's own state change (join/leave/latch) half-way.
+   */
+  #emit<K extends keyof CoreEvents & string>(event: K, ...args: CoreEvents[K]): void {
+    try {
+      this.events.emit(event, ...args);
+    } catch (err) {
+      this.#hookError(`event:${event}`, err);
+    }
+  }
 
   #drop(reason: ReflectorDrop): void {
     this.#drops[reason]++;

@@ -76,4 +76,22 @@ describe('reflector core: admission and membership', () => {
     const again = await startCore(CORE_IP);
     await again.core.close();
   });
+
+  it('a listener that throws does not undo a join or a leave', async () => {
+    ({ core } = await startCore(CORE_IP));
+    core.events.on('participant-joined', () => {
+      throw new Error('listener bug');
+    });
+    core.events.on('participant-removed', () => {
+      throw new Error('listener bug');
+    });
+    const c = await TestClient.create('127.0.1.203');
+    clients.push(c);
+    const id = c.join(core, 'robust');
+    expect(core.has(id)).to.equal(true);
+    core.leave(id, 'bye');
+    expect(core.has(id)).to.equal(false);
+    expect(core.sessionNames()).to.deep.equal([]);
+    expect(core.drops().hook_error).to.equal(2);
+  });
 });

@@ -156,4 +156,22 @@ describe('reflector core: hooks (relay, mixer, RFLX, sendTo, events)', () => {
     const c = core;
     await waitUntil(() => c.snapshot()[0].participants[0].streams[0].counters.rtcpPacketsOut === 1, WAIT_MS, 'out counter');
   });
+
+  it('keeps reflecting when the relay or the mixer hook throws', async () => {
+    ({ core } = await startCore(CORE_IP));
+    core.setRelayPort({ forward: () => { throw new Error('relay bug'); } });
+    core.setMixerPort({ onAudioRtp: () => { throw new Error('mixer bug'); }, onAudioRtcp: () => undefined });
+    const a = await client('127.0.1.198');
+    const b = await client('127.0.1.199');
+    const m = await client('127.0.1.189');
+    a.join(core, 'bugs');
+    b.join(core, 'bugs');
+    m.join(core, 'bugs', [m.stream()], { mode: 'mix' });
+    for (let seq = 1; seq <= 3; seq++) {
+      await a.rtp.send(rtpPacket(0xa, seq), AUDIO, CORE_IP);
+      expect((await b.rtp.nextMessage(WAIT_MS)).msg.readUInt16BE(2)).to.equal(seq);
+    }
+    expect(core.drops().hook_error).to.equal(6);
+    expect(core.drops().internal_error).to.equal(0);
+  });
 });
