@@ -7,8 +7,8 @@
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
  * that rate, comparing our core with the C reference (recvmmsg/sendmmsg) and
  * the naive node:dgram loop in the same run. Then participants held, memory
- * per participant and time to join (through the core API: the SIP front end is
- * not measured yet). One JSON line per result on stdout; a table on stderr.
+ * per participant and time to join (through the core API, and through SIP with
+ * SIPp against the whole reflector). One JSON line per result on stdout; a table on stderr.
  * The reference programs are compiled from ../shared/perf into .tmp/perf.
  * `--impl …,mmsg` adds the batched-I/O experiment of tools/native.
  */
@@ -19,11 +19,14 @@ import { measureHeld, type HeldResult } from './bench/held.js';
 import { buildPerfRefs } from './bench/perf-refs.js';
 import { hasTaskset } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
+import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
 
 const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13', mmsg: '127.0.7.15' };
 const REFLECTOR_PORT = 26000;
 const HELD_HOST = '127.0.7.14';
 const LOADGEN_BIND = '127.0.7.21';
+const SIP_HOST = '127.0.7.40';
+const SIP_CLIENT = '127.0.7.41';
 const DEFAULT_CELLS = '5x172,10x172,20x172,5x1200,10x1200,20x1200';
 
 interface BenchArgs {
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
     if (last?.joinUs) {
       emit({
         type: 'join',
-        via: 'core API (ReflectorCore.join); SIP front end not measured',
+        via: 'core API (ReflectorCore.join)',
         participants: last.participants,
         mean_us: round(last.joinUs.mean, 1),
         p50_us: round(last.joinUs.p50, 1),
@@ -229,6 +232,44 @@ async function main(): Promise<void> {
         max_us: round(last.joinUs.max, 1),
       });
     }
+  }
+
+  let sipJoin: SipJoinResult | undefined;
+  let sipNote: string | undefined;
+  if (args.held && args.impls.includes('ours')) {
+    if (!hasSipp()) {
+      sipNote = 'sipp is not installed: time to join through SIP not measured';
+    } else {
+      process.stderr.write('bench: time to join through SIP (SIPp) …\n');
+      try {
+        const calls = args.quick ? 20 : 200;
+        sipJoin = await measureSipJoin({
+          host: SIP_HOST,
+          clientHost: SIP_CLIENT,
+          sipPort: 5060,
+          calls,
+          callsPerSecond: args.quick ? 20 : 50,
+          holdMs: 2000,
+          ...(reflectorCpu === undefined ? {} : { reflectorCpu }),
+          ...(harnessCpu === undefined ? {} : { clientCpu: harnessCpu }),
+        });
+        emit({
+          type: 'join',
+          via: 'SIP over UDP: SIPp uac scenario against dist/src/main.js, INVITE sent → 200 OK received',
+          calls: sipJoin.calls,
+          successful: sipJoin.successful,
+          failed: sipJoin.failed,
+          samples: sipJoin.samples,
+          p50_ms: round(sipJoin.p50Ms),
+          p99_ms: round(sipJoin.p99Ms),
+          mean_ms: round(sipJoin.meanMs),
+          max_ms: round(sipJoin.maxMs),
+        });
+      } catch (err) {
+        sipNote = `SIP join measurement failed: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`;
+      }
+    }
+    if (sipNote !== undefined) emit({ type: 'join', via: 'SIP', error: sipNote });
   }
 
   // Human-readable table.
@@ -255,6 +296,10 @@ async function main(): Promise<void> {
       if (last.joinUs) w(`time to join (core API): mean ${last.joinUs.mean.toFixed(1)} µs, p99 ${last.joinUs.p99.toFixed(1)} µs`);
     }
   }
+  if (sipJoin) {
+    w(`time to join (SIP, SIPp): ${sipJoin.successful}/${sipJoin.calls} calls, INVITE→200 OK p50 ${sipJoin.p50Ms.toFixed(2)} ms, p99 ${sipJoin.p99Ms.toFixed(2)} ms`);
+  }
+  if (sipNote !== undefined) w(`note: ${sipNote}`);
   for (const m of refs.missing) w(`note: ${m}`);
 }
 

@@ -11,6 +11,7 @@ import { runLoadgen } from '../../tools/bench/loadgen-engine.js';
 import { searchSustained, judge } from '../../tools/bench/search.js';
 import { runCell } from '../../tools/bench/fanout.js';
 import { buildPerfRefs } from '../../tools/bench/perf-refs.js';
+import { inviteToOkMs } from '../../tools/bench/sip-join.js';
 
 const CORE_HOST = '127.0.7.200';
 const CORE_PORT = 26100;
@@ -93,6 +94,25 @@ describe('tools/bench', () => {
     expect(r.harness).to.equal('node-loadgen');
     expect(r.points[0]?.reason ?? '').to.not.match(/^error/);
     expect(r.points[0]?.out).to.be.greaterThan(0);
+  });
+
+  it('times INVITE → 200 OK per call from a SIPp -trace_msg log, ignoring the 200 OK to BYE', () => {
+    const dash = '-'.repeat(47);
+    const log = [
+      `${dash} 2026-11-22 03:28:22.373192`,
+      'UDP message sent (515 bytes):\n\nINVITE sip:s@127.0.7.40:5060 SIP/2.0\nCall-ID: 1-1@h\nCSeq: 1 INVITE\n',
+      `${dash} 2026-11-22 03:28:22.403888`,
+      'UDP message received [563] bytes :\n\nSIP/2.0 200 OK\nCall-ID: 1-1@h\nCSeq: 1 INVITE\n',
+      `${dash} 2026-11-22 03:28:22.609095`,
+      'UDP message sent (359 bytes):\n\nBYE sip:s@127.0.7.40:5060 SIP/2.0\nCall-ID: 1-1@h\nCSeq: 2 BYE\n',
+      `${dash} 2026-11-22 03:28:22.611339`,
+      'UDP message received [298] bytes :\n\nSIP/2.0 200 OK\nCall-ID: 1-1@h\nCSeq: 2 BYE\n',
+      `${dash} 2026-11-22 03:28:23.000000`,
+      'UDP message sent (515 bytes):\n\nINVITE sip:s@127.0.7.40:5060 SIP/2.0\nCall-ID: 2-1@h\nCSeq: 1 INVITE\n',
+    ].join('\n');
+    const t = inviteToOkMs(log);
+    expect(t).to.have.length(1);
+    expect(t[0]).to.be.closeTo(30.696, 0.001);
   });
 
   it('parses the C harness RESULT line and rejects an incomplete one', () => {
