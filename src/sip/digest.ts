@@ -1,7 +1,7 @@
 /**
  * HTTP Digest for SIP (RFC 3261 §22, RFC 7616, RFC 8760): qop=auth, MD5 and
  * SHA-256, no userhash. Nonces are stateless: base64url(timestamp ‖
- * HMAC-SHA256(key, timestamp ‖ realm)[0..16]) with a per-process random key,
+ * salt ‖ HMAC-SHA256(key, timestamp ‖ salt ‖ realm)[0..16]) with a per-process random key and 8 random salt bytes,
  * valid for `nonceTtlMs`. The only state is the highest nonce-count seen per
  * nonce (bounded), to reject replays.
  */
@@ -120,21 +120,22 @@ export class DigestAuthenticator {
   newNonce(): string {
     const ts = Buffer.alloc(8);
     ts.writeBigUInt64BE(BigInt(Math.floor(this.#now())));
-    return Buffer.concat([ts, this.#mac(ts)]).toString('base64url');
+    const salted = Buffer.concat([ts, randomBytes(8)]);
+    return Buffer.concat([salted, this.#mac(salted)]).toString('base64url');
   }
 
-  #mac(ts: Buffer): Buffer {
-    return createHmac('sha256', this.#key).update(ts).update(this.#realm, 'utf8').digest().subarray(0, 16);
+  #mac(tsSalt: Buffer): Buffer {
+    return createHmac('sha256', this.#key).update(tsSalt).update(this.#realm, 'utf8').digest().subarray(0, 16);
   }
 
   /** 'valid' | 'stale' | 'unknown' for a nonce we may have issued. */
   nonceState(nonce: string): 'valid' | 'stale' | 'unknown' {
-    if (!/^[A-Za-z0-9_-]{32}$/.test(nonce)) return 'unknown';
+    if (!/^[A-Za-z0-9_-]{43}$/.test(nonce)) return 'unknown';
     const raw = Buffer.from(nonce, 'base64url');
-    if (raw.length !== 24) return 'unknown';
-    const ts = raw.subarray(0, 8);
-    if (!timingSafeEqual(raw.subarray(8), this.#mac(ts))) return 'unknown';
-    const age = this.#now() - Number(ts.readBigUInt64BE());
+    if (raw.length !== 32) return 'unknown';
+    const tsSalt = raw.subarray(0, 16);
+    if (!timingSafeEqual(raw.subarray(16), this.#mac(tsSalt))) return 'unknown';
+    const age = this.#now() - Number(tsSalt.readBigUInt64BE(0));
     return age >= 0 && age <= this.#ttlMs ? 'valid' : 'stale';
   }
 
