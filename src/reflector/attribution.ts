@@ -158,23 +158,29 @@ export class Attribution {
     return found;
   }
 
-  /** Binds (ip, port) of `flow` to `stream`, replacing the stream's previous source for that flow. */
-  latch(stream: StreamState, flow: number, ip: string, port: number): void {
+  /**
+   * Binds (ip, port) of `flow` to `stream`, replacing the stream's previous source for
+   * that flow. Returns the stream that owned (ip, port) before and lost it, or null.
+   */
+  latch(stream: StreamState, flow: number, ip: string, port: number): StreamState | null {
     const rtcp = flowIsRtcp(flow) ? 1 : 0;
     const old = stream.latchedIp[rtcp];
     if (old !== null && this.sources[flow].get(old, stream.latchedPort[rtcp]) === stream) {
       this.sources[flow].delete(old, stream.latchedPort[rtcp]);
     }
     const previous = this.sources[flow].get(ip, port);
+    let lost: StreamState | null = null;
     if (previous !== undefined && previous !== stream) {
       // The source moved to another participant (rule 1 or keep-alive): unbind the old owner.
       previous.latchedIp[rtcp] = null;
       previous.latchedPort[rtcp] = 0;
+      lost = previous;
     }
     stream.latchedIp[rtcp] = ip;
     stream.latchedPort[rtcp] = port;
     this.sources[flow].set(ip, port, stream);
     stream.participant.confirmedIps.add(normalizeIp(ip));
+    return lost;
   }
 
   /** Records an SSRC seen in a stream's latched RTP (bounded per stream). */

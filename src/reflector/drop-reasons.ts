@@ -20,6 +20,8 @@ export const ReflectorDrop = {
   KeepaliveMalformed: 'keepalive_malformed',
   /** From a source HOSTS_DENY refuses (and HOSTS_ALLOW does not allow). */
   HostDenied: 'host_denied',
+  /** From one of the reflector's own ports on one of its addresses (a c= line naming us). */
+  OwnSource: 'own_source',
   /** A datagram whose handler threw: our bug, counted instead of crashing. */
   InternalError: 'internal_error',
 } as const;

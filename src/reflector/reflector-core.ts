@@ -60,6 +60,10 @@ import { bindUdp, closeUdp, udpTypeFor } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
 
+function isWildcardListen(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
 /** Sends nothing: the senders before start() and after close(). */
 const NULL_SENDER: PacketSender = { send: () => undefined };
 
@@ -447,6 +451,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
           this.#drop(ReflectorDrop.HostDenied);
           return;
         }
+        if (this.#isOwnSocket(rinfo.address, rinfo.port)) {
+          this.#drop(ReflectorDrop.OwnSource);
+          return;
+        }
         const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf);
         if (found === null) {
           this.#drop(this.#attr.lastDrop);
@@ -671,6 +679,22 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   // ── Latching, SDES, liveness ─────────────────────────────────────────────
 
+  /**
+   * True for a source that is one of our own UDP ports on one of our addresses: a c= line
+   * naming the reflector itself must never make it latch (and so feed) its own sockets.
+   */
+  #isOwnSocket(ip: string, port: number): boolean {
+    const c = this.#config;
+    const own =
+      (port >= c.audioPort && port <= c.audioPort + 1) ||
+      (port >= c.videoPort && port <= c.videoPort + 1) ||
+      (port >= c.keepalivePorts.first && port <= c.keepalivePorts.last);
+    if (!own) return false;
+    const n = normalizeIp(ip);
+    if (n === normalizeIp(c.listenAddress) || n === normalizeIp(c.publicAddress)) return true;
+    return isWildcardListen(c.listenAddress) && (n === '127.0.0.1' || n === '::1');
+  }
+
   /** After a reload: sources that HOSTS_DENY now refuses are unlatched (their media is dropped). */
   #unlatchDenied(): void {
     const touched = new Set<SessionState>();
@@ -705,8 +729,9 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   #latch(stream: StreamState, flow: number, ip: string, port: number): void {
     const p = stream.participant;
     const before = this.#audioRtcpKey(p);
-    this.#attr.latch(stream, flow, ip, port);
+    const lost = this.#attr.latch(stream, flow, ip, port);
     p.session.rebuildTargets(this.#mixer !== null);
+    if (lost !== null && lost.participant.session !== p.session) lost.participant.session.rebuildTargets(this.#mixer !== null);
     this.#log.debug('source_latched', { id: p.id, session: p.session.name, flow, source: formatEndpoint(ip, port) });
     this.#emitIfRtcpMoved(p, before);
   }

@@ -176,4 +176,23 @@ describe('reflector core: latching and anti-amplification', () => {
     await waitUntil(() => c.drops().host_denied === 1, WAIT_MS, 'host_denied drop');
     expect(b.rtp.all).to.have.length(1);
   });
+
+  it('never latches its own sockets, even when a c= line names them', async () => {
+    ({ core } = await startCore(CORE_IP));
+    const a = await client('127.0.1.157');
+    a.join(core, 'self');
+    // A participant whose SDP names the reflector's own audio ports, "confirmed" by an ACK from there.
+    const selfId = core.join({
+      session: 'self', signalingAddress: CORE_IP, mode: 'reflect',
+      streams: [{ medium: 'audio', address: CORE_IP, rtpPort: AUDIO, rtcpPort: AUDIO + 1, direction: 'sendrecv', ssrcs: [], codecs: [{ canonicalPt: 0, participantPt: 0, name: 'PCMU', clockRateHz: 8000, channels: 1 }] }],
+    });
+    core.confirmAddress(selfId, CORE_IP);
+    for (let seq = 1; seq <= 3; seq++) await a.rtp.send(rtpPacket(0xaa07, seq), AUDIO, CORE_IP);
+    const c = core;
+    await waitUntil(() => (c.drops().own_source ?? 0) >= 3, WAIT_MS, 'own_source drops');
+    const snap = core.snapshot()[0].participants.find((p) => p.id === selfId);
+    expect(snap?.streams[0].rtpSource).to.equal(undefined);
+    expect(snap?.streams[0].counters.rtpPacketsIn).to.equal(0);
+    expect(a.rtp.all).to.have.length(0);
+  });
 });
