@@ -6,19 +6,19 @@
  *
  *                     |INVITE (created)
  *                     V
- *   INVITE        +-----------+   2xx sent: start 2xx retransmit (UDP) + Timer L
- *   -> resend     |Proceeding |--------------------------------+
- *   last 1xx      +-----------+                                |
- *                     | 300-699 sent                           V
- *                     | Timer G (UDP), Timer H          +-----------+  ACK (from dialog)
- *                     V                                 | Accepted  |----------------+
- *   INVITE        +-----------+                         +-----------+                |
- *   -> resend     | Completed |   Timer H: ack-timeout       | Timer L (64·T1)       |
- *   final         +-----------+                              | no ACK: ack-timeout   |
- *                     | ACK                                  V                       V
- *                     V Timer I (T4 UDP, 0 TCP)       +-----------+           Terminated
- *                 +-----------+ ------------------->  |Terminated |
- *                 | Confirmed |                       +-----------+
+ *   INVITE        +-----------+  2xx sent: 2xx retransmissions (UDP, T1 doubling to T2) + Timer L
+ *   -> resend     |Proceeding |-----------------------------------+
+ *   last 1xx      +-----------+                                   V
+ *                     | 300-699 sent                        +-----------+  ACK of the 2xx (from the dialog):
+ *                     | Timer G (UDP), Timer H              | Accepted  |  retransmissions stop; INVITE
+ *                     V                                     +-----------+  retransmissions absorbed
+ *   INVITE        +-----------+  Timer H: ack-timeout             | Timer L (64·T1): terminated,
+ *   -> resend     | Completed |------------------+                |   ack-timeout if never ACKed
+ *   final         +-----------+                  |                V
+ *                     | ACK                      +---------> +-----------+
+ *                     V                                      |Terminated |
+ *                 +-----------+  Timer I (T4 UDP, 0 TCP) --> +-----------+
+ *                 | Confirmed |
  *                 +-----------+
  */
 import { TimerSet } from '../runtime/timer-set.js';
@@ -50,6 +50,7 @@ export class InviteServerTransaction {
   #last: Buffer | null = null;
   #lastStatus = 0;
   #interval = T1_MS;
+  #acked = false;
 
   constructor(io: TransactionIo, cb: InviteServerCallbacks) {
     this.#io = io;
@@ -88,11 +89,11 @@ export class InviteServerTransaction {
         }
         return;
       case 'ack-2xx':
-        // RFC 3261 §13.3.1.4: the ACK stops the 2xx retransmissions.
+        // RFC 3261 §13.3.1.4: the ACK stops the 2xx retransmissions. The machine stays in Accepted
+        // until Timer L (RFC 6026 §7.1) so that late INVITE retransmissions are still absorbed.
         if (this.#state === 'accepted') {
           this.#timers.clear('2xx');
-          this.#timers.clear('L');
-          this.#terminate();
+          this.#acked = true;
         }
         return;
       case 'timer':
@@ -142,6 +143,10 @@ export class InviteServerTransaction {
       }
       case 'H':
       case 'L':
+        if (this.#state === 'accepted' && this.#acked) {
+          this.#terminate();
+          return;
+        }
         // RFC 3261 §17.2.1 Timer H / §13.3.1.4: no ACK within 64·T1.
         if (this.#state === 'completed' || this.#state === 'accepted') {
           const status = this.#lastStatus;

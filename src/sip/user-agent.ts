@@ -245,7 +245,7 @@ export class SipUserAgent {
       this.#onCancel(req, src);
       return;
     }
-    if (this.#serverTx.size >= (this.#opts.maxServerTransactions ?? 4096)) {
+    if (this.#serverTx.size >= (this.#opts.maxServerTransactions ?? 20_000)) {
       this.#count('server_transactions_full');
       this.#respondStateless(req, src, 503, 'Service Unavailable', [['Retry-After', '5']]);
       return;
