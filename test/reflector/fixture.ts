@@ -12,7 +12,8 @@ import type { ReflectorCore } from '../../src/reflector/api.js';
 import { encodeRtp } from '../../src/rtp/rtp-header.js';
 import { bindUdp, closeAll, type TestUdp } from '../helpers/udp.js';
 
-export const WAIT_MS = 2000;
+/** Bounded waits: generous, because the suite shares a small, busy machine; they only matter on failure. */
+export const WAIT_MS = 5000;
 
 export function coreConfig(address: string, overrides: Partial<Config> = {}): Config {
   return {
