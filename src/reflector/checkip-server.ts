@@ -26,6 +26,7 @@ export class CheckIpServer {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         this.#server.off('listening', onListening);
+        err.message = `cannot listen on TCP ${address}:${port} (check-ip): ${err.message}`;
         reject(err);
       };
       const onListening = (): void => {

@@ -56,6 +56,8 @@ export async function bindUdp(
       } catch {
         // already closed
       }
+      // Name the socket in the error (main.ts prints it); the code (EADDRINUSE, …) is kept.
+      err.message = `cannot bind UDP ${address}:${port}: ${err.message}`;
       reject(err);
     };
     const onListening = (): void => {

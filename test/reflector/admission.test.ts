@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
 import { AdmissionError, type LeaveReason } from '../../src/reflector/api.js';
+import { bindUdp } from '../helpers/udp.js';
 import { startCore, TestClient, type TestCore } from './fixture.js';
 
 const CORE_IP = '127.0.1.9';
@@ -93,5 +94,25 @@ describe('reflector core: admission and membership', () => {
     expect(core.has(id)).to.equal(false);
     expect(core.sessionNames()).to.deep.equal([]);
     expect(core.drops().hook_error).to.equal(2);
+  });
+
+  it('start() fails with the socket named when a port is taken, and releases what it bound', async () => {
+    // Occupy the video RTP port; the audio sockets bind first and must be released again.
+    const taken = await bindUdp(CORE_IP, 5568);
+    try {
+      let failure: unknown = null;
+      try {
+        await startCore(CORE_IP);
+      } catch (err) {
+        failure = err;
+      }
+      expect(failure).to.be.instanceOf(Error);
+      expect((failure as NodeJS.ErrnoException).code).to.equal('EADDRINUSE');
+      expect((failure as Error).message).to.contain('127.0.1.9:5568');
+    } finally {
+      await taken.close();
+    }
+    // Everything was released: a core starts on the same ports now.
+    ({ core } = await startCore(CORE_IP));
   });
 });
