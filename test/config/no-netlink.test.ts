@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfigText, resolveConfig } from '../../src/config/load.js';
+import { parseConfigText, resolveConfig } from '../../src/config/load.js';
 
 /** The CommonJS view of node:os; assigning to it and syncing changes what ESM importers see. */
 const os = createRequire(import.meta.url)('node:os') as { networkInterfaces: () => unknown };
@@ -22,15 +22,15 @@ describe('config where interfaces cannot be listed (systemd without AF_NETLINK)'
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('parseConfigText reports one issue instead of throwing', () => {
+  it('parseConfigText still parses: a specific LISTEN_ADDRESS is the PUBLIC_ADDRESS', () => {
     const { config, issues } = parseConfigText('LISTEN_ADDRESS 127.0.0.2\n', 'r.conf');
-    expect(config).to.equal(null);
-    expect(issues).to.have.length(1);
-    expect(issues[0]).to.include({ file: 'r.conf', line: 0 });
-    expect(issues[0].message).to.match(/network interfaces.*AF_NETLINK/);
+    expect(issues).to.deep.equal([]);
+    expect(config?.publicAddress).to.equal('127.0.0.2');
   });
 
-  it('resolveConfig without a file throws ConfigError, not a system error', () => {
-    expect(() => resolveConfig(undefined, dir)).to.throw(ConfigError);
+  it('resolveConfig without a file falls back to 127.0.0.1 as PUBLIC_ADDRESS instead of throwing', () => {
+    const config = resolveConfig(undefined, dir);
+    expect(config.listenAddress).to.equal('0.0.0.0');
+    expect(config.publicAddress).to.equal('127.0.0.1');
   });
 });
