@@ -73,7 +73,9 @@ export class Peer {
   setSession(session: string, relayId: number, count: number, now: number): number {
     const prev = this.sessions.get(session);
     const prevCount = prev?.count ?? 0;
-    if (prev !== undefined && prev.relayId !== relayId) this.#unmapRelayId(prev.relayId, session);
+    // COUNT 0 ends the session and its RELAY_ID with it: stale relay datagrams are
+    // then dropped, and a peer cycling ids cannot grow sessionByRelayId.
+    if (prev !== undefined && (prev.relayId !== relayId || count === 0)) this.#unmapRelayId(prev.relayId, session);
     if (count === 0) {
       if (prev !== undefined) this.sessions.delete(session);
       return prevCount;
