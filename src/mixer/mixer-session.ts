@@ -163,6 +163,20 @@ class MixerOutput {
     return ring;
   }
 
+  /** The datagram of ring slot `slot` with `cc` CSRCs and a `length`-byte payload; views are made once. */
+  datagram(slot: number, cc: number, length: number): Buffer {
+    const size = RTP_FIXED_HEADER_SIZE + 4 * cc + length;
+    const key = slot * (RTP_MAX_CSRCS + 1) + cc;
+    let v = this.#views[key];
+    if (v === undefined || v.length !== size) {
+      v = this.packets[slot].subarray(0, size);
+      this.#views[key] = v;
+    }
+    return v;
+  }
+
+  #views: (Buffer | undefined)[] = new Array<Buffer | undefined>(PACKET_RING * (RTP_MAX_CSRCS + 1));
+
   /** Codec change (re-INVITE): same SSRC, continuing sequence; timestamps keep running. */
   setCodec(spec: OutputSpec, mixRateHz: number): void {
     const changed = spec.codec !== this.codec;
@@ -172,6 +186,7 @@ class MixerOutput {
     this.encoder = spec.codec.createEncoder();
     this.codecFrame = new Int16Array(spec.codec.sampleRateHz / FRAMES_PER_SECOND);
     this.packets = MixerOutput.#ring(spec.codec);
+    this.#views = new Array<Buffer | undefined>(PACKET_RING * (RTP_MAX_CSRCS + 1));
     this.first = true;
     this.setMixRate(mixRateHz);
   }
@@ -394,8 +409,9 @@ export class MixerSession {
       if (input.contributing && input !== own) this.#csrcs[cc++] = input.ssrc;
     }
 
-    const packet = out.packets[out.ring];
-    out.ring = (out.ring + 1) % PACKET_RING;
+    const slot = out.ring;
+    const packet = out.packets[slot];
+    out.ring = (slot + 1) % PACKET_RING;
     const payloadOffset = RTP_FIXED_HEADER_SIZE + 4 * cc;
     const codec = out.codec;
     let length: number;
@@ -419,7 +435,7 @@ export class MixerSession {
     packet.writeUInt32BE(out.timestamp, 4);
     packet.writeUInt32BE(out.ssrc, 8);
     for (let i = 0; i < cc; i++) packet.writeUInt32BE(this.#csrcs[i], RTP_FIXED_HEADER_SIZE + 4 * i);
-    const datagram = packet.subarray(0, payloadOffset + length);
+    const datagram = out.datagram(slot, cc, length);
 
     out.seq = (out.seq + 1) & 0xffff;
     out.timestamp = (out.timestamp + codec.rtpClockRateHz / FRAMES_PER_SECOND) >>> 0;

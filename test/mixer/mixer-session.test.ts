@@ -4,7 +4,7 @@ import { RtcpCompoundReader, RtcpPacketType, RtcpPacketView } from '../../src/rt
 import { RtcpSenderReport, parseSenderReport } from '../../src/rtp/rtcp-sr.js';
 import { readSdesCname } from '../../src/rtp/rtcp-sdes.js';
 import { RtpHeader, parseRtpHeader } from '../../src/rtp/rtp-header.js';
-import { findMixerCodec, type MixerCodec } from '../../src/mixer/codecs.js';
+import { findMixerCodec, type FrameEncoder, type MixerCodec } from '../../src/mixer/codecs.js';
 import { G722Decoder } from '../../src/mixer/g722.js';
 import { MixerSession, newMixerCounters, type MixerCounters } from '../../src/mixer/mixer-session.js';
 import { sine, toneAmplitude } from './signals.js';
@@ -24,6 +24,7 @@ class Talker {
   seq = 1000;
   ts = 5000;
   readonly pcm: Int16Array;
+  readonly encoder: FrameEncoder;
   offset = 0;
   constructor(
     readonly id: string,
@@ -33,6 +34,7 @@ class Talker {
     freqHz: number,
   ) {
     this.pcm = sine(freqHz, 8000, codec.sampleRateHz * 4, codec.sampleRateHz);
+    this.encoder = codec.createEncoder(); // one continuous G.722 encoder state per stream
   }
   next(): Buffer {
     const samples = this.codec.sampleRateHz / 50;
@@ -43,7 +45,7 @@ class Talker {
     pkt.writeUInt32BE(this.ts >>> 0, 4);
     this.ts += this.codec.rtpClockRateHz / 50;
     pkt.writeUInt32BE(this.ssrc, 8);
-    this.codec.createEncoder().encode(this.pcm.subarray(this.offset, this.offset + samples), samples, pkt, 12);
+    this.encoder.encode(this.pcm.subarray(this.offset, this.offset + samples), samples, pkt, 12);
     this.offset += samples;
     return pkt;
   }
