@@ -1,6 +1,23 @@
 /**
  * The reflector core's public entry point (SPEC §5). main.ts builds the core
  * with createReflectorCore(); everything else reaches it through api.ts.
+ *
+ * Files of the core, one concept each:
+ *   reflector-core.ts  the ReflectorCore/Component: sockets, handlers, fan-out, hooks
+ *   session.ts         a session, its canonical codecs and precomputed recipient lists
+ *   participant.ts     a participant and its streams (latched sources, PT tables, counters)
+ *   attribution.ts     source → stream lookup and the latching rules
+ *   destination.ts     anti-amplification: where a stream may be sent to
+ *   pt-table.ts        payload-type translation tables
+ *   rtcp-inspector.ts  what the core reads in RTCP (SDES, BYE, RFLX)
+ *   keepalive.ts       keep-alive port classification and STUN answers
+ *   checkip-server.ts  the check-IP TCP service
+ *   host-policy.ts     HOSTS_ALLOW / HOSTS_DENY for media
+ *   packet-sender.ts   the one narrow send interface (replaceable by a batched sender)
+ *   udp-socket.ts      binding a UDP socket (family, buffers, error listener)
+ *   ip-key.ts          allocation-free source keys
+ *   media-kind.ts      flow indexes (audio/video × RTP/RTCP)
+ *   drop-reasons.ts    the core's drop reasons (metric labels)
  */
 import type { Config } from '../config/types.js';
 import type { Logger } from '../runtime/logger.js';
