@@ -95,6 +95,8 @@ export class SipUserAgent {
   readonly #timers = new TimerSet();
   readonly #serverTx = new Map<string, ServerTx>();
   readonly #clientTx = new Map<string, NonInviteClientTransaction>();
+  /** Branches of our BYEs that have no final response yet (shutdown waits for them). */
+  readonly #awaitingFinal = new Set<string>();
   readonly #dialogs = new Map<string, Dialog>();
   readonly #byParticipant = new Map<string, Dialog>();
   /** Initial INVITEs waiting for their (delayed) answer, by transaction key. */
@@ -625,11 +627,12 @@ export class SipUserAgent {
       { reliable: dest.transport === 'tcp', send: (b) => { if (!this.#port.send(dest, b)) this.#count('bye_send_failed'); } },
       data,
       {
-        onFinal: (status) => { this.#count(`bye_final_${status}`); },
-        onTerminated: () => { this.#clientTx.delete(branch); },
+        onFinal: (status) => { this.#awaitingFinal.delete(branch); this.#count(`bye_final_${status}`); },
+        onTerminated: () => { this.#clientTx.delete(branch); this.#awaitingFinal.delete(branch); },
       },
     );
     this.#clientTx.set(branch, tx);
+    this.#awaitingFinal.add(branch);
     this.#count('byes_sent');
     this.#log.info('sip_bye_sent', { session: d.session, participant: d.participantId });
     tx.start();
@@ -673,7 +676,7 @@ export class SipUserAgent {
       this.#core.leave(d.participantId, 'shutdown');
     }
     const deadline = Date.now() + waitMs;
-    while (this.#clientTx.size > 0 && Date.now() < deadline) {
+    while (this.#awaitingFinal.size > 0 && Date.now() < deadline) {
       await new Promise<void>((resolve) => { const t = setTimeout(resolve, 20); t.unref(); });
     }
   }
