@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive[,mmsg]] [--no-held] [--held-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive[,mmsg]] [--retries N] [--no-held] [--held-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -35,11 +35,12 @@ interface BenchArgs {
   readonly impls: readonly Impl[];
   readonly held: boolean;
   readonly fanout: boolean;
+  readonly retries: number;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--no-held] [--held-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive[,mmsg]] [--retries N] [--no-held] [--held-only]\n`,
   );
   process.exit(2);
 }
@@ -50,6 +51,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let impls = 'ours,c,naive';
   let held = true;
   let fanout = true;
+  let retries = 1;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -57,6 +59,10 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--impl') impls = argv[++i] ?? usage('--impl needs a value');
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
+    else if (a === '--retries') {
+      retries = Number(argv[++i]);
+      if (!Number.isInteger(retries) || retries < 0 || retries > 5) usage('--retries must be 0..5');
+    }
     else usage(`unknown argument ${String(a)}`);
   }
   const cellList = cells.split(',').map((c) => {
@@ -72,7 +78,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive', 'mmsg'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -113,12 +119,12 @@ async function main(): Promise<void> {
     spawnSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
   }
   const refs = buildPerfRefs();
-  emit({ type: 'meta', started: started.toISOString(), quick: args.quick, ...machineNote(), reference_dir: refs.sourceDir, missing: refs.missing });
+  emit({ type: 'meta', started: started.toISOString(), quick: args.quick, retries: args.quick ? 0 : args.retries, ...machineNote(), reference_dir: refs.sourceDir, missing: refs.missing });
   for (const m of refs.missing) process.stderr.write(`bench: note: ${m}\n`);
 
   const timing: FanoutTiming = args.quick
     ? { plan: { startOutPps: 4000, maxOutPps: 64000, maxGrowSteps: 3, bisectSteps: 1 }, pointS: 0.4, warmupS: 0.2, halfS: 0.5 }
-    : { plan: { startOutPps: 8000, maxOutPps: 1_024_000, maxGrowSteps: 8, bisectSteps: 3 }, pointS: 1.5, warmupS: 0.3, halfS: 3 };
+    : { plan: { startOutPps: 8000, maxOutPps: 1_024_000, maxGrowSteps: 8, bisectSteps: 3 }, pointS: 1.5, warmupS: 0.3, halfS: 3, retries: args.retries };
 
   const results: CellResult[] = [];
   if (args.fanout) {

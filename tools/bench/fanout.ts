@@ -31,6 +31,8 @@ export interface FanoutTiming {
   readonly warmupS: number;
   /** Measured seconds of the half-rate latency point. */
   readonly halfS: number;
+  /** Extra measurements of a failing point before it counts as failed (default 0). */
+  readonly retries?: number;
 }
 
 export interface PointMeasure {
@@ -58,7 +60,15 @@ export interface CellResult {
     /** Set when the first half-rate measurement failed the pass rule and was repeated once. */
     readonly retriedAfter?: { readonly p50Ms: number; readonly p99Ms: number; readonly lossPct: number };
   };
-  readonly points: readonly { readonly offered: number; readonly pass: boolean; readonly reason?: string; readonly out: number; readonly lossPct: number; readonly p50Ms: number }[];
+  readonly points: readonly {
+    readonly offered: number;
+    readonly pass: boolean;
+    readonly reason?: string;
+    readonly note?: string;
+    readonly out: number;
+    readonly lossPct: number;
+    readonly p50Ms: number;
+  }[];
   readonly joinUs?: JoinTimes;
   readonly harness: 'participants.c' | 'node-loadgen';
   readonly error?: string;
@@ -138,7 +148,7 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
     const pairs = k * (k - 1);
     const durationFor = (offered: number, base: number): number => Math.min(MAX_POINT_S, Math.max(base, (MIN_PACKETS * pairs) / offered));
     const plan = { ...timing.plan, minOutPps: MIN_PARTICIPANT_PPS * pairs };
-    const outcome = await searchSustained<PointMeasure>(plan, async (offered): Promise<PointVerdict<PointMeasure>> => {
+    const once = async (offered: number): Promise<PointVerdict<PointMeasure>> => {
       try {
         const m = await measure(offered, durationFor(offered, timing.pointS));
         const j = judge(m.lossPct, m.p50Ms, m.sendPct);
@@ -146,11 +156,23 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
       } catch (err) {
         return { offeredOutPps: offered, pass: false, reason: `error: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}` };
       }
+    };
+    const outcome = await searchSustained<PointMeasure>(plan, async (offered): Promise<PointVerdict<PointMeasure>> => {
+      let v = await once(offered);
+      // On a shared machine a burst of other work fails single points: a rate fails only when
+      // every one of 1 + retries measurements fails (the JSON says which points needed a retry).
+      for (let i = 0; i < (timing.retries ?? 0) && !v.pass && !(v.reason ?? '').startsWith('error'); i++) {
+        const first = v.reason ?? 'failed';
+        v = await once(offered);
+        if (v.pass) v = { ...v, note: `passed on retry ${i + 1} (before: ${first})` };
+      }
+      return v;
     });
     const points = outcome.points.map((p) => ({
       offered: p.offeredOutPps,
       pass: p.pass,
       ...(p.reason === undefined ? {} : { reason: p.reason }),
+      ...(p.note === undefined ? {} : { note: p.note }),
       out: Math.round(p.result?.outPps ?? 0),
       lossPct: p.result?.lossPct ?? -1,
       p50Ms: p.result?.p50Ms ?? -1,

@@ -7,6 +7,7 @@
  * through a Node-API addon). The references latch every source; ours admits
  * exactly the harness's addresses.
  */
+import { readFile } from 'node:fs/promises';
 import { CoreChild } from './core-client.js';
 import type { JoinGroup } from './core-child.js';
 import type { JoinTimes } from './core-client.js';
@@ -31,7 +32,6 @@ export interface RunningReflector {
 
 async function procRss(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined) return undefined;
-  const { readFile } = await import('node:fs/promises');
   try {
     const text = await readFile(`/proc/${pid}/status`, 'utf8');
     const m = /VmRSS:\s+(\d+) kB/.exec(text);
@@ -43,7 +43,6 @@ async function procRss(pid: number | undefined): Promise<number | undefined> {
 
 /** Starts a listening UDP process and waits until its port accepts datagrams. */
 async function waitUdpBound(proc: LineProcess, host: string, port: number, timeoutMs: number): Promise<void> {
-  const { readFile } = await import('node:fs/promises');
   const want = `${host.split('.').map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase()).reverse().join('')}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 1000 && Date.now() < deadline; i++) {

@@ -21,6 +21,8 @@ export interface PointVerdict<R> {
   readonly pass: boolean;
   /** Why it failed: loss, latency, harness (could not send the rate), error. */
   readonly reason?: string;
+  /** E.g. that the point passed only when measured a second time. */
+  readonly note?: string;
   readonly result?: R;
 }
 
