@@ -250,4 +250,38 @@ describe('mixer with the reflector core (loopback UDP)', () => {
     expect(h.payloadType).to.equal(118);
     expect(h.payloadLength).to.equal(640); // 20 ms of L16 at 16 kHz
   });
+  it('forwards telephone-event instead of mixing it, and counts audio it cannot decode (opus)', async () => {
+    const c0 = await setUp();
+    const a = await client('127.0.6.50');
+    const m = await client('127.0.6.51');
+    const o = await client('127.0.6.52');
+    a.join(c0, 'dtmf', [a.stream({ codecs: [PCMU_MAP, DTMF_MAP, codec('opus', 111, 111, 48000)] })]);
+    m.join(c0, 'dtmf', [m.stream({ codecs: [PCMU_MAP, DTMF_MAP] })], { mode: 'mix' });
+    // An opus-only phone in mix mode: the mixer has no codec for it, so it gets no mixed stream.
+    o.join(c0, 'dtmf', [o.stream({ codecs: [codec('opus', 111, 111, 48000)] })], { mode: 'mix' });
+    const event = Buffer.alloc(16);
+    event[0] = 0x80;
+    event[1] = 101;
+    event.writeUInt16BE(7, 2);
+    event.writeUInt32BE(0xd7f, 8);
+    event[12] = 5; // RFC 4733 event 5, end bit clear
+    await a.rtp.send(event, AUDIO, CORE_IP);
+    const got = await m.rtp.nextMatching((x) => x.msg.readUInt32BE(8) === 0xd7f, 4000);
+    expect(got.msg[1] & 0x7f).to.equal(101);
+    const opus = Buffer.alloc(40);
+    opus[0] = 0x80;
+    opus[1] = 111;
+    opus.writeUInt32BE(0x0b, 8);
+    await a.rtp.send(opus, AUDIO, CORE_IP);
+    const stats = await waitUntil(() => {
+      const s = mixer!.stats();
+      return (s.mixer_telephone_event ?? 0) >= 1 && (s.mixer_unsupported_codec ?? 0) >= 1 ? s : undefined;
+    }, 4000, 'mixer drop counters');
+    expect(stats.mixer_inputs).to.equal(0);
+    expect(stats.mixer_outputs).to.equal(1, 'the opus-only participant has no mixed stream');
+    // m still gets its (silent) mixed stream.
+    await waitUntil(() => mixerPackets(m) >= 3, 4000, 'mixed packets');
+    // Whatever the core forwarded raw to o, nothing came from a mixer SSRC.
+    expect(o.rtp.all.every((x) => [0xd7f, 0x0b].includes(x.msg.readUInt32BE(8)))).to.equal(true);
+  });
 });
