@@ -11,6 +11,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { InterconnectLink } from '../interconnect/api.js';
+import { isValidSessionName } from '../interconnect/session-name.js';
 import type { ReflectorCore } from '../reflector/api.js';
 import { parseRflx } from '../rtp/rflx.js';
 import { RflxErrorCode, RflxSubtype, type RflxFields, type RflxMessage } from '../rtp/rflx-types.js';
@@ -79,6 +80,13 @@ export const MAX_PENDING_FILES_PER_PARTICIPANT = 8;
 
 /** Longest TITLE / NAME accepted from a client, in bytes of UTF-8. */
 export const TEXT_MAX_BYTES = 255;
+
+/** True when every given text fits TEXT_MAX_BYTES (absent ones count as empty). */
+function textsFit(...texts: (string | undefined)[]): boolean {
+  for (const t of texts) if (t !== undefined && Buffer.byteLength(t) > TEXT_MAX_BYTES) return false;
+  return true;
+}
+
 const ANSWER_CACHE_MS = 60_000;
 
 export function createProxy(deps: ProxyDeps): Proxy {
@@ -292,7 +300,7 @@ class ProxyImpl implements Proxy {
 
   async #shareRequest(participantId: string, session: string, requestId: number, f: RflxFields): Promise<Buffer> {
     const title = f.title ?? '';
-    if (Buffer.byteLength(title) > TEXT_MAX_BYTES) {
+    if (!textsFit(title)) {
       this.#drops.add(ProxyDrop.BadRequest);
       return msg.errorAnswer(requestId, RflxErrorCode.BadRequest, 'title too long');
     }
@@ -315,7 +323,7 @@ class ProxyImpl implements Proxy {
 
   async #fileRequest(participantId: string, session: string, requestId: number, f: RflxFields): Promise<Buffer> {
     const name = f.name ?? '';
-    if (f.size === undefined || f.sha256 === undefined || f.sha256.length !== 32 || Buffer.byteLength(name) > TEXT_MAX_BYTES) {
+    if (f.size === undefined || f.sha256 === undefined || f.sha256.length !== 32 || !textsFit(name)) {
       this.#drops.add(ProxyDrop.BadRequest);
       return msg.errorAnswer(requestId, RflxErrorCode.BadRequest, 'FILE_REQUEST needs SIZE, SHA256 and a NAME of at most 255 bytes');
     }
@@ -467,7 +475,7 @@ class ProxyImpl implements Proxy {
   async #onPeerShareAnnounce(peerKey: string, f: RflxFields): Promise<void> {
     const { session, shareId, address, port, passkey } = f;
     if (session === undefined || shareId === undefined || address === undefined || port === undefined || port === 0 ||
-        passkey === undefined || passkey.length !== PASSKEY_BYTES) {
+        passkey === undefined || passkey.length !== PASSKEY_BYTES || !isValidSessionName(session) || !textsFit(f.title, f.sharer)) {
       this.#drops.add(ProxyDrop.BadPeerMessage);
       return;
     }
@@ -502,7 +510,7 @@ class ProxyImpl implements Proxy {
     const { session, fileId, address, port, passkey, size, sha256 } = f;
     if (session === undefined || fileId === undefined || address === undefined || port === undefined || port === 0 ||
         passkey === undefined || passkey.length !== PASSKEY_BYTES || size === undefined || sha256 === undefined ||
-        sha256.length !== 32) {
+        sha256.length !== 32 || !isValidSessionName(session) || !textsFit(f.name, f.sender)) {
       this.#drops.add(ProxyDrop.BadPeerMessage);
       return;
     }

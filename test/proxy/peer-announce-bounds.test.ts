@@ -1,0 +1,96 @@
+/**
+ * Announcements from a peer (SPEC §7 subtypes 18 and 20) are untrusted input:
+ * the reflector stores and re-announces them to its participants, so their
+ * texts are bounded as a client's are (TEXT_MAX_BYTES) and their session name
+ * is one a session can have. The peer is a hand-driven raw peer on real UDP sockets; the
+ * reflector runs the real core, interconnect and proxy on 127.0.9.20.
+ */
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
+import { createProxy, TEXT_MAX_BYTES, type Proxy } from '../../src/proxy/index.js';
+import { RflxSubtype, type RflxFields } from '../../src/rtp/rflx-types.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { waitUntil } from '../helpers/wait.js';
+import { RELAY_PORT } from '../interconnect/harness.js';
+import { RawPeer } from '../interconnect/raw-peer.js';
+import { startCore, type TestCore } from '../reflector/fixture.js';
+
+const R = '127.0.9.20';
+const PEER = '127.0.9.21';
+const SESSION = 'bounded';
+
+function fileFields(fileId: number, over: RflxFields = {}): RflxFields {
+  return {
+    session: SESSION, fileId, address: PEER, port: 5565, passkey: randomBytes(16),
+    name: 'a.txt', size: 10n, sha256: randomBytes(32), sender: 'someone', ...over,
+  };
+}
+
+function shareFields(shareId: number, over: RflxFields = {}): RflxFields {
+  return { session: SESSION, shareId, address: PEER, port: 6000, passkey: randomBytes(16), sharer: 's', title: 't', ...over };
+}
+
+describe('proxy: bounds on what a peer announces (SPEC §7 subtypes 18, 20)', function () {
+  this.timeout(30_000);
+  let core: TestCore | null = null;
+  let link: Interconnect | null = null;
+  let proxy: Proxy | null = null;
+  let peer: RawPeer | null = null;
+  let spool = '';
+
+  async function setup(): Promise<{ proxy: Proxy; link: Interconnect; peer: RawPeer }> {
+    spool = await mkdtemp(join(tmpdir(), 'proxy-peer-bounds-'));
+    const started = await startCore(R, {
+      reflectorId: 'r-bounds',
+      peers: [{ address: PEER, rtpRelayPort: RELAY_PORT }],
+      appshareServerPorts: { first: 26000, last: 26003 },
+      appshareClientPorts: { first: 26100, last: 26103 },
+      fileTransferPort: 0,
+      fileSpoolDir: spool,
+    });
+    core = started.core;
+    link = createInterconnect({ config: started.config, logger: silentLogger(), core: started.core, timing: { helloMs: 250, refreshMs: 500 } });
+    await link.start();
+    proxy = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: link });
+    await proxy.start();
+    peer = await RawPeer.bind(PEER);
+    // The peer has participants in the session: its announcements are for a live session.
+    await peer.sendControl(R, RflxSubtype.SessionState, { session: SESSION, relayId: 5, count: 1 });
+    const l = link;
+    await waitUntil(() => l.remoteCount(SESSION) === 1, 5000, 'peer COUNT 1');
+    return { proxy, link, peer };
+  }
+
+  afterEach(async () => {
+    await peer?.close();
+    peer = null;
+    await proxy?.close();
+    proxy = null;
+    await link?.close();
+    link = null;
+    await core?.close();
+    core = null;
+    if (spool !== '') await rm(spool, { recursive: true, force: true });
+    spool = '';
+  });
+
+  it('refuses a peer FILE_ANNOUNCE or SHARE_ANNOUNCE whose texts are longer than a client may send', async () => {
+    const { proxy: p, peer: raw } = await setup();
+    const long = 'x'.repeat(TEXT_MAX_BYTES + 1);
+    await raw.sendControl(R, RflxSubtype.PeerFileAnnounce, fileFields(1, { name: long }));
+    await raw.sendControl(R, RflxSubtype.PeerFileAnnounce, fileFields(2, { sender: long }));
+    await raw.sendControl(R, RflxSubtype.PeerShareAnnounce, shareFields(3, { title: long }));
+    await raw.sendControl(R, RflxSubtype.PeerShareAnnounce, shareFields(4, { sharer: long }));
+    await raw.sendControl(R, RflxSubtype.PeerFileAnnounce, fileFields(5, { session: 'bad\u0001name' }));
+    await waitUntil(() => p.stats().proxy_bad_peer_message === 5, 5000, 'five bad peer messages');
+    // A well-formed one still gets through.
+    await raw.sendControl(R, RflxSubtype.PeerFileAnnounce, fileFields(6));
+    await waitUntil(() => p.files().length === 1, 5000, 'the valid file');
+    expect(p.files().map((f) => f.id)).to.deep.equal([6]);
+    expect(p.shares()).to.deep.equal([]);
+  });
+});
