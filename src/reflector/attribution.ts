@@ -92,8 +92,9 @@ export class Attribution {
   /**
    * Finds the stream a datagram from an unlatched source belongs to (rules 1–3),
    * or null with `lastDrop` set. Does not latch; the caller does, with latch().
+   * `rtcpPacket`: the datagram is RTCP (also RTCP multiplexed on an RTP port, RFC 5761).
    */
-  resolve(flow: number, ip: string, port: number, buf: Buffer): StreamState | null {
+  resolve(flow: number, ip: string, port: number, buf: Buffer, rtcpPacket = flowIsRtcp(flow)): StreamState | null {
     const rtcp = flowIsRtcp(flow) ? 1 : 0;
     const medium = flowMedium(flow);
     // Rule 1: exact SDP address and port.
@@ -104,7 +105,7 @@ export class Attribution {
     }
     const ipN = normalizeIp(ip);
     // Rule 2: a known SSRC from one of the participant's IPs (or NAT rebinding on the latched IP).
-    const ssrc = readSsrc(buf, rtcp === 1 ? RTCP_SSRC_OFFSET : RTP_SSRC_OFFSET);
+    const ssrc = readSsrc(buf, rtcpPacket ? RTCP_SSRC_OFFSET : RTP_SSRC_OFFSET);
     let foreign = false;
     if (ssrc >= 0) {
       const cands = this.#bySsrc[medium].get(ssrc);

@@ -427,7 +427,9 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   #onMedia(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
     try {
-      const rtcp = flowIsRtcp(flow);
+      // RFC 5761 §4: RTCP multiplexed on the RTP port has a second byte of 192–223
+      // (RTP payload types 64–95 are not used, so this never misreads RTP).
+      const rtcp = flowIsRtcp(flow) || (buf.length >= 2 && buf[1] >= 192 && buf[1] <= 223);
       if (!rtcp) {
         const d = parseRtpHeader(buf, this.#rtp);
         if (d !== null) {
@@ -455,7 +457,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
           this.#drop(ReflectorDrop.OwnSource);
           return;
         }
-        const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf);
+        const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
         if (found === null) {
           this.#drop(this.#attr.lastDrop);
           return;
@@ -574,7 +576,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     }
   }
 
-  /** RTCP is forwarded unchanged, as a transport translator does (RFC 3550 §7). */
+  /**
+   * RTCP is forwarded unchanged, as a transport translator does (RFC 3550 §7). `flow` is
+   * where it arrived: RTCP multiplexed on an RTP port (RFC 5761) goes out on that RTP
+   * flow to local participants, and to the mixer and peers as the medium's RTCP.
+   */
   #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null, fromPeer: string | null): void {
     const targets = session.targets[flow];
     const sock = this.#senders[flow];
@@ -586,7 +592,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       c.rtcpPacketsOut++;
       c.rtcpBytesOut += buf.length;
     }
-    if (flow === FLOW_AUDIO_RTCP && sender !== null && session.mixCount > 0) {
+    const rtcpFlow = flow | 1;
+    if (rtcpFlow === FLOW_AUDIO_RTCP && sender !== null && session.mixCount > 0) {
       const mixer = this.#mixer;
       if (mixer !== null) {
         try {
@@ -596,7 +603,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
         }
       }
     }
-    if (this.#relay !== null) this.#relayForward(session.name, flow, buf, fromPeer);
+    if (this.#relay !== null) this.#relayForward(session.name, rtcpFlow, buf, fromPeer);
   }
 
   #relayForward(session: string, flow: number, buf: Buffer, fromPeer: string | null): void {

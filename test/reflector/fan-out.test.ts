@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
 import { waitUntil } from '../helpers/wait.js';
-import { rtcpRr, rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
+import { withTimeout } from '../helpers/udp.js';
+import { rtcpBye, rtcpRr, rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
 
 const CORE_IP = '127.0.1.1';
 const AUDIO = 5566;
@@ -99,5 +100,23 @@ describe('reflector core: fan-out', () => {
     expect((await b.rtp.nextMessage(WAIT_MS)).msg.readUInt32BE(8)).to.equal(0xaaaa);
     expect(b.rtp.all).to.have.length(1);
     expect(b.rtcp.all).to.have.length(0);
+  });
+
+  it('handles RTCP multiplexed on the RTP port (RFC 5761): forwarded on RTP, read for BYE', async () => {
+    ({ core } = await startCore(CORE_IP));
+    const a = await client('127.0.1.124');
+    const b = await client('127.0.1.125');
+    a.join(core, 'mux', [a.stream({ ssrcs: [0xa] })]);
+    b.join(core, 'mux');
+    await a.rtp.send(rtcpRr(0xa), AUDIO, CORE_IP);
+    const got = await b.rtp.nextMessage(WAIT_MS);
+    expect(got.msg).to.deep.equal(rtcpRr(0xa));
+    expect(got.rinfo.port).to.equal(AUDIO);
+    const removed = new Promise<string>((resolve) => core?.events.once('participant-removed', (_id, _s, reason) => resolve(reason)));
+    await a.rtp.send(rtcpBye([0xa]), AUDIO, CORE_IP);
+    expect((await b.rtp.nextMessage(WAIT_MS)).msg[1]).to.equal(203);
+    expect(await withTimeout(removed, WAIT_MS, 'removal')).to.equal('rtcp_bye');
+    const d = core.drops();
+    expect(Object.keys(d).filter((k) => k.startsWith('rtp_') && d[k] > 0)).to.deep.equal([]);
   });
 });
