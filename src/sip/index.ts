@@ -6,7 +6,7 @@ import type { Config } from '../config/types.js';
 import type { ReflectorCore } from '../reflector/api.js';
 import type { Component } from '../runtime/component.js';
 import type { Logger } from '../runtime/logger.js';
-import { SipTransportLayer } from './transport.js';
+import { DEFAULT_TRANSPORT_LIMITS, SipTransportLayer, type TransportLimits } from './transport.js';
 import { SipUserAgent, type UserAgentOptions } from './user-agent.js';
 
 export interface SipFrontEndDeps {
@@ -15,6 +15,8 @@ export interface SipFrontEndDeps {
   readonly core: ReflectorCore;
   /** Tuning and test hooks; production leaves this out. */
   readonly options?: UserAgentOptions;
+  /** TCP connection bounds (default 1024 connections, 120 s idle). */
+  readonly transportLimits?: Partial<TransportLimits>;
 }
 
 export type SipFrontEnd = Component & {
@@ -27,7 +29,7 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
   let config = deps.config;
   const log = deps.logger;
   let ua: SipUserAgent | null = null;
-  const transport = new SipTransportLayer(log, (r, src) => { ua?.onMessage(r, src); });
+  const transport = new SipTransportLayer(log, (r, src) => { ua?.onMessage(r, src); }, { ...DEFAULT_TRANSPORT_LIMITS, ...deps.transportLimits });
   let started = false;
   let closed = false;
   return {

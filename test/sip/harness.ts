@@ -9,6 +9,7 @@ import { createReflectorCore } from '../../src/reflector/index.js';
 import type { Component } from '../../src/runtime/component.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { createSipFrontEnd, type SipFrontEnd } from '../../src/sip/index.js';
+import type { TransportLimits } from '../../src/sip/transport.js';
 import type { UserAgentOptions } from '../../src/sip/user-agent.js';
 
 export interface Harness {
@@ -27,7 +28,7 @@ export function testConfig(address: string, overrides: Partial<Config> = {}): Co
   return { ...rest, reflectorId: 'sip-test', listenAddress: address, publicAddress: address, sipRealm: 'sip-test', inactivityTimeoutS: 120, ...overrides };
 }
 
-export async function startHarness(config: Config, options: UserAgentOptions = {}): Promise<Harness> {
+export async function startHarness(config: Config, options: UserAgentOptions = {}, transportLimits: Partial<TransportLimits> = {}): Promise<Harness> {
   const logger = process.env.SIP_TEST_LOG === '1' ? (await import('../../src/runtime/logger.js')).createLogger('debug') : silentLogger();
   const core = createReflectorCore({ config, logger });
   const removed: Harness['removed'] = [];
@@ -35,7 +36,7 @@ export async function startHarness(config: Config, options: UserAgentOptions = {
   core.events.on('participant-removed', (id, session, reason) => { removed.push({ id, session, reason }); });
   core.events.on('participant-joined', (snap) => { joined.push(snap.id); });
   await core.start();
-  const sip = createSipFrontEnd({ config, logger, core, options });
+  const sip = createSipFrontEnd({ config, logger, core, options, transportLimits });
   try {
     await sip.start();
   } catch (err) {
