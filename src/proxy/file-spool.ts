@@ -173,6 +173,13 @@ export class FileSpool {
     for (const e of this.list()) if (e.session === session) this.remove(e.id, reason);
   }
 
+  /** Entries announced by one peer. */
+  countFromPeer(peerKey: string): number {
+    let n = 0;
+    for (const e of this.#entries.values()) if (e.origin?.peerKey === peerKey) n++;
+    return n;
+  }
+
   /** Removes the entries announced by one peer. */
   removePeer(peerKey: string, reason: string): void {
     for (const e of this.list()) if (e.origin?.peerKey === peerKey) this.remove(e.id, reason);

@@ -64,6 +64,7 @@ export const ProxyDrop = {
   PeerIdTaken: 'proxy_peer_id_taken',
   PoolExhausted: 'proxy_pool_exhausted',
   PeerFileRefused: 'proxy_peer_file_refused',
+  PeerNoSession: 'proxy_peer_no_session',
   ParticipantLimit: 'proxy_participant_limit',
 } as const;
 
@@ -77,6 +78,8 @@ function countOwned(owners: ReadonlyMap<number, string>, participantId: string):
 export const MAX_SHARES_PER_PARTICIPANT = 4;
 /** File grants one participant may hold before uploading them. */
 export const MAX_PENDING_FILES_PER_PARTICIPANT = 8;
+/** Files announced by one peer that are remembered at once (each lives FILE_TTL). */
+export const MAX_PEER_FILES_PER_PEER = 256;
 
 /** Longest TITLE / NAME accepted from a client, in bytes of UTF-8. */
 export const TEXT_MAX_BYTES = 255;
@@ -454,10 +457,14 @@ class ProxyImpl implements Proxy {
     this.#maybeEndSession(session);
   }
 
+  /** The session has participants here or at some peer. */
+  #sessionAlive(session: string): boolean {
+    return this.#core.participantIds(session).length > 0 || (this.#link?.remoteCount(session) ?? 0) > 0;
+  }
+
   /** SPEC §9.4: files (and shares) go when the session no longer exists here nor at any peer. */
   #maybeEndSession(session: string): void {
-    if (this.#core.participantIds(session).length > 0) return;
-    if ((this.#link?.remoteCount(session) ?? 0) > 0) return;
+    if (this.#sessionAlive(session)) return;
     for (const share of this.#hub.list()) if (share.info.session === session) share.end('session_ended');
     this.#spool.removeSession(session, 'session_ended');
   }
@@ -485,6 +492,8 @@ class ProxyImpl implements Proxy {
       if (known.kind !== 'peer' || known.origin.peerKey !== peerKey) this.#drops.add(ProxyDrop.PeerIdTaken);
       return;
     }
+    // Nothing would ever end a share of a session nobody is in (no session-empty, no COUNT 0 to come).
+    if (!this.#sessionAlive(session)) { this.#drops.add(ProxyDrop.PeerNoSession); return; }
     const info = { id: shareId, session, title: f.title ?? '', sharer: f.sharer ?? '', passkey };
     const share = await this.#hub.createRemote(info, { peerKey, address, port });
     if (share === null) {
@@ -517,6 +526,11 @@ class ProxyImpl implements Proxy {
     const known = this.#spool.get(fileId);
     if (known !== undefined) {
       if (known.origin?.peerKey !== peerKey) this.#drops.add(ProxyDrop.PeerIdTaken);
+      return;
+    }
+    if (!this.#sessionAlive(session)) { this.#drops.add(ProxyDrop.PeerNoSession); return; }
+    if (this.#spool.countFromPeer(peerKey) >= MAX_PEER_FILES_PER_PEER) {
+      this.#drops.add(ProxyDrop.PeerFileRefused);
       return;
     }
     if (size > BigInt(this.#spool.maxBytes)) {

@@ -1,8 +1,9 @@
 /**
  * Announcements from a peer (SPEC §7 subtypes 18 and 20) are untrusted input:
  * the reflector stores and re-announces them to its participants, so their
- * texts are bounded as a client's are (TEXT_MAX_BYTES) and their session name
- * is one a session can have. The peer is a hand-driven raw peer on real UDP sockets; the
+ * texts are bounded as a client's are (TEXT_MAX_BYTES), their session name is
+ * one a session can have, and a peer cannot make the spool remember files
+ * without limit. The peer is a hand-driven raw peer on real UDP sockets; the
  * reflector runs the real core, interconnect and proxy on 127.0.9.20.
  */
 import { expect } from 'chai';
@@ -11,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
-import { createProxy, TEXT_MAX_BYTES, type Proxy } from '../../src/proxy/index.js';
+import { createProxy, MAX_PEER_FILES_PER_PEER, TEXT_MAX_BYTES, type Proxy } from '../../src/proxy/index.js';
 import { RflxSubtype, type RflxFields } from '../../src/rtp/rflx-types.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -91,6 +92,27 @@ describe('proxy: bounds on what a peer announces (SPEC §7 subtypes 18, 20)', fu
     await raw.sendControl(R, RflxSubtype.PeerFileAnnounce, fileFields(6));
     await waitUntil(() => p.files().length === 1, 5000, 'the valid file');
     expect(p.files().map((f) => f.id)).to.deep.equal([6]);
+    expect(p.shares()).to.deep.equal([]);
+  });
+
+  it('keeps at most MAX_PEER_FILES_PER_PEER files of one peer', async () => {
+    const { proxy: p, peer: raw } = await setup();
+    const extra = 5;
+    for (let i = 1; i <= MAX_PEER_FILES_PER_PEER + extra; i++) {
+      await raw.sendControl(R, RflxSubtype.PeerFileAnnounce, fileFields(1000 + i));
+    }
+    await waitUntil(() => p.files().length + (p.stats().proxy_peer_file_refused ?? 0) === MAX_PEER_FILES_PER_PEER + extra,
+      10_000, 'every announcement handled');
+    expect(p.files()).to.have.length(MAX_PEER_FILES_PER_PEER);
+    expect(p.stats().proxy_peer_file_refused).to.equal(extra);
+  });
+
+  it('refuses announcements for a session nobody here or at any peer is in', async () => {
+    const { proxy: p, peer: raw } = await setup();
+    await raw.sendControl(R, RflxSubtype.PeerFileAnnounce, fileFields(7, { session: 'nobody here' }));
+    await raw.sendControl(R, RflxSubtype.PeerShareAnnounce, shareFields(8, { session: 'nobody here' }));
+    await waitUntil(() => (p.stats().proxy_peer_no_session ?? 0) === 2, 5000, 'two refused');
+    expect(p.files()).to.deep.equal([]);
     expect(p.shares()).to.deep.equal([]);
   });
 });
