@@ -163,21 +163,23 @@ class Band {
   }
 }
 
+/**
+ * Σ x[(pos + k) mod 12] · coeffs[k]. The delay lines are 24 long with every
+ * sample written twice (at i and i + 12), so the window is contiguous.
+ */
 function circularDot(x: Int32Array, coeffs: Int32Array, pos: number): number {
-  let sum = 0;
-  for (let k = 0; k < QMF_TAPS; k++) {
-    let i = pos + k;
-    if (i >= QMF_TAPS) i -= QMF_TAPS;
-    sum += x[i] * coeffs[k];
-  }
-  return sum;
+  return (
+    x[pos] * coeffs[0] + x[pos + 1] * coeffs[1] + x[pos + 2] * coeffs[2] + x[pos + 3] * coeffs[3] +
+    x[pos + 4] * coeffs[4] + x[pos + 5] * coeffs[5] + x[pos + 6] * coeffs[6] + x[pos + 7] * coeffs[7] +
+    x[pos + 8] * coeffs[8] + x[pos + 9] * coeffs[9] + x[pos + 10] * coeffs[10] + x[pos + 11] * coeffs[11]
+  );
 }
 
 export class G722Encoder {
   readonly #low = new Band(DET_INIT_LOW);
   readonly #high = new Band(DET_INIT_HIGH);
-  readonly #x = new Int32Array(QMF_TAPS);
-  readonly #y = new Int32Array(QMF_TAPS);
+  readonly #x = new Int32Array(2 * QMF_TAPS);
+  readonly #y = new Int32Array(2 * QMF_TAPS);
   #ptr = 0;
 
   reset(): void {
@@ -197,8 +199,9 @@ export class G722Encoder {
     let n = 0;
     for (let j = 0; j + 1 < count; j += 2) {
       // Transmit QMF: split into low and high band at 8 kHz each.
-      x[this.#ptr] = pcm[j];
-      y[this.#ptr] = pcm[j + 1];
+      const w = this.#ptr;
+      x[w] = x[w + QMF_TAPS] = pcm[j];
+      y[w] = y[w + QMF_TAPS] = pcm[j + 1];
       if (++this.#ptr >= QMF_TAPS) this.#ptr = 0;
       const sumOdd = circularDot(x, QMF_FWD, this.#ptr);
       const sumEven = circularDot(y, QMF_REV, this.#ptr);
@@ -208,8 +211,16 @@ export class G722Encoder {
       // Block 1L SUBTRA, QUANTL
       const el = sat16(xlow - low.s);
       const wdl = el >= 0 ? el : ~el;
-      let i = 1;
-      for (; i < 30; i++) if (wdl < (Q6[i] * low.det) >> 12) break;
+      // The first decision level above |el| (levels rise with i: binary search over 1..29, 30 = none).
+      const det = low.det;
+      let lo = 1;
+      let hi = 30;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (wdl < (Q6[mid] * det) >> 12) hi = mid;
+        else lo = mid + 1;
+      }
+      const i = lo;
       const ilow = el < 0 ? ILN[i] : ILP[i];
       // Block 2L INVQAL, 3L LOGSCL/SCALEL, 4L
       const ril = ilow >> 2;
@@ -236,8 +247,8 @@ export class G722Encoder {
 export class G722Decoder {
   readonly #low = new Band(DET_INIT_LOW);
   readonly #high = new Band(DET_INIT_HIGH);
-  readonly #x = new Int32Array(QMF_TAPS);
-  readonly #y = new Int32Array(QMF_TAPS);
+  readonly #x = new Int32Array(2 * QMF_TAPS);
+  readonly #y = new Int32Array(2 * QMF_TAPS);
   #ptr = 0;
 
   reset(): void {
@@ -275,8 +286,9 @@ export class G722Decoder {
       high.predict(dhigh);
 
       // Receive QMF: back to 16 kHz.
-      x[this.#ptr] = sat16(rlow + rhigh);
-      y[this.#ptr] = sat16(rlow - rhigh);
+      const w = this.#ptr;
+      x[w] = x[w + QMF_TAPS] = sat16(rlow + rhigh);
+      y[w] = y[w + QMF_TAPS] = sat16(rlow - rhigh);
       if (++this.#ptr >= QMF_TAPS) this.#ptr = 0;
       out[n++] = sat16(circularDot(y, QMF_REV, this.#ptr) >> 11);
       out[n++] = sat16(circularDot(x, QMF_FWD, this.#ptr) >> 11);
