@@ -64,6 +64,7 @@ interface Dialog {
   readonly participantId: string;
   readonly session: string;
   readonly user?: string;
+  readonly mode: 'mix' | 'reflect';
   state: DialogState;
   remoteCseq: number;
   localCseq: number;
@@ -342,6 +343,7 @@ export class SipUserAgent {
       respond(420, 'Bad Extension', { headers: [['Unsupported', require.trim()]] });
       return;
     }
+    if (this.#closing) { respond(503, 'Service Unavailable (shutting down)', { headers: [['Retry-After', '30']] }); return; }
     const ruri = parseSipUri(req.uri);
     if (ruri === undefined) { respond(416, 'Unsupported URI Scheme'); return; }
     const name = decodeSessionName(ruri.user);
@@ -433,7 +435,7 @@ export class SipUserAgent {
       remoteNameAddr: req.headers.get('from') ?? '',
       remoteTarget: contact ?? req.from.uri,
       routeSet: splitHeaderList(req.headers.get('record-route') ?? ''),
-      source: src, participantId, session: name.name, ...(user !== undefined ? { user } : {}),
+      source: src, participantId, session: name.name, ...(user !== undefined ? { user } : {}), mode,
       state: 'early', remoteCseq: req.cseq.seq, localCseq: randomInt(1, 10_000),
       invite: tx, inviteCseq: req.cseq.seq, sdpSessionId, sdpVersion: 1, streams: neg.streams,
     };
@@ -487,7 +489,7 @@ export class SipUserAgent {
       body = sdpForStreams(base, d.streams);
     } else {
       const neg = negotiate({
-        ...base, offer: req.body.toString('utf8'), mode: this.#modeOf(d),
+        ...base, offer: req.body.toString('utf8'), mode: d.mode,
         audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
         sessionCodecs: (medium) => this.#core.sessionCodecs(d.session, medium),
       });
@@ -500,15 +502,6 @@ export class SipUserAgent {
     d.invite = tx;
     d.inviteCseq = req.cseq.seq;
     respond(200, 'OK', { toTag: d.localTag, headers: okHeaders, body });
-  }
-
-  #modeOf(d: Dialog): 'mix' | 'reflect' {
-    for (const s of this.#core.snapshot()) {
-      if (s.name !== d.session) continue;
-      const p = s.participants.find((x) => x.id === d.participantId);
-      if (p !== undefined) return p.mode;
-    }
-    return this.#config.audioMode;
   }
 
   #onAck(req: SipRequest, src: SipSource): void {
