@@ -219,7 +219,9 @@ export class JitterBuffer {
     this.#used[slot] = 1;
     this.#seq[slot] = seq;
     this.#len[slot] = length;
-    this.#data.set(payload.subarray(start, start + length), slot * this.#maxPayload);
+    const data = this.#data;
+    const base = slot * this.#maxPayload;
+    for (let i = 0; i < length; i++) data[base + i] = payload[start + i]; // no view object per packet
     this.#stored++;
     if (seqDiff(seq, this.#highestSeq) > 0) this.#highestSeq = seq;
     this.stats.received++;
@@ -292,7 +294,8 @@ export class JitterBuffer {
 
     let kind: FrameKind;
     const have = this.#fifoLen < frame ? this.#fifoLen : frame;
-    out.set(this.#fifo.subarray(0, have), 0);
+    const fifo = this.#fifo;
+    for (let i = 0; i < have; i++) out[i] = fifo[i];
     if (have < frame) {
       const k = this.#concealInto(out, have, frame - have);
       kind = real ? FrameKind.Audio : k;
@@ -302,7 +305,8 @@ export class JitterBuffer {
     this.#fifo.copyWithin(0, have, this.#fifoLen);
     this.#fifoLen -= have;
     if (kind === FrameKind.Audio) {
-      this.#last.set(out.subarray(0, frame));
+      const last = this.#last;
+      for (let i = 0; i < frame; i++) last[i] = out[i];
       this.#haveLast = true;
     }
     this.#adapt();

@@ -455,7 +455,8 @@ export class MixerSession {
     for (let i = 0; i < this.#sharedCount; i++) {
       const s = this.#shared[i];
       if (s.codec === codec) {
-        packet.set(s.bytes.subarray(0, s.length), offset);
+        const bytes = s.bytes;
+        for (let k = 0; k < s.length; k++) packet[offset + k] = bytes[k];
         this.#counters.sharedEncodings++;
         return s.length;
       }
@@ -467,7 +468,8 @@ export class MixerSession {
       const s = this.#shared[this.#sharedCount++];
       s.codec = codec;
       s.length = length;
-      s.bytes.set(packet.subarray(offset, offset + length));
+      const bytes = s.bytes;
+      for (let k = 0; k < length; k++) bytes[k] = packet[offset + k];
     }
     return length;
   }
