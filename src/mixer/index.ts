@@ -14,14 +14,13 @@ import type { Logger } from '../runtime/logger.js';
 import { TimerSet } from '../runtime/timer-set.js';
 import type {
   CodecMapping,
-  CoreEvents,
   LeaveReason,
   Medium,
   MixerPort,
   ParticipantSnapshot,
   ReflectorCore,
 } from '../reflector/api.js';
-import { findMixerCodec, type MixerCodec } from './codecs.js';
+import { findMixerCodec, mixerCodecNames, type MixerCodec } from './codecs.js';
 import { MixClock, monotonicMs } from './mix-clock.js';
 import { FRAME_MS, MixerSession, newMixerCounters, type MixerCounters, type OutputSpec } from './mixer-session.js';
 
@@ -125,13 +124,13 @@ class AudioMixer implements MixerPort, Component {
     if (this.#started || this.#closed) return;
     this.#started = true;
     const events = this.#core.events;
-    events.on('participant-joined', this.#onJoined as (...args: CoreEvents['participant-joined']) => void);
+    events.on('participant-joined', this.#onJoined);
     events.on('participant-removed', this.#onRemoved);
     this.#core.setMixerPort(this);
     this.#refresh();
     this.#timers.every('refresh', REFRESH_INTERVAL_MS, () => this.#guard('refresh', () => this.#refresh()));
     this.#timers.every('reports', 1000, () => this.#guard('reports', () => this.#sendReports()));
-    this.#log.info('mixer_started', { codecs: ['PCMU/8000', 'PCMA/8000', 'G722/8000', 'L16/8000', 'L16/16000', 'L16/48000'] });
+    this.#log.info('mixer_started', { codecs: mixerCodecNames() });
   }
 
   reload(config: Config): void {
