@@ -65,6 +65,7 @@ export const ProxyDrop = {
   PoolExhausted: 'proxy_pool_exhausted',
   PeerFileRefused: 'proxy_peer_file_refused',
   PeerNoSession: 'proxy_peer_no_session',
+  FileRefused: 'proxy_file_refused',
   ParticipantLimit: 'proxy_participant_limit',
 } as const;
 
@@ -91,6 +92,8 @@ function textsFit(...texts: (string | undefined)[]): boolean {
 }
 
 const ANSWER_CACHE_MS = 60_000;
+/** Refusals (input defects) are logged at most once per event per interval; the counters count them all. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export function createProxy(deps: ProxyDeps): Proxy {
   return new ProxyImpl(deps);
@@ -117,6 +120,8 @@ class ProxyImpl implements Proxy {
   #state: 'new' | 'running' | 'closed' = 'new';
   #requests = 0;
   readonly #unsubscribe: (() => void)[] = [];
+  /** Last time each refusal event was logged (keys are the few event names below). */
+  readonly #refusalLoggedAt = new Map<string, number>();
 
   constructor(deps: ProxyDeps) {
     this.#config = deps.config;
@@ -254,6 +259,15 @@ class ProxyImpl implements Proxy {
     }
   }
 
+  /** A warn line for a refused request or announcement, at most once per event per REFUSAL_LOG_INTERVAL_MS. */
+  #refused(event: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    const last = this.#refusalLoggedAt.get(event);
+    if (last !== undefined && now - last < REFUSAL_LOG_INTERVAL_MS) return;
+    this.#refusalLoggedAt.set(event, now);
+    this.#logger.warn(event, { ...fields, note: `further ${event} lines suppressed for ${REFUSAL_LOG_INTERVAL_MS / 1000} s; see the proxy counters` });
+  }
+
   get #here(): string { return this.#config.publicAddress; }
 
   // ─── Requests from participants (subtypes 1, 5 → 2, 6, 8) ───────────────
@@ -316,7 +330,7 @@ class ProxyImpl implements Proxy {
     const share = await this.#hub.createLocal(info);
     if (share === null) {
       this.#drops.add(ProxyDrop.PoolExhausted);
-      this.#logger.warn('share_refused', { session, participant: participantId, reason: 'pool_exhausted' });
+      this.#refused('share_refused', { session, participant: participantId, reason: 'pool_exhausted' });
       return msg.errorAnswer(requestId, RflxErrorCode.PoolExhausted, 'no free application-sharing port');
     }
     this.#shareOwner.set(id, participantId);
@@ -343,7 +357,8 @@ class ProxyImpl implements Proxy {
     const sender = this.#participantName(participantId, session);
     const g = await this.#spool.grant({ session, name, size: f.size, sha256: f.sha256, sender });
     if (!g.ok) {
-      this.#logger.warn('file_refused', { session, participant: participantId, size: f.size, code: g.code, reason: g.reason });
+      this.#drops.add(ProxyDrop.FileRefused);
+      this.#refused('file_refused', { session, participant: participantId, size: f.size, code: g.code, reason: g.reason });
       return msg.errorAnswer(requestId, g.code, g.reason);
     }
     this.#fileOwner.set(g.entry.id, participantId);
@@ -499,7 +514,7 @@ class ProxyImpl implements Proxy {
     if (share === null) {
       if (!this.#hub.has(shareId)) {
         this.#drops.add(ProxyDrop.PoolExhausted);
-        this.#logger.warn('peer_share_refused', { shareId, session, peer: peerKey, reason: 'pool_exhausted' });
+        this.#refused('peer_share_refused', { shareId, session, peer: peerKey, reason: 'pool_exhausted' });
       }
       return;
     }
@@ -535,7 +550,7 @@ class ProxyImpl implements Proxy {
     }
     if (size > BigInt(this.#spool.maxBytes)) {
       this.#drops.add(ProxyDrop.PeerFileRefused);
-      this.#logger.warn('peer_file_refused', { fileId, session, peer: peerKey, size, reason: 'larger than FILE_MAX_BYTES' });
+      this.#refused('peer_file_refused', { fileId, session, peer: peerKey, size, reason: 'larger than FILE_MAX_BYTES' });
       return;
     }
     const entry = this.#spool.addRemote(
