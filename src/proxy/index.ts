@@ -79,6 +79,8 @@ function countOwned(owners: ReadonlyMap<number, string>, participantId: string):
 export const MAX_SHARES_PER_PARTICIPANT = 4;
 /** File grants one participant may hold before uploading them. */
 export const MAX_PENDING_FILES_PER_PARTICIPANT = 8;
+/** Files one participant may have in the spool at once (granted, uploading or verified). */
+export const MAX_FILES_PER_PARTICIPANT = 64;
 /** Files announced by one peer that are remembered at once (each lives FILE_TTL). */
 export const MAX_PEER_FILES_PER_PEER = 256;
 
@@ -345,14 +347,20 @@ class ProxyImpl implements Proxy {
       return msg.errorAnswer(requestId, RflxErrorCode.BadRequest, 'FILE_REQUEST needs SIZE, SHA256 and a NAME of at most 255 bytes');
     }
     let pending = 0;
+    let held = 0;
     for (const [id, owner] of this.#fileOwner) {
       if (owner !== participantId) continue;
+      held++;
       const state = this.#spool.get(id)?.state;
       if (state === 'granted' || state === 'uploading') pending++;
     }
     if (pending >= MAX_PENDING_FILES_PER_PARTICIPANT) {
       this.#drops.add(ProxyDrop.ParticipantLimit);
       return msg.errorAnswer(requestId, RflxErrorCode.PoolExhausted, `at most ${MAX_PENDING_FILES_PER_PARTICIPANT} pending uploads per participant`);
+    }
+    if (held >= MAX_FILES_PER_PARTICIPANT) {
+      this.#drops.add(ProxyDrop.ParticipantLimit);
+      return msg.errorAnswer(requestId, RflxErrorCode.PoolExhausted, `at most ${MAX_FILES_PER_PARTICIPANT} files per participant in the spool`);
     }
     const sender = this.#participantName(participantId, session);
     const g = await this.#spool.grant({ session, name, size: f.size, sha256: f.sha256, sender });
