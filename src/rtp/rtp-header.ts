@@ -27,6 +27,7 @@
  *
  * All offsets in a parsed RtpHeader are absolute offsets into the parsed buffer.
  */
+import { readU16, readU32, writeU16, writeU32 } from './big-endian.js';
 
 /** RFC 3550 §5.1: V = 2. */
 export const RTP_VERSION = 2;
@@ -261,24 +262,4 @@ export function encodeRtp(init: RtpPacketInit, payload: Uint8Array = new Uint8Ar
   out.set(payload, headerSize);
   if (paddingLength > 0) out[out.length - 1] = paddingLength;
   return out;
-}
-
-function readU16(buf: Uint8Array, at: number): number {
-  return (buf[at] << 8) | buf[at + 1];
-}
-
-function readU32(buf: Uint8Array, at: number): number {
-  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
-}
-
-function writeU16(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 8) & 0xff;
-  buf[at + 1] = v & 0xff;
-}
-
-function writeU32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 24) & 0xff;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
 }

@@ -28,6 +28,7 @@
  *
  * The parser reads no attribute values; it only checks that they are bounded.
  */
+import { readU16, readU32, writeU16, writeU32 } from './big-endian.js';
 
 /** RFC 5389 §6. */
 export const STUN_MAGIC_COOKIE = 0x2112a442;
@@ -288,24 +289,4 @@ function formatIpv6(a: Uint8Array): string {
   const hex = g.map((x) => x.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-function readU16(buf: Uint8Array, at: number): number {
-  return (buf[at] << 8) | buf[at + 1];
-}
-
-function readU32(buf: Uint8Array, at: number): number {
-  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
-}
-
-function writeU16(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 8) & 0xff;
-  buf[at + 1] = v & 0xff;
-}
-
-function writeU32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 24) & 0xff;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
 }
