@@ -6,8 +6,8 @@
 import type { Socket } from 'node:net';
 import type { PooledListener } from './port-pool.js';
 import { authenticateShareLine } from './share-auth.js';
-import { destroyAll, type ShareContext, ShareDrop, type ShareInfo, type ShareSnapshot } from './share-types.js';
-import { closeWith } from './tcp-line.js';
+import { destroyAfter, destroyAll, type ShareContext, ShareDrop, type ShareInfo, type ShareSnapshot } from './share-types.js';
+import { closeWith, discard } from './tcp-line.js';
 
 export class LocalShare {
   readonly kind = 'local' as const;
@@ -120,11 +120,7 @@ export class LocalShare {
     this.#sharer?.destroy();
     for (const v of this.#viewers) v.end();
     // Viewers get what was queued for them, then FIN; a viewer that does not read is cut after a while.
-    const stragglers = [...this.#viewers];
-    if (stragglers.length > 0) {
-      const t = setTimeout(() => { for (const v of stragglers) v.destroy(); }, this.#ctx.tunables().handshakeTimeoutMs);
-      t.unref();
-    }
+    destroyAfter([...this.#viewers], this.#ctx.tunables().handshakeTimeoutMs);
     this.#viewers.clear();
     destroyAll(this.#pending);
     this.#server.server.close();
@@ -149,5 +145,3 @@ export class LocalShare {
     };
   }
 }
-
-function discard(): void {}

@@ -8,8 +8,8 @@
 import { connect, isIP, type Socket } from 'node:net';
 import type { PooledListener } from './port-pool.js';
 import { authenticateShareLine } from './share-auth.js';
-import { destroyAll, type ShareContext, ShareDrop, type ShareInfo, type ShareSnapshot } from './share-types.js';
-import { closeWith, LINE_MAX_BYTES, readLine } from './tcp-line.js';
+import { destroyAfter, destroyAll, type ShareContext, ShareDrop, type ShareInfo, type ShareSnapshot } from './share-types.js';
+import { closeWith, discard, LINE_MAX_BYTES, readLine } from './tcp-line.js';
 
 export interface ShareOrigin {
   /** Key of the peer the announcement came from. */
@@ -102,11 +102,7 @@ export class RemoteShare {
     if (this.#ended) return;
     this.#ended = true;
     // The origin closes its side too; what is still in flight is delivered, then stragglers are cut.
-    const stragglers = [...this.#viewers, ...this.#upstreams];
-    if (stragglers.length > 0) {
-      const t = setTimeout(() => { for (const v of stragglers) v.destroy(); }, this.#ctx.tunables().handshakeTimeoutMs);
-      t.unref();
-    }
+    destroyAfter([...this.#viewers, ...this.#upstreams], this.#ctx.tunables().handshakeTimeoutMs);
     this.#viewers.clear();
     this.#upstreams.clear();
     destroyAll(this.#pending);
@@ -135,5 +131,3 @@ export class RemoteShare {
 function isWildcard(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
 }
-
-function discard(): void {}

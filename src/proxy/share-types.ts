@@ -82,6 +82,16 @@ export interface ShareContext {
   readonly live: (id: number) => void;
 }
 
+/**
+ * Gives sockets whose end is under way `graceMs` to deliver what is queued, then
+ * destroys those still open (a peer that does not read cannot keep them).
+ */
+export function destroyAfter(sockets: readonly Socket[], graceMs: number): void {
+  if (sockets.length === 0) return;
+  const t = setTimeout(() => { for (const s of sockets) s.destroy(); }, graceMs);
+  t.unref();
+}
+
 /** Destroys every socket of a set (bounded: the set only shrinks). */
 export function destroyAll(sockets: Set<Socket>): void {
   for (const s of [...sockets]) s.destroy();

@@ -120,4 +120,5 @@ export function closeWith(socket: Socket, line: string | null, lingerMs = LINGER
   else socket.end(line + '\n', onFinish);
 }
 
-function discard(): void {}
+/** A 'data' listener that drops what it gets (keeps a socket flowing whose input is ignored). */
+export function discard(): void {}
