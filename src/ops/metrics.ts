@@ -133,7 +133,32 @@ export function createMetrics(deps: OpsDeps, tracker: TrafficTracker): Registry 
       },
     });
   };
-  if (sip) statsGauge('sip', sip);
+  if (sip) {
+    statsGauge('sip', sip);
+    new Counter({
+      name: 'reflector_sip_responses_total',
+      help: 'SIP responses sent, by status code',
+      labelNames: ['code'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [name, v] of Object.entries(sip.stats())) {
+          const m = /^responses_(\d{3})$/.exec(name);
+          if (m && Number.isFinite(v)) setCounter(this, { code: m[1] }, v);
+        }
+      },
+    });
+    new Counter({
+      name: 'reflector_sip_auth_failures_total',
+      help: 'SIP digest authentication failures',
+      registers: [register],
+      collect() {
+        this.reset();
+        const v = sip.stats().auth_failures;
+        this.inc(v !== undefined && Number.isFinite(v) ? v : 0);
+      },
+    });
+  }
   if (mixer) statsGauge('mixer', mixer);
   if (proxy) {
     statsGauge('proxy', proxy);
