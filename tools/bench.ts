@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive[,mmsg]] [--retries N] [--no-held] [--held-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive[,mmsg]] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -10,7 +10,9 @@
  * per participant and time to join (through the core API, and through SIP with
  * SIPp against the whole reflector). One JSON line per result on stdout; a table on stderr.
  * The reference programs are compiled from ../shared/perf into .tmp/perf.
- * `--impl …,mmsg` adds the batched-I/O experiment of tools/native.
+ * `--impl …,mmsg` adds the batched-I/O experiment of tools/native. `--io` sets
+ * REFLECTOR_IO for our core child (the core may choose batched I/O itself); the
+ * I/O it used is in each of its JSON lines.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -36,11 +38,12 @@ interface BenchArgs {
   readonly held: boolean;
   readonly fanout: boolean;
   readonly retries: number;
+  readonly io?: string;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive[,mmsg]] [--retries N] [--no-held] [--held-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive[,mmsg]] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]\n`,
   );
   process.exit(2);
 }
@@ -52,6 +55,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let held = true;
   let fanout = true;
   let retries = 1;
+  let io: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -59,7 +63,10 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--impl') impls = argv[++i] ?? usage('--impl needs a value');
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
-    else if (a === '--retries') {
+    else if (a === '--io') {
+      io = argv[++i];
+      if (io !== 'auto' && io !== 'dgram' && io !== 'mmsg') usage('--io must be auto, dgram or mmsg');
+    } else if (a === '--retries') {
       retries = Number(argv[++i]);
       if (!Number.isInteger(retries) || retries < 0 || retries > 5) usage('--retries must be 0..5');
     }
@@ -78,7 +85,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive', 'mmsg'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -147,6 +154,7 @@ async function main(): Promise<void> {
             host: HOSTS[impl],
             port: REFLECTOR_PORT,
             loadgenBind: LOADGEN_BIND,
+            ...(args.io === undefined ? {} : { io: args.io }),
             ...(reflectorCpu === undefined ? {} : { reflectorCpu }),
             ...(harnessCpu === undefined ? {} : { harnessCpu }),
           });
@@ -173,6 +181,7 @@ async function main(): Promise<void> {
           half_rate_retried_after: r.halfRate?.retriedAfter ?? null,
           capped: r.capped,
           harness: r.harness,
+          io: r.io ?? null,
           join_us: r.joinUs ? { mean: round(r.joinUs.mean, 1), p99: round(r.joinUs.p99, 1) } : null,
           points: r.points,
         });

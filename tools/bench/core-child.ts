@@ -239,7 +239,10 @@ async function main(): Promise<void> {
   rl.on('close', () => void shutdown(0));
 
   const m = process.memoryUsage();
-  out({ event: 'ready', pid: process.pid, listen: args.listen, audioPort: args.audioPort, rssBytes: m.rss, heapUsedBytes: m.heapUsed });
+  // The core may choose its UDP I/O at start (REFLECTOR_IO); report it when it says.
+  const ioMode = (core as { ioMode?: () => string }).ioMode;
+  const io = typeof ioMode === 'function' ? ioMode.call(core) : 'dgram';
+  out({ event: 'ready', pid: process.pid, listen: args.listen, audioPort: args.audioPort, io, rssBytes: m.rss, heapUsedBytes: m.heapUsed });
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,8 @@ export interface CoreChildOptions {
   readonly cpu?: number;
   readonly maxParticipants?: number;
   readonly readyTimeoutMs?: number;
+  /** REFLECTOR_IO for the child (auto, dgram, mmsg); inherited from this process when undefined. */
+  readonly io?: string;
 }
 
 export interface JoinTimes {
@@ -45,6 +47,8 @@ export class CoreChild {
   readonly proc: LineProcess;
   readonly listen: string;
   readonly audioPort: number;
+  /** The UDP I/O the core chose (its ready line), e.g. dgram or mmsg. */
+  io = 'unknown';
   #nextId = 1;
   #scan = 0;
 
@@ -58,11 +62,14 @@ export class CoreChild {
   static async start(opts: CoreChildOptions): Promise<CoreChild> {
     const args = ['--expose-gc', coreChildScript(), '--listen', opts.listen, '--audio-port', String(opts.audioPort)];
     if (opts.maxParticipants !== undefined) args.push('--max-participants', String(opts.maxParticipants));
-    const proc = new LineProcess(process.execPath, args, opts.cpu === undefined ? {} : { cpu: opts.cpu });
+    const env = opts.io === undefined ? process.env : { ...process.env, REFLECTOR_IO: opts.io };
+    const proc = new LineProcess(process.execPath, args, opts.cpu === undefined ? { env } : { env, cpu: opts.cpu });
     const child = new CoreChild(proc, opts.listen, opts.audioPort);
     try {
-      const { index } = await proc.waitForLine((l) => l.includes('"event":"ready"'), opts.readyTimeoutMs ?? 10000);
+      const { line, index } = await proc.waitForLine((l) => l.includes('"event":"ready"'), opts.readyTimeoutMs ?? 10000);
       child.#scan = index + 1;
+      const ready = JSON.parse(line) as { io?: unknown };
+      child.io = typeof ready.io === 'string' ? ready.io : 'unknown';
     } catch (err) {
       await proc.stop('SIGKILL');
       throw err;

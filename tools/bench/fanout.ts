@@ -71,6 +71,8 @@ export interface CellResult {
   }[];
   readonly joinUs?: JoinTimes;
   readonly harness: 'participants.c' | 'node-loadgen';
+  /** For ours: the UDP I/O the core used. */
+  readonly io?: string;
   readonly error?: string;
 }
 
@@ -83,12 +85,15 @@ export interface CellEnv {
   readonly harnessCpu?: number;
   /** Where the Node harness binds when participants.c is missing. */
   readonly loadgenBind: string;
+  /** REFLECTOR_IO for ours (auto, dgram, mmsg); inherited when undefined. */
+  readonly io?: string;
 }
 
 export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, env: CellEnv): Promise<CellResult> {
   const k = cell.parties;
   const harness = env.refs.participants !== undefined ? 'participants.c' : 'node-loadgen';
-  const refl = await startReflector(impl, env.refs, env.host, env.port, env.reflectorCpu);
+  const refl = await startReflector(impl, env.refs, env.host, env.port, env.reflectorCpu, env.io);
+  const io = refl.io === undefined ? {} : { io: refl.io };
   let joinUs: JoinTimes | undefined;
   try {
     let measure: (offered: number, durationS: number) => Promise<PointMeasure>;
@@ -179,7 +184,7 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
     }));
     const best = outcome.best;
     if (best === undefined || best.result === undefined) {
-      return { impl, parties: k, size: cell.sizeBytes, sustainedOutPps: 0, offeredOutPps: 0, capped: false, points, harness, ...(joinUs ? { joinUs } : {}) };
+      return { impl, parties: k, size: cell.sizeBytes, sustainedOutPps: 0, offeredOutPps: 0, capped: false, points, harness, ...io, ...(joinUs ? { joinUs } : {}) };
     }
     const halfOffered = Math.round(best.offeredOutPps / 2);
     let halfRate: CellResult['halfRate'];
@@ -204,6 +209,7 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
       ...(halfRate ? { halfRate } : {}),
       points,
       harness,
+      ...io,
       ...(joinUs ? { joinUs } : {}),
     };
   } finally {

@@ -23,6 +23,8 @@ export interface RunningReflector {
   readonly impl: Impl;
   readonly host: string;
   readonly port: number;
+  /** For ours: the UDP I/O the core chose (dgram or mmsg). */
+  readonly io?: string;
   /** Admits the participants (ours) or does nothing (latching references). */
   admit(groups: readonly JoinGroup[]): Promise<JoinTimes | undefined>;
   /** RSS of the reflector process in bytes (from /proc), or undefined. */
@@ -57,14 +59,22 @@ async function waitUdpBound(proc: LineProcess, host: string, port: number, timeo
   throw new Error(`${proc.command}: ${host}:${port} not bound within ${timeoutMs} ms`);
 }
 
-export async function startReflector(impl: Impl, refs: PerfRefs, host: string, port: number, cpu: number | undefined): Promise<RunningReflector> {
+export async function startReflector(
+  impl: Impl,
+  refs: PerfRefs,
+  host: string,
+  port: number,
+  cpu: number | undefined,
+  io?: string,
+): Promise<RunningReflector> {
   const pin = cpu === undefined ? {} : { cpu };
   if (impl === 'ours') {
-    const core = await CoreChild.start({ listen: host, audioPort: port, ...pin });
+    const core = await CoreChild.start({ listen: host, audioPort: port, ...pin, ...(io === undefined ? {} : { io }) });
     return {
       impl,
       host,
       port,
+      io: core.io,
       async admit(groups) {
         const r = await core.join(groups);
         return r.joinUs;
