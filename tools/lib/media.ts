@@ -160,6 +160,13 @@ export class MediaEndpoint {
 
   get rtpPort(): number { return this.#rtp?.address().port ?? 0; }
 
+  /**
+   * The bound RTCP socket (RTP port + 1), or null before bind()/after close().
+   * RFLX requests (SPEC §7) must go out from it: the reflector attributes them
+   * to the participant by their source address.
+   */
+  get rtcpSocket(): dgram.Socket | null { return this.#rtcp; }
+
   setRemote(address: string, rtpPort: number): void {
     this.#remoteAddress = address;
     this.#remoteRtpPort = rtpPort;
