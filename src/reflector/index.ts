@@ -13,8 +13,9 @@
  *   keepalive.ts       keep-alive port classification and STUN answers
  *   checkip-server.ts  the check-IP TCP service
  *   host-policy.ts     HOSTS_ALLOW / HOSTS_DENY for media
- *   packet-sender.ts   the one narrow send interface (replaceable by a batched sender)
- *   udp-socket.ts      binding a UDP socket (family, buffers, error listener)
+ *   packet-sender.ts   the one narrow send interface (node:dgram sender)
+ *   udp-socket.ts      the core's UDP socket abstraction; binding a node:dgram socket
+ *   batched-udp.ts     REFLECTOR_IO: batched recvmmsg/sendmmsg sockets over native/mmsg.c
  *   ip-key.ts          allocation-free source keys
  *   media-kind.ts      flow indexes (audio/video × RTP/RTCP)
  *   drop-reasons.ts    the core's drop reasons (metric labels)
@@ -34,6 +35,8 @@ export interface ReflectorCoreDeps {
 export interface ReflectorCoreExtras {
   /** A participant's negotiated codecs with its own PT numbers; undefined for an unknown id. */
   participantCodecs(participantId: string, medium: Medium): readonly CodecMapping[] | undefined;
+  /** The UDP I/O chosen at start() (REFLECTOR_IO): 'mmsg' (batched addon) or 'dgram'. */
+  ioMode(): 'mmsg' | 'dgram';
 }
 
 export function createReflectorCore(deps: ReflectorCoreDeps): ReflectorCore & ReflectorCoreExtras & Component {

@@ -11,7 +11,7 @@
  * of the datagram when a recipient needs another PT number (see #withPt).
  */
 import { randomBytes } from 'node:crypto';
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import type { Config } from '../config/types.js';
 import type { Component } from '../runtime/component.js';
 import { DropCounter } from '../runtime/drop-counter.js';
@@ -51,12 +51,13 @@ import {
   mediumIndex,
   mediumOfIndex,
 } from './media-kind.js';
-import { DgramSender, type PacketSender, type SendErrorCounter } from './packet-sender.js';
+import type { PacketSender, SendErrorCounter } from './packet-sender.js';
+import { BatchedUdpSocket, BatchGroup, chooseIo, type IoMode } from './batched-udp.js';
 import { ParticipantState, StreamState } from './participant.js';
 import { NO_PT } from './pt-table.js';
 import { RtcpInspection, RtcpInspector } from './rtcp-inspector.js';
 import { SessionState, type Target } from './session.js';
-import { bindUdp, closeUdp, udpTypeFor } from './udp-socket.js';
+import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandler } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
 
@@ -88,8 +89,12 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   readonly #udp6: boolean;
   #hosts: HostPolicy;
 
-  #mediaSockets: Socket[] = [];
-  #keepaliveSockets: Socket[] = [];
+  #mediaSockets: CoreUdpSocket[] = [];
+  #keepaliveSockets: CoreUdpSocket[] = [];
+  /** The I/O of the UDP sockets (REFLECTOR_IO), chosen at start(). */
+  #ioMode: IoMode = 'dgram';
+  /** The batched sockets' shared state; its arenas are empty with dgram. */
+  readonly #batch = new BatchGroup();
   #checkIp: CheckIpServer | null = null;
   /** Senders by flow (symmetric RTP: a flow is sent from the socket it arrives on). */
   #senders: PacketSender[] = [NULL_SENDER, NULL_SENDER, NULL_SENDER, NULL_SENDER];
@@ -152,13 +157,26 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const c = this.#config;
     const addr = c.listenAddress;
     const mediaPorts = [c.audioPort, c.audioPort + 1, c.videoPort, c.videoPort + 1];
+    let io;
+    try {
+      io = chooseIo(process.env.REFLECTOR_IO);
+    } catch (err) {
+      this.#started = false;
+      throw err;
+    }
+    const addon = io.addon;
+    this.#ioMode = io.mode;
+    const bind = (port: number, handler: DatagramHandler): Promise<CoreUdpSocket> =>
+      addon === null
+        ? bindDgramCoreSocket(addr, port, handler, this.#onSocketError, this.#sendErrors)
+        : Promise.resolve().then(() => BatchedUdpSocket.open(addon, addr, port, handler, this.#batch, this.#sendErrors));
     try {
       for (let f = 0; f < FLOW_COUNT; f++) {
-        this.#mediaSockets.push(await bindUdp(addr, mediaPorts[f], this.#mediaHandlers[f], this.#onSocketError));
+        this.#mediaSockets.push(await bind(mediaPorts[f], this.#mediaHandlers[f]));
       }
       const ka = c.keepalivePorts;
       for (let i = 0; i < FLOW_COUNT && ka.first + i <= ka.last; i++) {
-        this.#keepaliveSockets.push(await bindUdp(addr, ka.first + i, this.#keepaliveHandlers[i], this.#onSocketError));
+        this.#keepaliveSockets.push(await bind(ka.first + i, this.#keepaliveHandlers[i]));
       }
       const checkIp = new CheckIpServer();
       this.#checkIp = checkIp;
@@ -168,8 +186,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       this.#started = false;
       throw err;
     }
-    this.#senders = this.#mediaSockets.map((s) => new DgramSender(s, this.#sendErrors));
-    this.#keepaliveSenders = this.#keepaliveSockets.map((s) => new DgramSender(s, this.#sendErrors));
+    this.#senders = this.#mediaSockets.map((s) => s.sender);
+    this.#keepaliveSenders = this.#keepaliveSockets.map((s) => s.sender);
     while (this.#keepaliveSenders.length < FLOW_COUNT) this.#keepaliveSenders.push(NULL_SENDER);
     this.#scheduleSweep();
     this.#log.info('core_listening', {
@@ -178,7 +196,14 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       videoPort: c.videoPort,
       keepalivePorts: `${c.keepalivePorts.first}-${c.keepalivePorts.last}`,
       checkipPort: c.checkipPort,
+      io: io.mode,
+      ioReason: io.reason,
     });
+  }
+
+  /** The UDP I/O in use: 'mmsg' (batched recvmmsg/sendmmsg addon) or 'dgram' (node:dgram). */
+  ioMode(): IoMode {
+    return this.#ioMode;
   }
 
   reload(config: Config): void {
@@ -214,7 +239,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const socks = [...this.#mediaSockets, ...this.#keepaliveSockets];
     this.#mediaSockets = [];
     this.#keepaliveSockets = [];
-    await Promise.all(socks.map((s) => closeUdp(s)));
+    await Promise.all(socks.map((s) => s.close()));
     const checkIp = this.#checkIp;
     this.#checkIp = null;
     if (checkIp !== null) await checkIp.close();
@@ -506,7 +531,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       const h = this.#rflx;
       if (h !== null) {
         try {
-          h.onParticipantRflx(p.id, p.session.name, buf.subarray(insp.rflxOffset, insp.rflxOffset + insp.rflxLength));
+          h.onParticipantRflx(p.id, p.session.name, this.#stable(buf.subarray(insp.rflxOffset, insp.rflxOffset + insp.rflxLength)));
         } catch (err) {
           this.#hookError('rflx', err);
         }
@@ -597,7 +622,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       const mixer = this.#mixer;
       if (mixer !== null) {
         try {
-          mixer.onAudioRtcp(session.name, sender.id, buf);
+          mixer.onAudioRtcp(session.name, sender.id, this.#stable(buf));
         } catch (err) {
           this.#hookError('mixer', err);
         }
@@ -610,10 +635,23 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const relay = this.#relay;
     if (relay === null) return;
     try {
-      relay.forward(session, mediumOfIndex(flowMedium(flow)), flowIsRtcp(flow), buf, fromPeer);
+      relay.forward(session, mediumOfIndex(flowMedium(flow)), flowIsRtcp(flow), this.#stable(buf), fromPeer);
     } catch (err) {
       this.#hookError('relay', err);
     }
+  }
+
+  /**
+   * `buf`, or a copy of it when it is a view into a batched socket's receive arena
+   * (REFLECTOR_IO=mmsg), which is reused after the batch: for hooks that may keep the
+   * buffer or send it asynchronously (the relay's dgram send, RFLX handling, mixer RTCP).
+   * The mixer's RTP hook gets the view: its buffer is valid only during the call (api.ts).
+   */
+  #stable(buf: Buffer): Buffer {
+    if (!this.#batch.isTransient(buf)) return buf;
+    const copy = Buffer.allocUnsafe(buf.length);
+    buf.copy(copy);
+    return copy;
   }
 
   /**
@@ -841,6 +879,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     for (const [reason, n] of Object.entries(this.#codecDrops.snapshot())) out[reason] = (out[reason] ?? 0) + n;
     out.send_error = this.#sendErrors.sendErrors;
     out.socket_error = this.#socketErrors + (this.#checkIp?.errors ?? 0);
+    out.rx_truncated = this.#batch.counters.rxTruncated;
     out.rflx_consumed = this.#rflxConsumed;
     out.hook_error = this.#hookErrors;
     return out;

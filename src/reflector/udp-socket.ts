@@ -6,6 +6,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
+import { DgramSender, type PacketSender, type SendErrorCounter } from './packet-sender.js';
 
 /** SO_RCVBUF / SO_SNDBUF asked for (the kernel caps them at rmem_max / wmem_max). */
 export const MEDIA_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -32,6 +33,31 @@ function literalLookup(
 
 export function udpTypeFor(address: string): 'udp4' | 'udp6' {
   return isIPv6(address) ? 'udp6' : 'udp4';
+}
+
+export type DatagramHandler = (msg: Buffer, rinfo: RemoteInfo) => void;
+
+/**
+ * One bound UDP socket of the core, whatever does the I/O: node:dgram (below) or
+ * batched recvmmsg/sendmmsg (batched-udp.ts). Received datagrams go to the handler
+ * given at bind time; everything sent from the socket goes through `sender`.
+ */
+export interface CoreUdpSocket {
+  readonly sender: PacketSender;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A CoreUdpSocket over node:dgram (REFLECTOR_IO=dgram, and the fallback). */
+export async function bindDgramCoreSocket(
+  address: string,
+  port: number,
+  onMessage: DatagramHandler,
+  onError: (err: Error) => void,
+  errors: SendErrorCounter,
+): Promise<CoreUdpSocket> {
+  const sock = await bindUdp(address, port, onMessage, onError);
+  return { sender: new DgramSender(sock, errors), close: () => closeUdp(sock) };
 }
 
 export async function bindUdp(
