@@ -66,6 +66,7 @@ export const ProxyDrop = {
   PeerFileRefused: 'proxy_peer_file_refused',
   PeerNoSession: 'proxy_peer_no_session',
   FileRefused: 'proxy_file_refused',
+  ListenFailed: 'proxy_listen_failed',
   ParticipantLimit: 'proxy_participant_limit',
 } as const;
 
@@ -495,7 +496,13 @@ class ProxyImpl implements Proxy {
   #onPeerRflx(peerKey: string, m: RflxMessage): void {
     if (this.#state !== 'running') return;
     switch (m.subtype) {
-      case RflxSubtype.PeerShareAnnounce: void this.#onPeerShareAnnounce(peerKey, m.fields); break;
+      case RflxSubtype.PeerShareAnnounce:
+        // A listen that fails (an address gone at run time) must not become an unhandled rejection.
+        this.#onPeerShareAnnounce(peerKey, m.fields).catch((err: unknown) => {
+          this.#drops.add(ProxyDrop.ListenFailed);
+          this.#logger.error('proxy_internal_error', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+        });
+        break;
       case RflxSubtype.PeerShareEnd: this.#onPeerShareEnd(peerKey, m.fields); break;
       case RflxSubtype.PeerFileAnnounce: this.#onPeerFileAnnounce(peerKey, m.fields); break;
       default: this.#drops.add(ProxyDrop.UnexpectedSubtype);
