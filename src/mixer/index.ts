@@ -13,9 +13,7 @@ import { DropCounter } from '../runtime/drop-counter.js';
 import type { Logger } from '../runtime/logger.js';
 import { TimerSet } from '../runtime/timer-set.js';
 import type {
-  CodecMapping,
   LeaveReason,
-  Medium,
   MixerPort,
   ParticipantSnapshot,
   ReflectorCore,
@@ -51,10 +49,6 @@ export const MixerIgnore = {
   RtpTooShort: 'mixer_rtp_too_short',
 } as const;
 
-/** An optional core method (additive to api.ts): a participant's negotiated codecs with its own PT numbers. */
-type CoreWithCodecs = ReflectorCore & {
-  participantCodecs?: (participantId: string, medium: Medium) => readonly CodecMapping[] | undefined;
-};
 
 /** Canonical PT → mixer codec for one session (from core.sessionCodecs). */
 class PtTable {
@@ -87,7 +81,7 @@ interface MixedSessionState {
 }
 
 class AudioMixer implements MixerPort, Component {
-  readonly #core: CoreWithCodecs;
+  readonly #core: ReflectorCore;
   readonly #log: Logger;
   #config: Config;
   readonly #sessions = new Map<string, MixedSessionState>();
@@ -256,7 +250,7 @@ class AudioMixer implements MixerPort, Component {
     const stream = p.streams.find((st) => st.medium === 'audio');
     if (stream === undefined || stream.sdpRtpPort === 0) return null;
     if (stream.direction !== 'sendrecv' && stream.direction !== 'recvonly') return null;
-    const mappings = this.#core.participantCodecs?.(p.id, 'audio');
+    const mappings = this.#core.participantCodecs(p.id, 'audio');
     if (mappings !== undefined) {
       for (const m of mappings) {
         const codec = findMixerCodec(m.name, m.clockRateHz);

@@ -185,6 +185,8 @@ export interface ReflectorCore {
   /** Removes a participant; idempotent. Emits participant-removed. */
   leave(id: string, reason: LeaveReason): void;
   has(id: string): boolean;
+  /** A participant's negotiated codecs with its own PT numbers, most preferred first; undefined for an unknown id. */
+  participantCodecs(participantId: string, medium: Medium): readonly CodecMapping[] | undefined;
 
   /** Media relayed from a peer: reflected to local participants, and relayed on (split horizon). */
   injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string): void;

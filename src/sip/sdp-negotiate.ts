@@ -26,7 +26,18 @@ const STATIC_PTS: Readonly<Record<number, { name: string; clockRateHz: number; c
 };
 
 /** Codecs the mixer decodes (SPEC §13), plus telephone-event which it forwards. */
-export const MIXER_CODECS: readonly string[] = ['PCMU', 'PCMA', 'G722', 'L16', 'telephone-event'];
+/**
+ * What a `mix` participant may be answered with: the mixer's codecs as NAME/rtp-clock-rate (mono), kept
+ * in step with src/mixer/codecs.ts `mixerCodecNames()` by a test; telephone-event is forwarded, not mixed.
+ */
+export const MIXER_CODECS: readonly string[] = ['PCMU/8000', 'PCMA/8000', 'G722/8000', 'L16/8000', 'L16/16000', 'L16/48000'];
+
+function mixable(c: { name: string; clockRateHz: number; channels: number }): boolean {
+  if (c.name.toLowerCase() === 'telephone-event') return true;
+  if (c.channels !== 1) return false;
+  const key = `${c.name}/${c.clockRateHz}`.toLowerCase();
+  return MIXER_CODECS.some((m) => m.toLowerCase() === key);
+}
 
 export interface NegotiationInput {
   readonly offer: string;
@@ -140,10 +151,9 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       continue;
     }
     const allowedNames = (medium === 'audio' ? input.audioCodecs : input.videoCodecs).map((s) => s.toLowerCase());
-    const mixNames = MIXER_CODECS.map((s) => s.toLowerCase());
     const table = input.sessionCodecs(medium);
     let candidates = offeredCodecs(m).filter((c) => allowedNames.includes(c.name.toLowerCase()));
-    if (medium === 'audio' && input.mode === 'mix') candidates = candidates.filter((c) => mixNames.includes(c.name.toLowerCase()));
+    if (medium === 'audio' && input.mode === 'mix') candidates = candidates.filter(mixable);
     // Order: codecs the session already uses (in its order), then configured preference.
     const rank = (c: OfferedCodec): number => {
       const i = table.findIndex((s) => sameCodec(s, c));

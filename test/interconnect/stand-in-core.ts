@@ -96,6 +96,7 @@ export class StandInCore implements ReflectorCore {
   confirmAddress(): never { throw new Error('stand-in core: confirmAddress not implemented'); }
   leave(): never { throw new Error('stand-in core: leave not implemented'); }
   has(): boolean { return false; }
+  participantCodecs(): undefined { return undefined; }
   sendTo(): boolean { return false; }
   setRflxHandler(): void {}
   setMixerPort(): void {}
