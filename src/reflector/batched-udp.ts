@@ -90,7 +90,7 @@ export function chooseIo(setting: string | undefined): IoChoice {
 
 /** Counters of the batched sockets of one core (drops() reports them). */
 export interface BatchCounters {
-  /** Datagrams longer than a slot (SLOT bytes): dropped, as they arrived truncated. */
+  /** Datagrams longer than a slot (SLOT = 64 KiB, so none in practice): dropped, as they arrived truncated. */
   rxTruncated: number;
 }
 
@@ -300,7 +300,9 @@ export class BatchedUdpSocket implements CoreUdpSocket {
   ): BatchedUdpSocket {
     const family = udpTypeFor(address) === 'udp6' ? 6 : 4;
     const slot = addon.SLOT;
-    const rx = Buffer.alloc(addon.RB * slot); // its own ArrayBuffer (never from the pool)
+    // Its own ArrayBuffer (never from the pool), not zero-filled: RB slots of 64 KiB are
+    // 4 MiB of address space, of which only the pages datagrams reach become resident.
+    const rx = Buffer.allocUnsafeSlow(addon.RB * slot);
     const rxDesc = new Int32Array(addon.RB * addon.RXD);
     const stride = addon.RXD;
     const cache = new AddrCache(addon);

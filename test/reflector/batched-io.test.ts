@@ -2,7 +2,8 @@
  * REFLECTOR_IO: the core reports which UDP I/O it uses, and a burst of many
  * datagrams arriving at once (several per recvmmsg batch) is fanned out
  * completely and intact with both implementations — including to a relay hook
- * that keeps the buffers past the call (the batched arena is reused after it).
+ * that keeps the buffers past the call (the batched arena is reused after it) —
+ * and a 9 kB datagram is reflected whole.
  */
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
@@ -122,6 +123,11 @@ describe('reflector core: batched UDP I/O (REFLECTOR_IO)', () => {
         relayed.add(`${i}/${seq}`);
       }
       expect(relayed.size).to.equal(3 * BURST);
+      // A datagram far larger than RTP usually is (no MTU on loopback) is reflected whole.
+      const big = rtpPacket(0x5000, BURST, 0, Buffer.alloc(9000, 0xab));
+      all[0].rtp.socket.send(big, AUDIO, CORE_IP);
+      await waitUntil(() => all[1].rtp.all.length > 2 * BURST && all[2].rtp.all.length > 2 * BURST, 10_000, 'the large datagram');
+      for (const x of [all[1], all[2]]) expect(x.rtp.all[2 * BURST].msg.equals(big)).to.equal(true);
       expect(c.drops().send_error).to.equal(0);
       expect(c.drops().rx_truncated).to.equal(0);
     });

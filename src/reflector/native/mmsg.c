@@ -44,7 +44,7 @@
 
 #define RB 64
 #define SB 256
-#define SLOT 2048
+#define SLOT 65536 /* any UDP datagram fits; pages are touched only as far as datagrams reach */
 #define RXD 8
 #define TXD 10
 #define MAX_SOCKS 64
