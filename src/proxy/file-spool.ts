@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RflxErrorCode } from '../rtp/rflx-types.js';
 import { TimerSet } from '../runtime/timer-set.js';
 import { TypedEmitter } from '../runtime/typed-emitter.js';
-import type { FileEntry, FileOrigin, FileSnapshot } from './file-types.js';
+import type { FileAnnouncement, FileEntry, FileOrigin, FileSnapshot } from './file-types.js';
 import { fileSnapshot } from './file-types.js';
 import { newId, newPasskey } from './passkey.js';
 
@@ -31,16 +31,6 @@ export interface FileRequest {
 export type GrantResult =
   | { readonly ok: true; readonly entry: FileEntry }
   | { readonly ok: false; readonly code: number; readonly reason: string };
-
-export interface FileAnnouncement {
-  readonly id: number;
-  readonly passkey: Buffer;
-  readonly session: string;
-  readonly name: string;
-  readonly size: number;
-  readonly sha256: Buffer;
-  readonly sender: string;
-}
 
 export interface FileSpoolOptions {
   readonly dir: string;

@@ -16,7 +16,8 @@ export interface FileOrigin {
  */
 export type FileState = 'granted' | 'uploading' | 'ready' | 'remote' | 'fetching';
 
-export interface FileEntry {
+/** What identifies a file and what its announcements carry (SPEC §7 subtypes 7 and 20). */
+export interface FileAnnouncement {
   readonly id: number;
   readonly passkey: Buffer;
   readonly session: string;
@@ -25,6 +26,9 @@ export interface FileEntry {
   readonly size: number;
   readonly sha256: Buffer;
   readonly sender: string;
+}
+
+export interface FileEntry extends FileAnnouncement {
   /** null for a file uploaded here. */
   readonly origin: FileOrigin | null;
   /** Our own spool file name (absolute path). */
