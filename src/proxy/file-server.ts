@@ -45,6 +45,8 @@ export class FileServer {
   readonly #tunables: FileTunables;
   readonly #sockets = new Set<Socket>();
   readonly #fetches = new Map<number, FileFetch>();
+  /** Connections per source address still waiting for their first line (bounded by maxConnections). */
+  readonly #pendingBySource = new Map<string, number>();
   #server: Server | null = null;
   #port = 0;
   #closed = false;
@@ -97,11 +99,28 @@ export class FileServer {
       this.drops.add(FileDrop.Idle);
       socket.destroy();
     });
-    void this.#handle(socket).catch(() => socket.destroy());
+    // One host holding idle connections must not use up maxConnections for everyone.
+    const source = socket.remoteAddress ?? '';
+    const pending = this.#pendingBySource.get(source) ?? 0;
+    if (pending >= this.#tunables.maxPendingPerSource) {
+      this.drops.add(FileDrop.TooManyPending);
+      socket.destroy();
+      return;
+    }
+    this.#pendingBySource.set(source, pending + 1);
+    void this.#handle(socket, source).catch(() => socket.destroy());
   }
 
-  async #handle(socket: Socket): Promise<void> {
+  #lineDone(source: string): void {
+    const n = (this.#pendingBySource.get(source) ?? 1) - 1;
+    if (n > 0) this.#pendingBySource.set(source, n);
+    else this.#pendingBySource.delete(source);
+  }
+
+  async #handle(socket: Socket, source: string): Promise<void> {
+    // readLine always settles (line, deadline, length bound or close), so the count always comes back.
     const result = await readLine(socket, LINE_MAX_BYTES, this.#tunables.handshakeTimeoutMs);
+    this.#lineDone(source);
     if (!result.ok) {
       if (result.error === LineError.Timeout) { this.drops.add(FileDrop.HandshakeTimeout); closeWith(socket, 'ERR timeout'); }
       else if (result.error === LineError.TooLong) { this.drops.add(FileDrop.LineTooLong); closeWith(socket, 'ERR line_too_long'); }

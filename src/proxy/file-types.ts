@@ -61,6 +61,8 @@ export interface FileTunables {
   readonly idleTimeoutMs: number;
   /** Simultaneous connections on FILE_TRANSFER_PORT. */
   readonly maxConnections: number;
+  /** Connections of one source address that have not sent their PUT/GET line yet. */
+  readonly maxPendingPerSource: number;
   /** FILE_TTL override in ms (tests); else FILE_TTL seconds from the config. */
   readonly ttlMs?: number;
 }
@@ -69,6 +71,7 @@ export const DEFAULT_FILE_TUNABLES: FileTunables = {
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
   maxConnections: 512,
+  maxPendingPerSource: 16,
 };
 
 /** Drop and failure reasons of the file part (metric labels). */
@@ -86,6 +89,7 @@ export const FileDrop = {
   IoError: 'file_io_error',
   FetchFailed: 'file_fetch_failed',
   Idle: 'file_idle',
+  TooManyPending: 'file_too_many_pending',
 } as const;
 
 export function fileSnapshot(e: FileEntry): FileSnapshot {

@@ -65,10 +65,10 @@ export interface RawExchange {
 }
 
 /** Connects, writes `send` (if any), and collects what comes back until the server closes. */
-export function rawExchange(host: string, port: number, send: string | null, sockets: Set<Socket>): Promise<RawExchange> {
+export function rawExchange(host: string, port: number, send: string | null, sockets: Set<Socket>, localAddress?: string): Promise<RawExchange> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const s = connect({ host, port });
+    const s = connect({ host, port, localAddress });
     sockets.add(s);
     const chunks: Buffer[] = [];
     s.on('data', (c: Buffer) => chunks.push(c));
