@@ -230,6 +230,7 @@ async function runAction(o: ClientOptions, action: ClientAction, rflx: RflxClien
   switch (action.kind) {
     case 'share': {
       const title = action.title ?? (action.path === '-' ? 'stdin' : basename(action.path));
+      if (action.path !== '-') statSync(action.path); // fail before a share is allocated
       const grant = await rflx.requestShare(title, { timeoutMs });
       const source: Readable = action.path === '-' ? (o.stdin ?? process.stdin) : createReadStream(action.path);
       const hash = createHash('sha256');
