@@ -16,6 +16,7 @@ import { FileFetch } from './file-fetch.js';
 import { type FileSpool, unlinkQuietly } from './file-spool.js';
 import { DEFAULT_FILE_TUNABLES, FileDrop, type FileEntry, type FileState, type FileTunables } from './file-types.js';
 import { passkeyMatches } from './passkey.js';
+import { PendingBySource } from './pending-by-source.js';
 import { closeWith, LINE_MAX_BYTES, LineError, parseAuthLine, parseCount, readLine } from './tcp-line.js';
 
 export interface FileServerOptions {
@@ -45,8 +46,7 @@ export class FileServer {
   readonly #tunables: FileTunables;
   readonly #sockets = new Set<Socket>();
   readonly #fetches = new Map<number, FileFetch>();
-  /** Connections per source address still waiting for their first line (bounded by maxConnections). */
-  readonly #pendingBySource = new Map<string, number>();
+  readonly #pending: PendingBySource;
   #server: Server | null = null;
   #port = 0;
   #closed = false;
@@ -56,6 +56,7 @@ export class FileServer {
     this.#host = options.host;
     this.#requestedPort = options.port;
     this.#tunables = { ...DEFAULT_FILE_TUNABLES, ...options.tunables };
+    this.#pending = new PendingBySource(() => this.#tunables.maxPendingPerSource);
     spool.events.on('file-removed', (entry) => {
       const fetch = this.#fetches.get(entry.id);
       if (fetch?.entry === entry) fetch.abort();
@@ -101,26 +102,18 @@ export class FileServer {
     });
     // One host holding idle connections must not use up maxConnections for everyone.
     const source = socket.remoteAddress ?? '';
-    const pending = this.#pendingBySource.get(source) ?? 0;
-    if (pending >= this.#tunables.maxPendingPerSource) {
+    if (!this.#pending.take(source)) {
       this.drops.add(FileDrop.TooManyPending);
       socket.destroy();
       return;
     }
-    this.#pendingBySource.set(source, pending + 1);
     void this.#handle(socket, source).catch(() => socket.destroy());
-  }
-
-  #lineDone(source: string): void {
-    const n = (this.#pendingBySource.get(source) ?? 1) - 1;
-    if (n > 0) this.#pendingBySource.set(source, n);
-    else this.#pendingBySource.delete(source);
   }
 
   async #handle(socket: Socket, source: string): Promise<void> {
     // readLine always settles (line, deadline, length bound or close), so the count always comes back.
     const result = await readLine(socket, LINE_MAX_BYTES, this.#tunables.handshakeTimeoutMs);
-    this.#lineDone(source);
+    this.#pending.release(source);
     if (!result.ok) {
       if (result.error === LineError.Timeout) { this.drops.add(FileDrop.HandshakeTimeout); closeWith(socket, 'ERR timeout'); }
       else if (result.error === LineError.TooLong) { this.drops.add(FileDrop.LineTooLong); closeWith(socket, 'ERR line_too_long'); }

@@ -18,7 +18,16 @@ export async function authenticateShareLine(
   info: ShareInfo,
   ctx: ShareContext,
 ): Promise<Buffer | null> {
+  // One host holding idle connections must not use up a share port's connection limit.
+  const source = socket.remoteAddress ?? '';
+  if (!ctx.pending.take(source)) {
+    ctx.drops.add(ShareDrop.TooManyPending);
+    socket.destroy();
+    return null;
+  }
+  // readLine always settles (line, deadline, length bound or close), so the slot always comes back.
   const result = await readLine(socket, LINE_MAX_BYTES, ctx.tunables().handshakeTimeoutMs);
+  ctx.pending.release(source);
   if (!result.ok) {
     if (result.error === LineError.Timeout) {
       ctx.drops.add(ShareDrop.HandshakeTimeout);

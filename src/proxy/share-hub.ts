@@ -7,6 +7,7 @@ import type { PortRange } from '../config/types.js';
 import { DropCounter } from '../runtime/drop-counter.js';
 import { TypedEmitter } from '../runtime/typed-emitter.js';
 import { LocalShare } from './local-share.js';
+import { PendingBySource } from './pending-by-source.js';
 import { listenFromPool, PortPool, type PooledListener } from './port-pool.js';
 import { RemoteShare, type ShareOrigin } from './remote-share.js';
 import {
@@ -56,6 +57,7 @@ export class ShareHub {
       tunables: () => this.#tunables,
       drops: this.drops,
       counters: this.counters,
+      pending: new PendingBySource(() => this.#tunables.maxPendingPerSource),
       ended: (id, reason) => this.#onEnded(id, reason),
       live: (id) => {
         const share = this.#shares.get(id);

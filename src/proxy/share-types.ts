@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { DropCounter } from '../runtime/drop-counter.js';
+import type { PendingBySource } from './pending-by-source.js';
 
 export interface ShareInfo {
   readonly id: number;
@@ -41,6 +42,8 @@ export interface ShareTunables {
   readonly grantTimeoutMs: number;
   /** Connections (pending and authenticated) per share port. */
   readonly maxConnectionsPerPort: number;
+  /** Connections of one source address per share that have not sent their `SHARE`/`VIEW` line yet. */
+  readonly maxPendingPerSource: number;
   /** Idle limit of a peer's upstream connection before it is considered dead. */
   readonly upstreamTimeoutMs: number;
 }
@@ -50,6 +53,7 @@ export const DEFAULT_SHARE_TUNABLES: ShareTunables = {
   viewerBufferBytes: 4 * 1024 * 1024,
   grantTimeoutMs: 120_000,
   maxConnectionsPerPort: 256,
+  maxPendingPerSource: 16,
   upstreamTimeoutMs: 30_000,
 };
 
@@ -62,6 +66,7 @@ export const ShareDrop = {
   SecondSharer: 'share_second_sharer',
   SlowViewer: 'share_slow_viewer',
   UpstreamFailed: 'share_upstream_failed',
+  TooManyPending: 'share_too_many_pending',
 } as const;
 
 export interface ShareCounters {
@@ -76,6 +81,8 @@ export interface ShareContext {
   readonly tunables: () => ShareTunables;
   readonly drops: DropCounter;
   readonly counters: ShareCounters;
+  /** Connections still waiting for their first line, per source address, over all share ports. */
+  readonly pending: PendingBySource;
   /** The share has ended (after it closed its sockets); the hub releases its ports. */
   readonly ended: (id: number, reason: string) => void;
   /** The sharer of a local share authenticated. */
