@@ -9,6 +9,7 @@
  * TCP: share ports (share-hub.ts, local-share.ts, remote-share.ts) and
  * FILE_TRANSFER_PORT (file-server.ts, file-spool.ts, file-fetch.ts).
  */
+import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config/types.js';
 import type { InterconnectLink } from '../interconnect/api.js';
 import { isValidSessionName } from '../interconnect/session-name.js';
@@ -154,6 +155,12 @@ class ProxyImpl implements Proxy {
 
   async start(): Promise<void> {
     if (this.#state !== 'new') return;
+    try {
+      // A missing spool directory would otherwise make every FILE_REQUEST look like a full spool (507).
+      await mkdir(this.#spool.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      this.#logger.error('spool_unavailable', { spool: this.#spool.dir, error: err instanceof Error ? err.message : String(err) });
+    }
     await this.#files.listen();
     this.#state = 'running';
     this.#core.setRflxHandler({ onParticipantRflx: (id, session, app) => this.#guard(() => this.#onParticipantRflx(id, session, app)) });
