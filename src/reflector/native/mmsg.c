@@ -111,8 +111,9 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   sock_t *s = (sock_t *)h->data;
   (void)events;
   if (!s->open) return;
-  if (status < 0) {
+  if (status < 0) { /* libuv gives up on this fd (e.g. EBADF): stop rather than spin */
     s->st[3]++;
+    uv_poll_stop(h);
     return;
   }
   napi_env env = s->env;
