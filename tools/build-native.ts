@@ -6,7 +6,7 @@
  * node:dgram (REFLECTOR_IO=auto).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +36,8 @@ function main(): void {
   const src = join(root, 'src', 'reflector', 'native', 'mmsg.c');
   const outDir = join(root, 'dist', 'native');
   const out = join(outDir, 'mmsg.node');
+  // A stale addon from an older source must not outlive a build that cannot rebuild it.
+  rmSync(out, { force: true });
   if (process.platform !== 'linux') {
     console.log(`build-native: skipped (recvmmsg/sendmmsg need Linux, this is ${process.platform}); the core will use node:dgram`);
     return;
