@@ -23,6 +23,7 @@ import type { Medium, ReflectorCore, RelayPort, ParticipantSnapshot } from '../r
 import { RflxSubtype, type RflxFields, type RflxMessage } from '../rtp/rflx-types.js';
 import type { Component } from '../runtime/component.js';
 import { DropCounter } from '../runtime/drop-counter.js';
+import { RateLimitedLog } from '../runtime/rate-limited-log.js';
 import type { Logger } from '../runtime/logger.js';
 import { TimerSet } from '../runtime/timer-set.js';
 import { TypedEmitter } from '../runtime/typed-emitter.js';
@@ -142,7 +143,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
   readonly #sessions = new Map<string, LocalSession>();
   readonly #relayIds = new Set<number>();
   readonly #drops = new DropCounter();
-  readonly #dropLoggedAt = new Map<string, number>();
+  readonly #dropLog: RateLimitedLog;
   readonly #timers = new TimerSet();
 
   readonly #dirty = new Set<string>();
@@ -163,6 +164,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
   constructor(deps: InterconnectDeps) {
     this.#core = deps.core;
     this.#logger = deps.logger;
+    this.#dropLog = new RateLimitedLog(deps.logger, DROP_LOG_INTERVAL_MS);
     this.#config = deps.config;
     this.#timing = { ...DEFAULT_TIMING, ...deps.timing };
   }
@@ -786,12 +788,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
 
   #drop(reason: string, detail?: string): void {
     this.#drops.add(reason);
-    const now = Date.now();
-    const last = this.#dropLoggedAt.get(reason);
-    if (last === undefined || now - last >= DROP_LOG_INTERVAL_MS) {
-      this.#dropLoggedAt.set(reason, now);
-      this.#logger.warn('interconnect_drop', { reason, detail, total: this.#drops.get(reason) });
-    }
+    this.#dropLog.warn(reason, 'interconnect_drop', { reason, detail, total: this.#drops.get(reason) });
   }
 
   /** Backstop for our own bugs in timer and immediate callbacks. */

@@ -14,6 +14,7 @@ import type { Config } from '../config/types.js';
 import type { InterconnectLink } from '../interconnect/api.js';
 import { isValidSessionName } from '../interconnect/session-name.js';
 import type { ReflectorCore } from '../reflector/api.js';
+import { RateLimitedLog } from '../runtime/rate-limited-log.js';
 import { parseRflx } from '../rtp/rflx.js';
 import { RflxErrorCode, RflxSubtype, type RflxFields, type RflxMessage } from '../rtp/rflx-types.js';
 import type { Component } from '../runtime/component.js';
@@ -125,13 +126,14 @@ class ProxyImpl implements Proxy {
   #requests = 0;
   readonly #unsubscribe: (() => void)[] = [];
   /** Last time each refusal event was logged (keys are the few event names below). */
-  readonly #refusalLoggedAt = new Map<string, number>();
+  readonly #refusals: RateLimitedLog;
 
   constructor(deps: ProxyDeps) {
     this.#config = deps.config;
     this.#core = deps.core;
     this.#link = deps.interconnect;
     this.#logger = deps.logger;
+    this.#refusals = new RateLimitedLog(deps.logger, REFUSAL_LOG_INTERVAL_MS);
     const o = deps.options ?? {};
     this.#answers = new AnswerCache(o.answerCacheMs ?? ANSWER_CACHE_MS);
     this.#hub = new ShareHub({
@@ -271,11 +273,7 @@ class ProxyImpl implements Proxy {
 
   /** A warn line for a refused request or announcement, at most once per event per REFUSAL_LOG_INTERVAL_MS. */
   #refused(event: string, fields: Record<string, unknown>): void {
-    const now = Date.now();
-    const last = this.#refusalLoggedAt.get(event);
-    if (last !== undefined && now - last < REFUSAL_LOG_INTERVAL_MS) return;
-    this.#refusalLoggedAt.set(event, now);
-    this.#logger.warn(event, { ...fields, note: `further ${event} lines suppressed for ${REFUSAL_LOG_INTERVAL_MS / 1000} s; see the proxy counters` });
+    this.#refusals.warn(event, event, { ...fields, note: `further ${event} lines suppressed for ${REFUSAL_LOG_INTERVAL_MS / 1000} s; see the proxy counters` });
   }
 
   get #here(): string { return this.#config.publicAddress; }
