@@ -1,5 +1,5 @@
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
-import type { Config } from './types.js';
+import type { Config, ReflectorIo } from './types.js';
 
 /** The first non-internal IPv4 address of this host, else 127.0.0.1 (SPEC §3 PUBLIC_ADDRESS). */
 export function firstExternalIpv4(): string {
@@ -22,6 +22,12 @@ export function firstExternalIpv4(): string {
 export function defaultPublicAddress(listenAddress: string): string {
   if (listenAddress !== '0.0.0.0' && listenAddress !== '::') return listenAddress;
   return firstExternalIpv4();
+}
+
+/** REFLECTOR_IO from the environment (the config module is the only code that reads it). */
+export function reflectorIoFromEnv(value: string | undefined = process.env.REFLECTOR_IO): ReflectorIo {
+  const v = (value ?? '').trim().toLowerCase();
+  return v === 'mmsg' || v === 'dgram' ? v : 'auto';
 }
 
 /** The built-in defaults of SPEC §3, so `npm start` runs with no file and no peers. */
@@ -59,5 +65,6 @@ export function defaultConfig(): Config {
     fileTtlS: 3600,
     statusListen: { address: '127.0.0.1', port: 8080 },
     logLevel: 'info',
+    reflectorIo: reflectorIoFromEnv(),
   };
 }

@@ -469,6 +469,7 @@ export const configSchema = z.strictObject({
     ...(statusListen === undefined ? {} : { statusListen }),
     ...(v.ADMIN_TOKEN === undefined ? {} : { adminToken: v.ADMIN_TOKEN }),
     logLevel: v.LOG_LEVEL ?? d.logLevel,
+    reflectorIo: d.reflectorIo,
   };
   return deepFreeze(config);
 });

@@ -8,6 +8,8 @@ import type { LogLevel } from '../runtime/logger.js';
 export type AudioMode = 'reflect' | 'mix';
 export type SipTransport = 'udp' | 'tcp';
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
+/** Media socket I/O: batched recvmmsg/sendmmsg through the native addon, plain node:dgram, or auto. */
+export type ReflectorIo = 'auto' | 'mmsg' | 'dgram';
 
 /** An IPv4 or IPv6 network, e.g. 10.0.0.0/8; `all` is 0.0.0.0/0 plus ::/0. */
 export interface Cidr {
@@ -75,4 +77,9 @@ export interface Config {
   readonly statusListen?: { readonly address: string; readonly port: number };
   readonly adminToken?: string;
   readonly logLevel: LogLevel;
+  /**
+   * From the environment variable REFLECTOR_IO (not a config-file keyword): `auto` (default; batched
+   * I/O when the addon loads), `mmsg` (batched or fail to start), `dgram`. Unknown values mean `auto`.
+   */
+  readonly reflectorIo: ReflectorIo;
 }

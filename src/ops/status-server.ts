@@ -6,6 +6,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
+import { VERSION } from '../runtime/version.js';
 import { DASHBOARD_HTML } from './dashboard-html.js';
 import type { EventLog } from './event-log.js';
 import type { OpsDeps } from './sources.js';
@@ -160,7 +161,7 @@ export class StatusServer {
     const mem = process.memoryUsage();
     return {
       reflectorId: cfg.reflectorId,
-      version: process.env.npm_package_version ?? '0.1.0',
+      version: VERSION,
       pid: process.pid,
       startedAt: new Date(this.#startedAt).toISOString(),
       uptimeS: Math.round((Date.now() - this.#startedAt) / 1000),

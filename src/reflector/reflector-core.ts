@@ -159,7 +159,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const mediaPorts = [c.audioPort, c.audioPort + 1, c.videoPort, c.videoPort + 1];
     let io;
     try {
-      io = chooseIo(process.env.REFLECTOR_IO);
+      io = chooseIo(this.#config.reflectorIo);
     } catch (err) {
       this.#started = false;
       throw err;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultConfig, firstExternalIpv4 } from '../../src/config/defaults.js';
+import { defaultConfig, firstExternalIpv4, reflectorIoFromEnv } from '../../src/config/defaults.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { CONFIG_KEYWORDS } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/types.js';
@@ -95,6 +95,8 @@ const EXPECTED: Config = {
   statusListen: { address: '127.0.0.2', port: 9090 },
   adminToken: 't0ken-t0ken',
   logLevel: 'debug',
+  // Not a keyword: the environment variable REFLECTOR_IO (unset in CI: auto).
+  reflectorIo: reflectorIoFromEnv(),
 };
 
 function parseOk(text: string, file = '/etc/rtp/reflector.conf'): Config {
