@@ -166,7 +166,37 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('uncaughtException', (err) => {
     logger.error('internal_error', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
   });
-  let running: Running;
+  // Signal handlers go in before anything starts: a SIGTERM that arrives during start-up or right after
+  // the `ready` line must still shut down gracefully, never take the default action.
+  let running: Running | null = null;
+  let stopRequested: string | null = null;
+  let finish: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => { finish = resolve; });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (running === null) { stopRequested ??= signal; return; }
+    if (stopping) return;
+    stopping = true;
+    const current = running;
+    logger.info('shutdown', { signal });
+    const deadline = setTimeout(() => {
+      logger.error('shutdown_deadline', { ms: SHUTDOWN_DEADLINE_MS });
+      finish(0);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    void closeAll(current, logger).then(() => {
+      clearTimeout(deadline);
+      logger.info('stopped', {});
+      finish(0);
+    });
+  };
+  const onHup = (): void => { if (running !== null && !stopping) reload(running, args.configPath, logger); };
+  const onTerm = (): void => stop('SIGTERM');
+  const onInt = (): void => stop('SIGINT');
+  process.on('SIGHUP', onHup);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+
   try {
     running = await startAll(config, logger);
   } catch {
@@ -184,30 +214,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     status: config.statusListen ? `${config.statusListen.address}:${config.statusListen.port}` : 'off',
     pid: process.pid,
   });
-
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const onHup = (): void => reload(running, args.configPath, logger);
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('shutdown', { signal });
-      const deadline = setTimeout(() => {
-        logger.error('shutdown_deadline', { ms: SHUTDOWN_DEADLINE_MS });
-        resolve(0);
-      }, SHUTDOWN_DEADLINE_MS);
-      deadline.unref();
-      void closeAll(running, logger).then(() => {
-        clearTimeout(deadline);
-        process.off('SIGHUP', onHup);
-        logger.info('stopped', {});
-        resolve(0);
-      });
-    };
-    process.on('SIGHUP', onHup);
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+  if (stopRequested !== null) stop(stopRequested);
+  return await done;
 }
 
 function isEntryPoint(): boolean {
