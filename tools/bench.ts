@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive[,mmsg]] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -10,9 +10,9 @@
  * per participant and time to join (through the core API, and through SIP with
  * SIPp against the whole reflector). One JSON line per result on stdout; a table on stderr.
  * The reference programs are compiled from ../shared/perf into .tmp/perf.
- * `--impl …,mmsg` adds the batched-I/O experiment of tools/native. `--io` sets
- * REFLECTOR_IO for our core child (the core may choose batched I/O itself); the
- * I/O it used is in each of its JSON lines.
+ * `--io auto|dgram|mmsg` sets REFLECTOR_IO for our core child (auto: the core's
+ * batched recvmmsg/sendmmsg I/O when its addon loads, else node:dgram); the I/O
+ * it used is in each of its JSON lines.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -23,7 +23,7 @@ import { hasTaskset } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
 import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
 
-const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13', mmsg: '127.0.7.15' };
+const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
 const REFLECTOR_PORT = 26000;
 const HELD_HOST = '127.0.7.14';
 const LOADGEN_BIND = '127.0.7.21';
@@ -43,7 +43,7 @@ interface BenchArgs {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive[,mmsg]] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]\n`,
   );
   process.exit(2);
 }
@@ -83,7 +83,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   const implList = impls.split(',').map((s) => s.trim()) as Impl[];
   for (const i of implList) if (!IMPLS.includes(i)) usage(`unknown impl ${i}`);
   // The C reference first in each cell, so that ratios are known when the others print.
-  const order: readonly Impl[] = ['c', 'ours', 'naive', 'mmsg'];
+  const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
   return { quick, cells: cellList, impls: implList, held, fanout, retries, ...(io === undefined ? {} : { io }) };
 }

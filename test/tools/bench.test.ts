@@ -4,6 +4,8 @@
  * packets reflected; the C harness's RESULT line parses; the rate search
  * doubles, then bisects, within its bounds.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { CoreChild } from '../../tools/bench/core-client.js';
 import { parseResultLine } from '../../tools/bench/harness.js';
@@ -12,6 +14,8 @@ import { searchSustained, judge } from '../../tools/bench/search.js';
 import { runCell } from '../../tools/bench/fanout.js';
 import { buildPerfRefs } from '../../tools/bench/perf-refs.js';
 import { inviteToOkMs } from '../../tools/bench/sip-join.js';
+import { repoRoot } from '../../tools/bench/paths.js';
+import { IMPLS } from '../../tools/bench/reflectors.js';
 
 const CORE_HOST = '127.0.7.200';
 const CORE_PORT = 26100;
@@ -113,6 +117,23 @@ describe('tools/bench', () => {
     const t = inviteToOkMs(log);
     expect(t).to.have.length(1);
     expect(t[0]).to.be.closeTo(30.696, 0.001);
+  });
+
+  it('compares ours, c and naive only (the tools/native prototype is gone) and checks --io before running anything', function () {
+    this.timeout(20000);
+    expect([...IMPLS].sort()).to.deep.equal(['c', 'naive', 'ours']);
+    const bench = join(repoRoot(), 'dist', 'tools', 'bench.js');
+    const run = (args: readonly string[]): { status: number | null; stderr: string } => {
+      const r = spawnSync(process.execPath, [bench, ...args], { encoding: 'utf8', timeout: 15000 });
+      return { status: r.status, stderr: r.stderr };
+    };
+    const mmsg = run(['--impl', 'c,ours,mmsg']);
+    expect(mmsg.status).to.equal(2);
+    expect(mmsg.stderr).to.include('unknown impl mmsg');
+    expect(mmsg.stderr).to.include('--io auto|dgram|mmsg');
+    const io = run(['--io', 'uring']);
+    expect(io.status).to.equal(2);
+    expect(io.stderr).to.include('--io must be auto, dgram or mmsg');
   });
 
   it('parses the C harness RESULT line and rejects an incomplete one', () => {

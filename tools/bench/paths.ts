@@ -45,8 +45,3 @@ export function perfBuildDir(root: string = repoRoot()): string {
 export function coreChildScript(root: string = repoRoot()): string {
   return join(root, 'dist', 'tools', 'bench', 'core-child.js');
 }
-
-/** The batched-I/O experiment reflector (dist/tools/native/mmsg-reflector.js). */
-export function mmsgReflectorScript(root: string = repoRoot()): string {
-  return join(root, 'dist', 'tools', 'native', 'mmsg-reflector.js');
-}

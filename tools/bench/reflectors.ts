@@ -2,22 +2,18 @@
  * The reflectors the bench compares, each started in its own process pinned
  * to the reflector CPU: `ours` (the core, via core-child.js, participants
  * admitted through the core API), `c` (reflector.c with recvmmsg/sendmmsg)
- * and `naive` (reflector-naive.js, RCVBUF=4194304); on request `mmsg`, the
- * experiment of tools/native (the same latching loop with recvmmsg/sendmmsg
- * through a Node-API addon). The references latch every source; ours admits
- * exactly the harness's addresses.
+ * and `naive` (reflector-naive.js, RCVBUF=4194304). The references latch every
+ * source; ours admits exactly the harness's addresses.
  */
 import { readFile } from 'node:fs/promises';
 import { CoreChild } from './core-client.js';
 import type { JoinGroup } from './core-child.js';
 import type { JoinTimes } from './core-client.js';
 import type { PerfRefs } from './perf-refs.js';
-import { mmsgReflectorScript } from './paths.js';
 import { LineProcess } from './proc.js';
 
-export type Impl = 'ours' | 'c' | 'naive' | 'mmsg';
-/** `mmsg` is the experiment of tools/native (batched I/O addon), only run when asked for. */
-export const IMPLS: readonly Impl[] = ['ours', 'c', 'naive', 'mmsg'];
+export type Impl = 'ours' | 'c' | 'naive';
+export const IMPLS: readonly Impl[] = ['ours', 'c', 'naive'];
 
 export interface RunningReflector {
   readonly impl: Impl;
@@ -91,8 +87,6 @@ export async function startReflector(
   if (impl === 'c') {
     if (refs.reflectorC === undefined) throw new Error('the C reference reflector is missing');
     proc = new LineProcess(refs.reflectorC, [String(port), host], pin);
-  } else if (impl === 'mmsg') {
-    proc = new LineProcess(process.execPath, [mmsgReflectorScript(), String(port), host], pin);
   } else {
     if (refs.reflectorNaive === undefined) throw new Error('the naive node:dgram reflector is missing');
     proc = new LineProcess(process.execPath, [refs.reflectorNaive, String(port), host], {
