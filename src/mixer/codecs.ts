@@ -13,6 +13,8 @@ export interface FrameEncoder {
   /** Encodes `count` samples (at the codec's sample rate) into `out` at `offset`; returns bytes written. */
   encode(pcm: Int16Array, count: number, out: Uint8Array, offset: number): number;
   reset(): void;
+  /** Frees what the encoder holds outside the JS heap; it is not used afterwards. */
+  dispose?(): void;
 }
 
 export interface MixerCodec {

@@ -141,6 +141,7 @@ class AudioMixer implements MixerPort, Component {
       this.#core.events.off('participant-joined', this.#onJoined);
       this.#core.events.off('participant-removed', this.#onRemoved);
     }
+    for (const s of this.#sessions.values()) s.mixer.close();
     this.#sessions.clear();
   }
 
@@ -313,6 +314,7 @@ class AudioMixer implements MixerPort, Component {
 
   #dropSessionIfIdle(name: string, s: MixedSessionState): void {
     if (s.mixer.outputCount > 0) return;
+    s.mixer.close();
     this.#sessions.delete(name);
     this.#log.info('mixer_session_stopped', { session: name });
     if (this.#sessions.size === 0) this.#clock.stop();

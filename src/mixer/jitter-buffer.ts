@@ -25,6 +25,8 @@ export interface FrameDecoder {
   decode(payload: Uint8Array, start: number, length: number, out: Int16Array, outOffset: number): number;
   /** Forgets codec state (stream discontinuity). */
   reset(): void;
+  /** Frees what the decoder holds outside the JS heap (opus); it is not used afterwards. */
+  dispose?(): void;
 }
 
 export interface JitterBufferOptions {

@@ -18,7 +18,7 @@ import { SdesType, sdesSize, writeSdes } from '../rtp/rtcp-sdes.js';
 import { RTP_FIXED_HEADER_SIZE, RTP_MAX_CSRCS, RtpHeader, parseRtpHeader } from '../rtp/rtp-header.js';
 import { RtpSeqState } from '../rtp/seq.js';
 import type { MixerCodec, FrameEncoder } from './codecs.js';
-import { FrameKind, JitterBuffer } from './jitter-buffer.js';
+import { FrameKind, JitterBuffer, type FrameDecoder } from './jitter-buffer.js';
 import { addToSum, clearSum, mixMinus } from './mix.js';
 import { Resampler } from './resample.js';
 
@@ -72,6 +72,7 @@ class MixerInput {
   ssrc = 0;
   codec: MixerCodec;
   channels: number;
+  decoder: FrameDecoder;
   jb: JitterBuffer;
   decodeFrame: Int16Array;
   resampler: Resampler | null = null;
@@ -94,12 +95,13 @@ class MixerInput {
     this.codec = codec;
     this.channels = channels;
     this.decodeFrame = new Int16Array(codec.sampleRateHz / FRAMES_PER_SECOND);
+    this.decoder = codec.createDecoder(channels);
     this.jb = this.#newJitterBuffer();
     this.setMixRate(mixRateHz);
   }
 
   #newJitterBuffer(): JitterBuffer {
-    return new JitterBuffer(this.codec.createDecoder(this.channels), {
+    return new JitterBuffer(this.decoder, {
       rtpClockRateHz: this.codec.rtpClockRateHz,
       sampleRateHz: this.codec.sampleRateHz,
       frameSamples: this.codec.sampleRateHz / FRAMES_PER_SECOND,
@@ -108,9 +110,11 @@ class MixerInput {
 
   /** A new codec (re-INVITE or PT switch): new decoder and buffer. Allocates; rare. */
   setCodec(codec: MixerCodec, channels: number, mixRateHz: number): void {
+    this.decoder.dispose?.();
     this.codec = codec;
     this.channels = channels;
     this.decodeFrame = new Int16Array(codec.sampleRateHz / FRAMES_PER_SECOND);
+    this.decoder = codec.createDecoder(channels);
     this.jb = this.#newJitterBuffer();
     this.contributing = false;
     this.setMixRate(mixRateHz);
@@ -118,6 +122,10 @@ class MixerInput {
 
   setMixRate(mixRateHz: number): void {
     this.resampler = this.codec.sampleRateHz === mixRateHz ? null : new Resampler(this.codec.sampleRateHz, mixRateHz);
+  }
+
+  dispose(): void {
+    this.decoder.dispose?.();
   }
 }
 
@@ -182,6 +190,7 @@ class MixerOutput {
     const changed = spec.codec !== this.codec;
     this.payloadType = spec.payloadType;
     if (!changed) return;
+    this.encoder.dispose?.();
     this.codec = spec.codec;
     this.encoder = spec.codec.createEncoder();
     this.codecFrame = new Int16Array(spec.codec.sampleRateHz / FRAMES_PER_SECOND);
@@ -193,6 +202,10 @@ class MixerOutput {
 
   setMixRate(mixRateHz: number): void {
     this.resampler = this.codec.sampleRateHz === mixRateHz ? null : new Resampler(mixRateHz, this.codec.sampleRateHz);
+  }
+
+  dispose(): void {
+    this.encoder.dispose?.();
   }
 }
 
@@ -278,13 +291,29 @@ export class MixerSession {
   }
 
   removeOutput(participantId: string): void {
-    if (this.#outputs.delete(participantId)) this.#updateMixRate();
+    const out = this.#outputs.get(participantId);
+    if (out === undefined) return;
+    this.#outputs.delete(participantId);
+    out.dispose();
+    this.#updateMixRate();
   }
 
   /** Forgets a participant entirely (it left). */
   removeParticipant(participantId: string): void {
-    this.#inputs.delete(participantId);
+    const input = this.#inputs.get(participantId);
+    if (input !== undefined) {
+      this.#inputs.delete(participantId);
+      input.dispose();
+    }
     this.removeOutput(participantId);
+  }
+
+  /** Frees every input and output (their codec state); the session is not used afterwards. */
+  close(): void {
+    for (const input of this.#inputs.values()) input.dispose();
+    for (const out of this.#outputs.values()) out.dispose();
+    this.#inputs.clear();
+    this.#outputs.clear();
   }
 
   /** Drops inputs that sent nothing for `idleMs`. */
@@ -293,13 +322,14 @@ export class MixerSession {
     for (const [key, input] of this.#inputs) {
       if (nowMs - input.lastPacketMs > idleMs) {
         this.#inputs.delete(key);
+        input.dispose();
         removed = true;
       }
     }
     if (removed) this.#updateMixRate();
   }
 
-  /** 16 kHz when any input or output is wideband, else 8 kHz. */
+  /** 16 kHz when any input or output is wideband (G.722, L16/16000 and /48000, opus decoded at 16 kHz), else 8 kHz. */
   #updateMixRate(): void {
     let rate = 8000;
     for (const i of this.#inputs.values()) if (i.codec.sampleRateHz > 8000) rate = 16000;
