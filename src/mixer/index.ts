@@ -18,7 +18,7 @@ import type {
   ParticipantSnapshot,
   ReflectorCore,
 } from '../reflector/api.js';
-import { findMixerCodec, mixerCodecNames, type MixerCodec } from './codecs.js';
+import { findMixerCodec, mixerCodecNames, opusUnavailableReason, type MixerCodec } from './codecs.js';
 import { MixClock, monotonicMs } from './mix-clock.js';
 import { FRAME_MS, MixerSession, newMixerCounters, type MixerCounters, type OutputSpec } from './mixer-session.js';
 
@@ -125,6 +125,8 @@ class AudioMixer implements MixerPort, Component {
     this.#timers.every('refresh', REFRESH_INTERVAL_MS, () => this.#guard('refresh', () => this.#refresh()));
     this.#timers.every('reports', 1000, () => this.#guard('reports', () => this.#sendReports()));
     this.#log.info('mixer_started', { codecs: mixerCodecNames() });
+    const opusError = opusUnavailableReason();
+    if (opusError !== null) this.#log.warn('mixer_opus_unavailable', { error: opusError });
   }
 
   reload(config: Config): void {

@@ -27,14 +27,17 @@ const STATIC_PTS: Readonly<Record<number, { name: string; clockRateHz: number; c
 
 /** Codecs the mixer decodes (SPEC §13), plus telephone-event which it forwards. */
 /**
- * What a `mix` participant may be answered with: the mixer's codecs as NAME/rtp-clock-rate (mono), kept
+ * What a `mix` participant may be answered with: the mixer's codecs as NAME/rtp-clock-rate (mono; opus is
+ * always opus/48000/2 in SDP, RFC 7587, and is decoded to mono), kept
  * in step with src/mixer/codecs.ts `mixerCodecNames()` by a test; telephone-event is forwarded, not mixed.
  */
-export const MIXER_CODECS: readonly string[] = ['PCMU/8000', 'PCMA/8000', 'G722/8000', 'L16/8000', 'L16/16000', 'L16/48000'];
+export const MIXER_CODECS: readonly string[] = ['PCMU/8000', 'PCMA/8000', 'G722/8000', 'L16/8000', 'L16/16000', 'L16/48000', 'opus/48000'];
 
 function mixable(c: { name: string; clockRateHz: number; channels: number }): boolean {
   if (c.name.toLowerCase() === 'telephone-event') return true;
-  if (c.channels !== 1) return false;
+  // RFC 7587 §7: opus is always opus/48000/2 in the rtpmap; the mixer decodes either to mono.
+  const opus = c.name.toLowerCase() === 'opus';
+  if (opus ? c.channels !== 2 : c.channels !== 1) return false;
   const key = `${c.name}/${c.clockRateHz}`.toLowerCase();
   return MIXER_CODECS.some((m) => m.toLowerCase() === key);
 }

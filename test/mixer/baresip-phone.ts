@@ -1,6 +1,6 @@
 /**
  * Headless baresip 1.0 phones for the mixer interop tests (see
- * /work/shared/INTEROP.md), with a choice of codecs: g711 and g722 modules,
+ * /work/shared/INTEROP.md), with a choice of codecs: g711, g722 and opus modules,
  * aufile as the source, sndfile recording what the phone decodes. Runs on
  * 127.0.0.1 (baresip's RTP socket binds the wildcard address, so its media
  * leaves from 127.0.0.1 whatever net_interface says). Stopped by PID: SIGTERM
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 export interface PhoneOptions {
   readonly sipPort: number;
   readonly rtpPorts: readonly [number, number];
-  /** S16LE mono WAV at the codec's sample rate (8 kHz G.711, 16 kHz G.722). */
+  /** S16LE WAV at the codec's sample rate and channels (8 kHz mono G.711, 16 kHz mono G.722, 48 kHz stereo opus). */
   readonly sourceWav: string;
   readonly dial: string;
   /** baresip audio_codecs, e.g. ['PCMA/8000'] or ['G722/16000']. */
@@ -57,6 +57,7 @@ export function startPhone(o: PhoneOptions): Phone {
       'module_path /usr/lib/baresip/modules',
       'module g711.so',
       'module g722.so',
+      'module opus.so',
       'module aufile.so',
       'module sndfile.so',
       'module account.so',

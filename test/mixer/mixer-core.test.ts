@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
 import { createMixer, type Mixer } from '../../src/mixer/index.js';
-import { findMixerCodec, type FrameEncoder, type MixerCodec } from '../../src/mixer/codecs.js';
+import { findMixerCodec, opusInstanceCount, type FrameEncoder, type MixerCodec } from '../../src/mixer/codecs.js';
 import { G722Decoder } from '../../src/mixer/g722.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { RtcpPacketType } from '../../src/rtp/rtcp-compound.js';
@@ -22,6 +22,7 @@ const PCMU_MAP = codec('PCMU', 0, 0);
 const PCMA_MAP = codec('PCMA', 8, 8);
 const G722_MAP = codec('G722', 9, 9);
 const DTMF_MAP = codec('telephone-event', 101, 101);
+const OPUS_MAP = { ...codec('opus', 111, 111, 48000), channels: 2 }; // RFC 7587: always opus/48000/2
 
 /** Sends a tone as 20 ms RTP packets, paced by a timer, from the client's RTP socket. */
 class PacedTone {
@@ -40,7 +41,7 @@ class PacedTone {
     readonly pt: number,
     freqHz: number,
   ) {
-    this.#codec = findMixerCodec(codecName, 8000)!;
+    this.#codec = findMixerCodec(codecName, codecName.toLowerCase() === 'opus' ? 48000 : 8000)!;
     this.#encoder = this.#codec.createEncoder(); // one continuous G.722 encoder state per stream
     this.#pcm = sine(freqHz, 8000, this.#codec.sampleRateHz * 10, this.#codec.sampleRateHz);
   }
@@ -63,16 +64,17 @@ class PacedTone {
     pkt[1] = this.pt;
     pkt.writeUInt16BE(this.#seq++ & 0xffff, 2);
     pkt.writeUInt32BE(this.#ts >>> 0, 4);
-    this.#ts += 160;
+    this.#ts += this.#codec.rtpClockRateHz / 50;
     pkt.writeUInt32BE(this.ssrc, 8);
-    this.#encoder.encode(this.#pcm.subarray(this.#offset, this.#offset + samples), samples, pkt, 12);
+    const n = this.#encoder.encode(this.#pcm.subarray(this.#offset, this.#offset + samples), samples, pkt, 12);
     this.#offset += samples;
-    this.client.rtp.send(pkt, AUDIO, CORE_IP).catch(() => undefined);
+    this.client.rtp.send(pkt.subarray(0, 12 + n), AUDIO, CORE_IP).catch(() => undefined);
   }
 
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    this.#encoder.dispose?.();
   }
 }
 
@@ -83,8 +85,8 @@ interface Heard {
 }
 
 /** Decodes the mixer's RTP that `c` received (the last `frames` packets from the mixer SSRC). */
-function heard(c: TestClient, codecName: 'PCMU' | 'PCMA' | 'G722', frames: number): Heard {
-  const codecInfo = findMixerCodec(codecName, 8000)!;
+function heard(c: TestClient, codecName: 'PCMU' | 'PCMA' | 'G722' | 'opus', frames: number): Heard {
+  const codecInfo = findMixerCodec(codecName, codecName === 'opus' ? 48000 : 8000)!;
   const rtp = c.rtp.all.filter((r) => r.rinfo.port === AUDIO && r.rinfo.address === CORE_IP);
   const headers = rtp.map((r) => {
     const h = new RtpHeader();
@@ -101,6 +103,7 @@ function heard(c: TestClient, codecName: 'PCMU' | 'PCMA' | 'G722', frames: numbe
     if (codecName === 'G722') g722.decode(x.msg, x.h.payloadOffset, x.h.payloadLength, pcm, i * frame);
     else dec.decode(x.msg, x.h.payloadOffset, x.h.payloadLength, pcm, i * frame);
   });
+  dec.dispose?.();
   return { headers: audio.map((x) => x.h), pcm, rateHz: codecInfo.sampleRateHz };
 }
 
@@ -250,15 +253,41 @@ describe('mixer with the reflector core (loopback UDP)', () => {
     expect(h.payloadType).to.equal(118);
     expect(h.payloadLength).to.equal(640); // 20 ms of L16 at 16 kHz
   });
-  it('forwards telephone-event instead of mixing it, and counts audio it cannot decode (opus)', async () => {
+  it('joins an opus phone (opus/48000/2) and a PCMU phone: each hears the other', async () => {
+    const c0 = await setUp();
+    const o = await client('127.0.6.40');
+    const u = await client('127.0.6.41');
+    o.join(c0, 'opus', [o.stream({ codecs: [OPUS_MAP] })], { mode: 'mix' });
+    u.join(c0, 'opus', [u.stream({ codecs: [PCMU_MAP] })], { mode: 'mix' });
+    tone(o, 0x601, 'opus', 111, 440);
+    tone(u, 0x602, 'PCMU', 0, 1000);
+    await waitUntil(() => mixerPackets(o) >= 150 && mixerPackets(u) >= 150, 10_000, 'mixed audio');
+    const ho = heard(o, 'opus', 100);
+    const hu = heard(u, 'PCMU', 100);
+    expect(ho.headers.every((h) => h.payloadType === 111)).to.equal(true);
+    expect(ho.headers.at(-1)!.timestamp - ho.headers.at(-2)!.timestamp).to.equal(960); // 48 kHz RTP clock
+    expect(hears(ho, 1000), JSON.stringify(blockAmps(ho, 1000))).to.equal(true);
+    // Opus is lossy: the own tone is absent up to the codec's error (in PCMU it is exactly absent).
+    expect(blockAmps(ho, 440).every((a) => a < 300), JSON.stringify(blockAmps(ho, 440))).to.equal(true);
+    expect(hears(hu, 440), JSON.stringify(blockAmps(hu, 440))).to.equal(true);
+    expect(never(hu, 1000), JSON.stringify(blockAmps(hu, 1000))).to.equal(true);
+    expect(mixer!.stats().mixer_inputs).to.equal(2);
+    // Closing the mixer frees every opus encoder and decoder (WASM memory).
+    for (const t of tones.splice(0)) t.stop();
+    await mixer!.close();
+    mixer = null;
+    expect(opusInstanceCount()).to.equal(0);
+  });
+
+  it('forwards telephone-event instead of mixing it, and counts audio it cannot decode (GSM)', async () => {
     const c0 = await setUp();
     const a = await client('127.0.6.50');
     const m = await client('127.0.6.51');
     const o = await client('127.0.6.52');
-    a.join(c0, 'dtmf', [a.stream({ codecs: [PCMU_MAP, DTMF_MAP, codec('opus', 111, 111, 48000)] })]);
+    a.join(c0, 'dtmf', [a.stream({ codecs: [PCMU_MAP, DTMF_MAP, codec('GSM', 3, 3)] })]);
     m.join(c0, 'dtmf', [m.stream({ codecs: [PCMU_MAP, DTMF_MAP] })], { mode: 'mix' });
-    // An opus-only phone in mix mode: the mixer has no codec for it, so it gets no mixed stream.
-    o.join(c0, 'dtmf', [o.stream({ codecs: [codec('opus', 111, 111, 48000)] })], { mode: 'mix' });
+    // A GSM-only phone in mix mode: the mixer has no codec for it, so it gets no mixed stream.
+    o.join(c0, 'dtmf', [o.stream({ codecs: [codec('GSM', 3, 3)] })], { mode: 'mix' });
     const event = Buffer.alloc(16);
     event[0] = 0x80;
     event[1] = 101;
@@ -268,17 +297,17 @@ describe('mixer with the reflector core (loopback UDP)', () => {
     await a.rtp.send(event, AUDIO, CORE_IP);
     const got = await m.rtp.nextMatching((x) => x.msg.readUInt32BE(8) === 0xd7f, 4000);
     expect(got.msg[1] & 0x7f).to.equal(101);
-    const opus = Buffer.alloc(40);
-    opus[0] = 0x80;
-    opus[1] = 111;
-    opus.writeUInt32BE(0x0b, 8);
-    await a.rtp.send(opus, AUDIO, CORE_IP);
+    const gsm = Buffer.alloc(45);
+    gsm[0] = 0x80;
+    gsm[1] = 3;
+    gsm.writeUInt32BE(0x0b, 8);
+    await a.rtp.send(gsm, AUDIO, CORE_IP);
     const stats = await waitUntil(() => {
       const s = mixer!.stats();
       return (s.mixer_telephone_event ?? 0) >= 1 && (s.mixer_unsupported_codec ?? 0) >= 1 ? s : undefined;
     }, 4000, 'mixer drop counters');
     expect(stats.mixer_inputs).to.equal(0);
-    expect(stats.mixer_outputs).to.equal(1, 'the opus-only participant has no mixed stream');
+    expect(stats.mixer_outputs).to.equal(1, 'the GSM-only participant has no mixed stream');
     // m still gets its (silent) mixed stream.
     await waitUntil(() => mixerPackets(m) >= 3, 4000, 'mixed packets');
     // Whatever the core forwarded raw to o, nothing came from a mixer SSRC.

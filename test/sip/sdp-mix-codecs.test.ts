@@ -30,3 +30,17 @@ describe('sip/sdp-negotiate: mix-mode codecs', () => {
     expect(stereo.ok).to.equal(false);
   });
 });
+
+describe('sip/sdp-negotiate: opus in mix mode', () => {
+  it('accepts opus/48000/2 (RFC 7587 rtpmap) but not opus with another channel count or rate', () => {
+    const mk = (rtpmap: string): NegotiationInput => ({
+      ...input(offer(['m=audio 40000 RTP/AVP 111', `a=rtpmap:111 ${rtpmap}`])),
+      audioCodecs: ['PCMU', 'opus', 'telephone-event'],
+    });
+    const ok = negotiate(mk('opus/48000/2'));
+    expect(ok.ok).to.equal(true);
+    if (ok.ok) expect(ok.answer).to.match(/a=rtpmap:111 opus\/48000\/2/);
+    expect(negotiate(mk('opus/48000/1')).ok).to.equal(false);
+    expect(negotiate(mk('opus/16000/2')).ok).to.equal(false);
+  });
+});
