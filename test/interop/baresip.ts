@@ -19,7 +19,10 @@ export interface BaresipOptions {
   readonly sourceWav: string;
   readonly dial: string;
   readonly user: string;
-  readonly password: string;
+  /** Digest password; without it the account carries no credentials. */
+  readonly password?: string;
+  /** baresip audio_codecs, e.g. ['PCMA/8000'], ['G722/16000'], ['opus/48000/2']; PCMU/8000 by default. */
+  readonly codecs?: readonly string[];
   readonly domain: string;
 }
 
@@ -31,17 +34,20 @@ export interface Baresip {
   waitFor(text: string, timeoutMs: number): Promise<void>;
   /** The sndfile recording of received audio, if any. */
   decodedWav(): string | undefined;
+  /** Size of that recording in bytes (0 while there is none). */
+  recordedBytes(): number;
   stop(): Promise<void>;
 }
 
 const running = new Set<Baresip>();
 
+/** baresip with the codec modules the tests load (g711, g722, opus). */
 export function baresipAvailable(): boolean {
-  return spawnSync('sh', ['-c', 'command -v baresip'], { encoding: 'utf8' }).status === 0;
+  return spawnSync('sh', ['-c', 'command -v baresip && test -f /usr/lib/baresip/modules/g722.so && test -f /usr/lib/baresip/modules/opus.so'], { encoding: 'utf8' }).status === 0;
 }
 
 export function startBaresip(o: BaresipOptions): Baresip {
-  if (!baresipAvailable()) throw new Error('baresip is not on PATH (install baresip-core)');
+  if (!baresipAvailable()) throw new Error('baresip with its g711, g722 and opus modules is not installed (apt-get install baresip-core)');
   // Short path: sndfile builds its file name in a 128-byte buffer.
   const dir = mkdtempSync('/tmp/bs-');
   const rec = join(dir, 'r');
@@ -55,14 +61,17 @@ export function startBaresip(o: BaresipOptions): Baresip {
     `audio_source aufile,${o.sourceWav}`,
     'audio_alert none,none',
     'module_path /usr/lib/baresip/modules',
-    'module g711.so', 'module aufile.so', 'module sndfile.so', 'module account.so', 'module menu.so',
+    'module g711.so', 'module g722.so', 'module opus.so',
+    'module aufile.so', 'module sndfile.so', 'module account.so', 'module menu.so',
     `snd_path ${rec}`,
     'statmode_default off',
     'ringback_disabled yes',
     '',
   ].join('\n'));
+  const auth = o.password !== undefined ? `;auth_user=${o.user};auth_pass=${o.password}` : '';
+  const codecs = (o.codecs ?? ['PCMU/8000']).join(',');
   writeFileSync(join(dir, 'accounts'),
-    `<sip:${o.user}@${o.domain}>;auth_user=${o.user};auth_pass=${o.password};regint=0;answermode=manual;audio_codecs=PCMU/8000\n`);
+    `<sip:${o.user}@${o.domain}>${auth};regint=0;answermode=manual;audio_codecs=${codecs}\n`);
   const proc = spawn('stdbuf', ['-oL', 'baresip', '-4', '-f', dir, '-e', `/dial ${o.dial}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
@@ -93,6 +102,7 @@ export function startBaresip(o: BaresipOptions): Baresip {
       const f = readdirSync(rec).find((n) => n.endsWith('-dec.wav'));
       return f !== undefined ? join(rec, f) : undefined;
     },
+    recordedBytes: () => fileSize(b.decodedWav()),
     async stop() {
       if (!exited && proc.pid !== undefined) {
         proc.kill('SIGTERM');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { readWavS16Mono } from '../../tools/lib/media.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
-import { baresipInstalled, startPhone, stopAllPhones, type Phone } from '../mixer/baresip-phone.js';
+import { baresipAvailable, startBaresip, stopAllBaresip, type Baresip } from './baresip.js';
 import { analyseTone } from './tone.js';
 
 const IP = '127.0.6.40';
@@ -27,7 +27,7 @@ function sox(args: string[]): void {
  * Seconds (in 100 ms blocks, not necessarily consecutive: a loaded test machine
  * may stall a phone's sender) during which `freqHz` carries ≥ minShare of the energy.
  */
-function toneSeconds(phone: Phone, freqHz: number, minShare: number): number {
+function toneSeconds(phone: Baresip, freqHz: number, minShare: number): number {
   const wav = phone.decodedWav();
   if (wav === undefined) return 0;
   const w = readWavS16Mono(wav);
@@ -44,14 +44,14 @@ describe('interop: baresip phones in mix mode (mixer)', function () {
   });
 
   afterEach(async () => {
-    await stopAllPhones();
+    await stopAllBaresip();
     await refl?.stop();
     refl = null;
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('baresip (with g722) and sox are installed (the interop test fails without them)', () => {
-    expect(baresipInstalled(), 'baresip with g722.so: apt-get install baresip-core').to.equal(true);
+    expect(baresipAvailable(), 'baresip with g722.so: apt-get install baresip-core').to.equal(true);
     expect(spawnSync('sh', ['-c', 'command -v sox']).status, 'sox not on PATH').to.equal(0);
   });
 
@@ -66,15 +66,15 @@ describe('interop: baresip phones in mix mode (mixer)', function () {
     refl = await startReflector({ config: baseConfig(IP) });
     const dial = `sip:trio@${IP};mode=mix`;
     const common = { domain: IP, dial, codecs: ['PCMU/8000'] };
-    const a = startPhone({ ...common, user: 'a', sipPort: 47361, rtpPorts: [47410, 47419], sourceWav: t440 });
-    const b = startPhone({ ...common, user: 'b', sipPort: 47371, rtpPorts: [47420, 47429], sourceWav: t1000 });
-    const c = startPhone({ ...common, user: 'c', sipPort: 47381, rtpPorts: [47430, 47439], sourceWav: silence });
+    const a = startBaresip({ ...common, user: 'a', sipPort: 47361, rtpPorts: [47410, 47419], sourceWav: t440 });
+    const b = startBaresip({ ...common, user: 'b', sipPort: 47371, rtpPorts: [47420, 47429], sourceWav: t1000 });
+    const c = startBaresip({ ...common, user: 'c', sipPort: 47381, rtpPorts: [47430, 47439], sourceWav: silence });
     await Promise.all([a, b, c].map((p) => p.waitFor('Call established', 15_000)));
     // Recordings of at least 6 s (8 kHz, 16 bit) for everyone.
     await waitUntil(() => [a, b, c].every((p) => p.recordedBytes() > 44 + 6 * 16000), 20_000, 'recordings of 6 s');
     await Promise.all([a, b, c].map((p) => p.stop()));
 
-    const report = (p: Phone): string => `${p.output().slice(-1500)}\n${refl?.output().slice(-3000) ?? ''}`;
+    const report = (p: Baresip): string => `${p.output().slice(-1500)}\n${refl?.output().slice(-3000) ?? ''}`;
     // Two tones of equal level share the energy: each carries ~50 %.
     expect(toneSeconds(c, 440, 0.3), `C hears 440 Hz\n${report(c)}`).to.be.at.least(3);
     expect(toneSeconds(c, 1000, 0.3), `C hears 1000 Hz\n${report(c)}`).to.be.at.least(3);
@@ -92,13 +92,13 @@ describe('interop: baresip phones in mix mode (mixer)', function () {
 
     refl = await startReflector({ config: baseConfig(IP) });
     const dial = `sip:pair@${IP};mode=mix`;
-    const p = startPhone({ domain: IP, dial, user: 'p', codecs: ['PCMA/8000'], sipPort: 47461, rtpPorts: [47510, 47519], sourceWav: t440 });
-    const g = startPhone({ domain: IP, dial, user: 'g', codecs: ['G722/16000'], sipPort: 47471, rtpPorts: [47520, 47529], sourceWav: t1000 });
+    const p = startBaresip({ domain: IP, dial, user: 'p', codecs: ['PCMA/8000'], sipPort: 47461, rtpPorts: [47510, 47519], sourceWav: t440 });
+    const g = startBaresip({ domain: IP, dial, user: 'g', codecs: ['G722/16000'], sipPort: 47471, rtpPorts: [47520, 47529], sourceWav: t1000 });
     await Promise.all([p, g].map((x) => x.waitFor('Call established', 15_000)));
     await waitUntil(() => p.recordedBytes() > 44 + 4 * 16000 && g.recordedBytes() > 44 + 4 * 32000, 20_000, 'recordings of 4 s');
     await Promise.all([p, g].map((x) => x.stop()));
 
-    const report = (x: Phone): string => `${x.output().slice(-1500)}\n${refl?.output().slice(-3000) ?? ''}`;
+    const report = (x: Baresip): string => `${x.output().slice(-1500)}\n${refl?.output().slice(-3000) ?? ''}`;
     expect(toneSeconds(p, 1000, 0.6), `PCMA phone hears the G722 phone\n${report(p)}`).to.be.at.least(2);
     expect(toneSeconds(g, 440, 0.6), `G722 phone hears the PCMA phone\n${report(g)}`).to.be.at.least(2);
     expect(toneSeconds(p, 440, 0.1), 'the PCMA phone does not hear itself').to.equal(0);

@@ -12,7 +12,7 @@ import { readWavS16Mono } from '../../tools/lib/media.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
 import { analyseTone } from '../interop/tone.js';
-import { startPhone, stopAllPhones, type Phone } from './baresip-phone.js';
+import { startBaresip, stopAllBaresip, type Baresip } from '../interop/baresip.js';
 
 const IP = '127.0.6.100';
 
@@ -22,7 +22,7 @@ function sox(args: string[]): void {
 }
 
 /** Seconds (100 ms blocks) in which `freqHz` carries ≥ minShare of the energy of what the phone decoded (downmixed to mono). */
-function toneSeconds(phone: Phone, dir: string, freqHz: number, minShare: number): number {
+function toneSeconds(phone: Baresip, dir: string, freqHz: number, minShare: number): number {
   const wav = phone.decodedWav();
   if (wav === undefined) return 0;
   const mono = join(dir, `mono-${phone.proc.pid ?? 0}-${freqHz}.wav`);
@@ -41,7 +41,7 @@ describe('mixer: a baresip opus phone and a PCMU phone in mix mode', function ()
   });
 
   afterEach(async () => {
-    await stopAllPhones();
+    await stopAllBaresip();
     await refl?.stop();
     refl = null;
     rmSync(dir, { recursive: true, force: true });
@@ -56,13 +56,13 @@ describe('mixer: a baresip opus phone and a PCMU phone in mix mode', function ()
 
     refl = await startReflector({ config: baseConfig(IP) });
     const dial = `sip:opusmix@${IP};mode=mix`;
-    const o = startPhone({ domain: IP, dial, user: 'o', codecs: ['opus/48000/2'], sipPort: 47661, rtpPorts: [47710, 47719], sourceWav: t440 });
-    const u = startPhone({ domain: IP, dial, user: 'u', codecs: ['PCMU/8000'], sipPort: 47671, rtpPorts: [47720, 47729], sourceWav: t1000 });
+    const o = startBaresip({ domain: IP, dial, user: 'o', codecs: ['opus/48000/2'], sipPort: 47661, rtpPorts: [47710, 47719], sourceWav: t440 });
+    const u = startBaresip({ domain: IP, dial, user: 'u', codecs: ['PCMU/8000'], sipPort: 47671, rtpPorts: [47720, 47729], sourceWav: t1000 });
     await Promise.all([o, u].map((x) => x.waitFor('Call established', 15_000)));
     await waitUntil(() => o.recordedBytes() > 44 + 4 * 192000 && u.recordedBytes() > 44 + 4 * 16000, 25_000, 'recordings of 4 s');
     await Promise.all([o, u].map((x) => x.stop()));
 
-    const report = (x: Phone): string => `${x.output().slice(-1500)}\n${refl?.output().slice(-3000) ?? ''}`;
+    const report = (x: Baresip): string => `${x.output().slice(-1500)}\n${refl?.output().slice(-3000) ?? ''}`;
     expect(toneSeconds(o, dir, 1000, 0.6), `opus phone hears the PCMU phone\n${report(o)}`).to.be.at.least(2);
     expect(toneSeconds(u, dir, 440, 0.6), `PCMU phone hears the opus phone\n${report(u)}`).to.be.at.least(2);
     expect(toneSeconds(o, dir, 440, 0.1), 'the opus phone does not hear itself').to.equal(0);
