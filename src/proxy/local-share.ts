@@ -73,7 +73,7 @@ export class LocalShare {
       socket.resume();
       this.#live = true;
       this.#ctx.live(this.info.id);
-    });
+    }).catch(() => { this.#pending.delete(socket); socket.destroy(); });
   }
 
   #onViewerConnection(socket: Socket): void {
@@ -89,7 +89,7 @@ export class LocalShare {
       // Bytes from viewers are discarded (SPEC §8.4); reading them keeps the socket flowing.
       socket.on('data', discard);
       socket.resume();
-    });
+    }).catch(() => { this.#pending.delete(socket); socket.destroy(); });
   }
 
   /** Hot path of the share: one chunk of the sharer to every viewer. */

@@ -60,8 +60,8 @@ export class RemoteShare {
     void authenticateShareLine(viewer, 'VIEW', this.info, this.#ctx).then((rest) => {
       if (rest === null) { this.#pending.delete(viewer); return; }
       if (this.#ended || viewer.destroyed) { viewer.destroy(); return; }
-      void this.#proxy(viewer);
-    });
+      return this.#proxy(viewer);
+    }).catch(() => { this.#pending.delete(viewer); viewer.destroy(); });
   }
 
   async #proxy(viewer: Socket): Promise<void> {
