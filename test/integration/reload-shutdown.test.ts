@@ -7,30 +7,13 @@
  *   peer-down timeout could have said so).
  */
 import { expect } from 'chai';
-import { MediaEndpoint, clientSdp } from '../../tools/lib/media.js';
-import { SipUdpClient } from '../../tools/lib/sip-client.js';
 import { killAllSipp, runSipp, sippAvailable } from '../interop/sipp.js';
+import { closeMembers, heardFrom, joinMember as join, type Member } from '../helpers/conference-member.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const R1 = '127.0.8.1';
 const R2 = '127.0.8.2';
-
-interface Member { sip: SipUdpClient; media: MediaEndpoint; status: number }
-
-async function join(reflector: string, local: string, session: string, user?: string, password?: string): Promise<Member> {
-  const media = new MediaEndpoint({ localAddress: local, remoteAddress: reflector, remoteRtpPort: 5566, toneHz: 1000, cname: user ?? local });
-  const rtpPort = await media.bind();
-  const sip = new SipUdpClient({ localAddress: local, server: reflector, serverPort: 5060,
-    ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) });
-  await sip.bind();
-  const res = await sip.invite(session, clientSdp(local, rtpPort, media.ssrc, user ?? local));
-  return { sip, media, status: res.status };
-}
-
-function receivedFrom(receiver: Member, sender: Member): number {
-  return receiver.media.received.get(sender.media.ssrc)?.packets ?? 0;
-}
 
 describe('integration: reload and shutdown of a real reflector', function () {
   this.timeout(60_000);
@@ -39,7 +22,7 @@ describe('integration: reload and shutdown of a real reflector', function () {
 
   afterEach(async function () {
     killAllSipp();
-    for (const m of members.splice(0)) { m.sip.close(); await m.media.close(); }
+    await closeMembers(members);
     const failed = this.currentTest?.state === 'failed';
     for (const p of procs.splice(0)) {
       if (failed) process.stderr.write(`--- reflector ${p.configFile} output:\n${p.output().slice(-6000)}\n`);
@@ -55,9 +38,7 @@ describe('integration: reload and shutdown of a real reflector', function () {
     const bob = await join(R1, '127.0.8.12', 'reload test', 'bob', 'bob-pw');
     members.push(alice, bob);
     expect([alice.status, bob.status]).to.deep.equal([200, 200]);
-    alice.media.start();
-    bob.media.start();
-    await waitUntil(() => receivedFrom(bob, alice) >= 10, 5000, 'bob to hear alice');
+    await waitUntil(() => heardFrom(bob, alice) >= 10, 5000, 'bob to hear alice');
 
     const carolBefore = await join(R1, '127.0.8.13', 'reload test', 'carol', 'carol-pw');
     members.push(carolBefore);
@@ -66,11 +47,11 @@ describe('integration: reload and shutdown of a real reflector', function () {
     r.writeConfig(baseConfig(R1, users + 'SIP_USER carol carol-pw\n'));
     r.signal('SIGHUP');
     await r.waitForLog((l) => l.event === 'reloaded');
-    const heardBefore = receivedFrom(bob, alice);
+    const heardBefore = heardFrom(bob, alice);
     const carol = await join(R1, '127.0.8.14', 'reload test', 'carol', 'carol-pw');
     members.push(carol);
     expect(carol.status, 'carol after the reload').to.equal(200);
-    await waitUntil(() => receivedFrom(bob, alice) >= heardBefore + 25, 5000, 'the call to keep flowing after SIGHUP');
+    await waitUntil(() => heardFrom(bob, alice) >= heardBefore + 25, 5000, 'the call to keep flowing after SIGHUP');
     expect(alice.sip.remoteBye || bob.sip.remoteBye, 'nobody was hung up by the reload').to.equal(false);
 
     // A broken file: adds dave, but has an error, so nothing of it may take effect.
@@ -82,8 +63,8 @@ describe('integration: reload and shutdown of a real reflector', function () {
     const dave = await join(R1, '127.0.8.15', 'reload test', 'dave', 'dave-pw');
     members.push(dave);
     expect(dave.status, 'dave came only with the broken file').to.equal(403);
-    const heard = receivedFrom(bob, alice);
-    await waitUntil(() => receivedFrom(bob, alice) >= heard + 25, 5000, 'the call to keep flowing after a rejected reload');
+    const heard = heardFrom(bob, alice);
+    await waitUntil(() => heardFrom(bob, alice) >= heard + 25, 5000, 'the call to keep flowing after a rejected reload');
     expect(r.proc.exitCode).to.equal(null);
   });
 
