@@ -168,6 +168,9 @@ class ProxyImpl implements Proxy {
     this.#core.setRflxHandler({ onParticipantRflx: (id, session, app) => this.#guard(() => this.#onParticipantRflx(id, session, app)) });
     this.#on(this.#hub.events, 'share-live', (share) => this.#guard(() => this.#onShareLive(share.info.id)));
     this.#on(this.#hub.events, 'share-ended', (share, reason) => this.#guard(() => this.#onShareEnded(share, reason)));
+    this.#on(this.#hub.events, 'viewer-dropped', (shareId, viewer) => {
+      this.#logger.info('share_viewer_dropped', { shareId, viewer, reason: 'slow', note: 'the viewer fell more than the per-viewer buffer behind the sharer' });
+    });
     this.#on(this.#spool.events, 'file-ready', (entry) => this.#guard(() => this.#onFileReady(entry)));
     this.#on(this.#spool.events, 'file-removed', (entry, reason) => this.#guard(() => {
       this.#filePeers.delete(entry.id);

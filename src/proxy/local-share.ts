@@ -103,7 +103,9 @@ export class LocalShare {
         this.#viewers.delete(viewer);
         this.#ctx.drops.add(ShareDrop.SlowViewer);
         this.#ctx.counters.viewersDropped++;
+        const who = `${viewer.remoteAddress ?? '?'}:${viewer.remotePort ?? '?'}`;
         viewer.destroy();
+        this.#ctx.viewerDropped(this.info.id, who);
         continue;
       }
       viewer.write(chunk);

@@ -26,6 +26,8 @@ export type ShareHubEvents = {
   'share-live': [share: LocalShare];
   /** A share ended (its sockets are closed and its ports released). */
   'share-ended': [share: Share, reason: string];
+  /** A viewer was disconnected because it could not keep up (address:port of the viewer). */
+  'viewer-dropped': [shareId: number, viewer: string];
 };
 
 export interface ShareHubOptions {
@@ -63,6 +65,7 @@ export class ShareHub {
         const share = this.#shares.get(id);
         if (share?.kind === 'local') this.events.emit('share-live', share);
       },
+      viewerDropped: (id, viewer) => { this.events.emit('viewer-dropped', id, viewer); },
     };
   }
 

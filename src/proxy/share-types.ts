@@ -87,6 +87,8 @@ export interface ShareContext {
   readonly ended: (id: number, reason: string) => void;
   /** The sharer of a local share authenticated. */
   readonly live: (id: number) => void;
+  /** A viewer was disconnected because it could not keep up (SPEC §8.4). */
+  readonly viewerDropped: (id: number, viewer: string) => void;
 }
 
 /**

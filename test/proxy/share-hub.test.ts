@@ -70,6 +70,9 @@ describe('proxy share hub (SPEC §8)', () => {
     const target = { host: HOST, port: share.clientPort };
     const slow = await openView(target, cred);
     sockets.add(slow);
+    const slowAddress = `${slow.localAddress}:${slow.localPort}`;
+    const dropped: string[] = [];
+    h.events.on('viewer-dropped', (_id, viewer) => dropped.push(viewer));
     // `slow` stays paused: it never reads.
     const fast = await Promise.all([openView(target, cred), openView(target, cred)]);
     fast.forEach((v) => sockets.add(v));
@@ -102,6 +105,7 @@ describe('proxy share hub (SPEC §8)', () => {
     const slowGot = await within(collect(slow), 10000, 'slow viewer closed');
     expect(slowGot.bytes).to.be.below(total);
     expect(h.counters.viewersDropped).to.equal(1);
+    expect(dropped, 'the drop is reported (the proxy logs share_viewer_dropped)').to.deep.equal([slowAddress]);
   });
 
   it('answers a wrong passkey with ERR and nothing else, on both ports', async () => {
