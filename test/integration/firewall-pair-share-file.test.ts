@@ -6,57 +6,20 @@
  * one viewer on R2 and two on R1 (through R1's proxy) byte for byte; a 50 MB file
  * sent on R1 is fetched on R2 (through R2's file relay), whole and resumed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { bounded, deterministicBytes, sha256, startClient, type ClientProcess } from '../helpers/client-cli.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 
-const CLIENT_JS = fileURLToPath(new URL('../../tools/client.js', import.meta.url));
 const R2 = '127.0.12.2';
 const R1 = '127.0.12.3';
 const RELAY_PORT = 5564;
 const WAIT_MS = 120_000;
 
-interface ClientResult {
-  readonly code: number | null;
-  readonly summary: Record<string, unknown>;
-}
-
-interface ClientProcess {
-  readonly proc: ChildProcess;
-  /** Resolves with the first progress event (stderr JSON line) matching `pred`. */
-  event(pred: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** Resolves with the exit code and the parsed stdout summary. */
-  done(timeoutMs?: number): Promise<ClientResult>;
-  output(): string;
-}
-
-/** A deterministic pseudo-random buffer (xorshift32), so a failure can be reproduced. */
-function deterministicBytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-function bounded<T>(p: Promise<T>, timeoutMs: number, what: string, output: () => string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} not within ${timeoutMs} ms; output:\n${output().slice(-3000)}`)), timeoutMs);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
-  });
-}
 
 /** GET http://address:8080/path, parsed as JSON, bounded. */
 function getJson(address: string, path: string): Promise<unknown> {
@@ -103,53 +66,9 @@ describe('firewall pair: share and file transfer across two real reflector proce
     `--- R2 (${R2}) ---\n${(r2?.output() ?? '').slice(-6000)}\n--- R1 (${R1}) ---\n${(r1?.output() ?? '').slice(-6000)}`;
 
   function client(server: string, local: string, session: string, args: string[]): ClientProcess {
-    const proc = spawn(process.execPath, [CLIENT_JS, '--server', `${server}:5060`, '--session', session, '--local', local, '--timeout', '60', ...args], {
-      cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    children.push(proc);
-    let stdout = '';
-    let stderr = '';
-    let partial = '';
-    const events: Record<string, unknown>[] = [];
-    const waiters = new Set<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }>();
-    proc.stdin?.on('error', () => { /* the child may exit before reading all of stdin; its summary tells */ });
-    proc.stdout?.setEncoding('utf8');
-    proc.stderr?.setEncoding('utf8');
-    proc.stdout?.on('data', (c: string) => { if (stdout.length < 1_000_000) stdout += c; });
-    proc.stderr?.on('data', (c: string) => {
-      if (stderr.length < 1_000_000) stderr += c;
-      partial += c;
-      for (let nl = partial.indexOf('\n'); nl >= 0; nl = partial.indexOf('\n')) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        let e: unknown;
-        try { e = JSON.parse(line); } catch { continue; }
-        if (typeof e !== 'object' || e === null) continue;
-        const rec = e as Record<string, unknown>;
-        events.push(rec);
-        for (const w of [...waiters]) if (w.pred(rec)) { waiters.delete(w); w.resolve(rec); }
-      }
-    });
-    const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code))); // close: stdout fully read
-    const output = (): string => `client ${local} ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}\n${reflectorOutput()}`;
-    return {
-      proc,
-      output,
-      event(pred, timeoutMs = WAIT_MS) {
-        const seen = events.find(pred);
-        if (seen !== undefined) return Promise.resolve(seen);
-        let w: { pred: typeof pred; resolve: (e: Record<string, unknown>) => void } | undefined;
-        const p = new Promise<Record<string, unknown>>((resolve) => { w = { pred, resolve }; waiters.add(w); });
-        return bounded(p, timeoutMs, 'client progress event', output).finally(() => { if (w !== undefined) waiters.delete(w); });
-      },
-      async done(timeoutMs = WAIT_MS) {
-        const code = await bounded(exited, timeoutMs, 'client exit', output);
-        const line = stdout.trim().split('\n').pop() ?? '';
-        let summary: Record<string, unknown>;
-        try { summary = JSON.parse(line) as Record<string, unknown>; } catch { throw new Error(`no JSON summary; ${output()}`); }
-        return { code, summary };
-      },
-    };
+    const c = startClient({ server, local, session, args, cwd: dir, waitMs: WAIT_MS, stepTimeoutS: 60 });
+    children.push(c.proc);
+    return c;
   }
 
   function config(address: string, other: string, spool: string): string {

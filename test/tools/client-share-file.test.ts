@@ -4,53 +4,16 @@
  * offset), and reports an RFLX ERROR answer with a non-zero exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { CLIENT_JS, bounded, deterministicBytes, sha256, startClient, type ClientProcess } from '../helpers/client-cli.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 
-const CLIENT_JS = fileURLToPath(new URL('../../tools/client.js', import.meta.url));
 const REFLECTOR = '127.0.11.2';
 const WAIT_MS = 20_000;
 
-interface ClientResult {
-  readonly code: number | null;
-  readonly summary: Record<string, unknown>;
-}
-
-interface ClientProcess {
-  readonly proc: ChildProcess;
-  /** Resolves with the first progress event (stderr JSON line) matching `pred`. */
-  event(pred: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** Resolves with the exit code and the parsed stdout summary. */
-  done(timeoutMs?: number): Promise<ClientResult>;
-  output(): string;
-}
-
-/** A deterministic pseudo-random buffer (xorshift32), so a failure can be reproduced. */
-function deterministicBytes(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-function bounded<T>(p: Promise<T>, timeoutMs: number, what: string, output: () => string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} not within ${timeoutMs} ms; output:\n${output().slice(-3000)}`)), timeoutMs);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
-  });
-}
 
 describe('tools/client share and file transfer (real reflector, built CLI)', function () {
   this.timeout(90_000);
@@ -59,52 +22,9 @@ describe('tools/client share and file transfer (real reflector, built CLI)', fun
   let children: ChildProcess[] = [];
 
   function client(local: string, session: string, args: string[]): ClientProcess {
-    const proc = spawn(process.execPath, [CLIENT_JS, '--server', `${REFLECTOR}:5060`, '--session', session, '--local', local, '--timeout', '20', ...args], {
-      cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    children.push(proc);
-    let stdout = '';
-    let stderr = '';
-    let partial = '';
-    const events: Record<string, unknown>[] = [];
-    const waiters = new Set<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }>();
-    proc.stdout?.setEncoding('utf8');
-    proc.stderr?.setEncoding('utf8');
-    proc.stdout?.on('data', (c: string) => { if (stdout.length < 1_000_000) stdout += c; });
-    proc.stderr?.on('data', (c: string) => {
-      if (stderr.length < 1_000_000) stderr += c;
-      partial += c;
-      for (let nl = partial.indexOf('\n'); nl >= 0; nl = partial.indexOf('\n')) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        let e: unknown;
-        try { e = JSON.parse(line); } catch { continue; }
-        if (typeof e !== 'object' || e === null) continue;
-        const rec = e as Record<string, unknown>;
-        events.push(rec);
-        for (const w of [...waiters]) if (w.pred(rec)) { waiters.delete(w); w.resolve(rec); }
-      }
-    });
-    const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code))); // close: stdout fully read
-    const output = (): string => `stdout: ${stdout}\nstderr: ${stderr}`;
-    return {
-      proc,
-      output,
-      event(pred, timeoutMs = WAIT_MS) {
-        const seen = events.find(pred);
-        if (seen !== undefined) return Promise.resolve(seen);
-        let w: { pred: typeof pred; resolve: (e: Record<string, unknown>) => void } | undefined;
-        const p = new Promise<Record<string, unknown>>((resolve) => { w = { pred, resolve }; waiters.add(w); });
-        return bounded(p, timeoutMs, 'client progress event', output).finally(() => { if (w !== undefined) waiters.delete(w); });
-      },
-      async done(timeoutMs = WAIT_MS) {
-        const code = await bounded(exited, timeoutMs, 'client exit', output);
-        const line = stdout.trim().split('\n').pop() ?? '';
-        let summary: Record<string, unknown>;
-        try { summary = JSON.parse(line) as Record<string, unknown>; } catch { throw new Error(`no JSON summary; ${output()}`); }
-        return { code, summary };
-      },
-    };
+    const c = startClient({ server: REFLECTOR, local, session, args, cwd: dir, waitMs: WAIT_MS, stepTimeoutS: 20 });
+    children.push(c.proc);
+    return c;
   }
 
   beforeEach(async () => {
