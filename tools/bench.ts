@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -22,6 +22,7 @@ import { buildPerfRefs } from './bench/perf-refs.js';
 import { hasTaskset } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
 import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
+import { benchMixer, type MixerBenchResult } from '../src/mixer/bench.js';
 
 const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
 const REFLECTOR_PORT = 26000;
@@ -39,11 +40,13 @@ interface BenchArgs {
   readonly fanout: boolean;
   readonly retries: number;
   readonly io?: string;
+  /** Measure the mixer's cost (mixed participants one core sustains at 8 and 16 kHz). */
+  readonly mixer: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only]\n`,
   );
   process.exit(2);
 }
@@ -56,6 +59,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let fanout = true;
   let retries = 1;
   let io: string | undefined;
+  let mixer = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -63,6 +67,8 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--impl') impls = argv[++i] ?? usage('--impl needs a value');
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
+    else if (a === '--no-mixer') mixer = false;
+    else if (a === '--mixer-only') { fanout = false; held = false; }
     else if (a === '--io') {
       io = argv[++i];
       if (io !== 'auto' && io !== 'dgram' && io !== 'mmsg') usage('--io must be auto, dgram or mmsg');
@@ -85,7 +91,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -287,6 +293,19 @@ async function main(): Promise<void> {
     if (sipNote !== undefined) emit({ type: 'join', via: 'SIP', error: sipNote });
   }
 
+  // The mixer's cost (SPEC §12/§13): one session of 20 mixed participants, all talking or 3 talking,
+  // at 8 kHz (PCMU) and 16 kHz (G.722), timed by CPU time in this process.
+  const mixerResults: MixerBenchResult[] = [];
+  if (args.mixer) {
+    for (const rateHz of [8000, 16000] as const) {
+      for (const talkers of [20, 3]) {
+        const r = benchMixer({ participants: 20, rateHz, seconds: args.quick ? 1 : 5, talkers });
+        mixerResults.push(r);
+        emit({ type: 'mixer', ...r });
+      }
+    }
+  }
+
   // Human-readable table.
   const w = (s: string): void => {
     process.stderr.write(s + '\n');
@@ -315,6 +334,9 @@ async function main(): Promise<void> {
     w(`time to join (SIP, SIPp): ${sipJoin.successful}/${sipJoin.calls} calls, INVITE→200 OK p50 ${sipJoin.p50Ms.toFixed(2)} ms, p99 ${sipJoin.p99Ms.toFixed(2)} ms`);
   }
   if (sipNote !== undefined) w(`note: ${sipNote}`);
+  for (const r of mixerResults) {
+    w(`mixer ${r.rateHz / 1000} kHz ${r.codec}: ${r.talkers}/${r.participants} talking → ${Math.round(r.participantsPerCore)} mixed participants per core (realtime factor ${r.realtimeFactor.toFixed(1)})`);
+  }
   for (const m of refs.missing) w(`note: ${m}`);
 }
 

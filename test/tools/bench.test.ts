@@ -136,6 +136,20 @@ describe('tools/bench', () => {
     expect(io.stderr).to.include('--io must be auto, dgram or mmsg');
   });
 
+  it('--mixer-only reports the mixer\'s cost at 8 and 16 kHz as JSON lines (no speed asserted)', function () {
+    this.timeout(60000);
+    const bench = join(repoRoot(), 'dist', 'tools', 'bench.js');
+    const r = spawnSync(process.execPath, [bench, '--mixer-only', '--quick'], { encoding: 'utf8', timeout: 50000 });
+    expect(r.status, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o.type === 'mixer');
+    expect(lines.map((o) => o.rateHz).sort()).to.deep.equal([16000, 16000, 8000, 8000]);
+    for (const o of lines) {
+      expect(o.packetsOut, 'one packet per participant per frame').to.equal((o.frames as number) * (o.participants as number));
+      expect(o.participantsPerCore).to.be.a('number').and.to.be.greaterThan(0);
+    }
+    expect(r.stderr).to.include('mixed participants per core');
+  });
+
   it('parses the C harness RESULT line and rejects an incomplete one', () => {
     const line =
       'RESULT K=10 R=1000 S=172 D=1 sent=10010 received=90090 expected=90090 loss_pct=0.0000 send_pct=100.00 ' +
