@@ -2,26 +2,19 @@ import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
 import { waitUntil } from '../helpers/wait.js';
 import { withTimeout } from '../helpers/udp.js';
-import { rtcpBye, rtcpRr, rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
+import { rtcpBye, rtcpRr, rtpPacket, startCore, WAIT_MS, type TestCore, useTestClients } from './fixture.js';
 
 const CORE_IP = '127.0.1.1';
 const AUDIO = 5566;
 
 describe('reflector core: fan-out', () => {
   let core: TestCore | null = null;
-  const clients: TestClient[] = [];
+  const { client } = useTestClients();
 
   afterEach(async () => {
     await core?.close();
     core = null;
-    await Promise.all(clients.splice(0).map((c) => c.close()));
   });
-
-  async function client(ip: string): Promise<TestClient> {
-    const c = await TestClient.create(ip);
-    clients.push(c);
-    return c;
-  }
 
   it('reflects RTP and RTCP of each of three participants to the two others, never back to the sender', async () => {
     ({ core } = await startCore(CORE_IP));

@@ -115,3 +115,28 @@ export function rtcpBye(ssrcs: number[]): Buffer {
   ssrcs.forEach((s, i) => b.writeUInt32BE(s, 4 + 4 * i));
   return b;
 }
+
+/**
+ * Clients and bare sockets for one describe block, all closed after each test
+ * (registers its own afterEach). Call it in the describe body.
+ */
+export function useTestClients(): { client(ip: string): Promise<TestClient>; sock(ip: string): Promise<TestUdp> } {
+  const clients: TestClient[] = [];
+  const socks: TestUdp[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await closeAll(socks.splice(0));
+  });
+  return {
+    async client(ip: string): Promise<TestClient> {
+      const c = await TestClient.create(ip);
+      clients.push(c);
+      return c;
+    },
+    async sock(ip: string): Promise<TestUdp> {
+      const s = await bindUdp(ip);
+      socks.push(s);
+      return s;
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { afterEach, describe, it } from 'mocha';
 import type { Medium, MixerPort, RelayPort, RflxHandler } from '../../src/reflector/api.js';
 import { withTimeout } from '../helpers/udp.js';
 import { waitUntil } from '../helpers/wait.js';
-import { codec, PCMU, rtcpRr, rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
+import { codec, PCMU, rtcpRr, rtpPacket, startCore, WAIT_MS, type TestCore, useTestClients } from './fixture.js';
 
 const CORE_IP = '127.0.1.8';
 const AUDIO = 5566;
@@ -15,19 +15,12 @@ interface Forwarded { session: string; medium: Medium; rtcp: boolean; packet: Bu
 
 describe('reflector core: hooks (relay, mixer, RFLX, sendTo, events)', () => {
   let core: TestCore | null = null;
-  const clients: TestClient[] = [];
+  const { client } = useTestClients();
 
   afterEach(async () => {
     await core?.close();
     core = null;
-    await Promise.all(clients.splice(0).map((c) => c.close()));
   });
-
-  async function client(ip: string): Promise<TestClient> {
-    const c = await TestClient.create(ip);
-    clients.push(c);
-    return c;
-  }
 
   it('gives every local datagram to the relay with canonical PT, and reflects relayed media to locals with split horizon', async () => {
     ({ core } = await startCore(CORE_IP));

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
-import { bindUdp, closeAll, type TestUdp } from '../helpers/udp.js';
 import { waitUntil } from '../helpers/wait.js';
-import { rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
+import { rtpPacket, startCore, WAIT_MS, type TestCore, useTestClients } from './fixture.js';
 
 const CORE_IP = '127.0.1.5';
 const AUDIO = 5566;
@@ -10,26 +9,16 @@ const KEEPALIVE = [5570, 5571, 5572, 5573];
 
 describe('reflector core: keep-alive ports', () => {
   let core: TestCore | null = null;
-  const clients: TestClient[] = [];
-  const socks: TestUdp[] = [];
+  const { client, sock } = useTestClients();
 
   afterEach(async () => {
     await core?.close();
     core = null;
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await closeAll(socks.splice(0));
   });
-
-  async function client(ip: string): Promise<TestClient> {
-    const c = await TestClient.create(ip);
-    clients.push(c);
-    return c;
-  }
 
   it('answers a STUN Binding Request on each keep-alive port with XOR-MAPPED-ADDRESS of the source', async () => {
     ({ core } = await startCore(CORE_IP));
-    const s = await bindUdp('127.0.1.170');
-    socks.push(s);
+    const s = await sock('127.0.1.170');
     for (const [i, port] of KEEPALIVE.entries()) {
       const txid = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, i]);
       const req = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), txid]);
@@ -79,8 +68,7 @@ describe('reflector core: keep-alive ports', () => {
 
   it('drops and counts anything else on the keep-alive ports', async () => {
     ({ core } = await startCore(CORE_IP));
-    const s = await bindUdp('127.0.1.173');
-    socks.push(s);
+    const s = await sock('127.0.1.173');
     await s.send(rtpPacket(0xdead, 1), KEEPALIVE[0], CORE_IP); // unknown SSRC
     await s.send(Buffer.from('hello'), KEEPALIVE[2], CORE_IP); // not STUN, not RTP
     const badStun = Buffer.from([0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);

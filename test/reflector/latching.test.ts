@@ -1,35 +1,19 @@
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
-import { bindUdp, closeAll, type TestUdp } from '../helpers/udp.js';
 import { waitUntil } from '../helpers/wait.js';
-import { rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
+import { rtpPacket, startCore, WAIT_MS, type TestCore, useTestClients } from './fixture.js';
 
 const CORE_IP = '127.0.1.3';
 const AUDIO = 5566;
 
 describe('reflector core: latching and anti-amplification', () => {
   let core: TestCore | null = null;
-  const clients: TestClient[] = [];
-  const socks: TestUdp[] = [];
+  const { client, sock } = useTestClients();
 
   afterEach(async () => {
     await core?.close();
     core = null;
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await closeAll(socks.splice(0));
   });
-
-  async function client(ip: string): Promise<TestClient> {
-    const c = await TestClient.create(ip);
-    clients.push(c);
-    return c;
-  }
-
-  async function sock(ip: string): Promise<TestUdp> {
-    const s = await bindUdp(ip);
-    socks.push(s);
-    return s;
-  }
 
   it('follows NAT rebinding to a new port on the same IP when the packet carries the known SSRC', async () => {
     ({ core } = await startCore(CORE_IP));

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
 import type { LeaveReason } from '../../src/reflector/api.js';
 import { withTimeout } from '../helpers/udp.js';
-import { coreConfig, rtcpBye, rtcpRr, rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
+import { coreConfig, rtcpBye, rtcpRr, rtpPacket, startCore, WAIT_MS, type TestCore, useTestClients } from './fixture.js';
 
 const CORE_IP = '127.0.1.2';
 const AUDIO = 5566;
@@ -25,19 +25,12 @@ function removed(core: TestCore, id: string, timeoutMs: number): Promise<LeaveRe
 
 describe('reflector core: liveness', () => {
   let core: TestCore | null = null;
-  const clients: TestClient[] = [];
+  const { client } = useTestClients();
 
   afterEach(async () => {
     await core?.close();
     core = null;
-    await Promise.all(clients.splice(0).map((c) => c.close()));
   });
-
-  async function client(ip: string): Promise<TestClient> {
-    const c = await TestClient.create(ip);
-    clients.push(c);
-    return c;
-  }
 
   it('removes a participant after INACTIVITY_TIMEOUT without RTP, RTCP or keep-alive, and keeps an active one', async () => {
     ({ core } = await startCore(CORE_IP, { inactivityTimeoutS: 1 }));

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
 import { encodeRtp } from '../../src/rtp/rtp-header.js';
-import { codec, startCore, TestClient, WAIT_MS, type TestCore } from './fixture.js';
+import { codec, startCore, WAIT_MS, type TestCore, useTestClients } from './fixture.js';
 
 const CORE_IP = '127.0.1.4';
 const AUDIO = 5566;
@@ -12,19 +12,12 @@ function packet(pt: number, seq: number, marker = false): Buffer {
 
 describe('reflector core: payload type rewrite', () => {
   let core: TestCore | null = null;
-  const clients: TestClient[] = [];
+  const { client } = useTestClients();
 
   afterEach(async () => {
     await core?.close();
     core = null;
-    await Promise.all(clients.splice(0).map((c) => c.close()));
   });
-
-  async function client(ip: string): Promise<TestClient> {
-    const c = await TestClient.create(ip);
-    clients.push(c);
-    return c;
-  }
 
   it('maps each participant\'s dynamic PT through the canonical number, keeping the marker bit and the payload', async () => {
     ({ core } = await startCore(CORE_IP));
