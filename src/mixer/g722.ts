@@ -175,36 +175,45 @@ function circularDot(x: Int32Array, coeffs: Int32Array, pos: number): number {
   );
 }
 
-export class G722Encoder {
-  readonly #low = new Band(DET_INIT_LOW);
-  readonly #high = new Band(DET_INIT_HIGH);
-  readonly #x = new Int32Array(2 * QMF_TAPS);
-  readonly #y = new Int32Array(2 * QMF_TAPS);
-  #ptr = 0;
+/** The state encoder and decoder share (ITU-T G.722): both sub-bands and the QMF delay lines. */
+class G722State {
+  readonly low = new Band(DET_INIT_LOW);
+  readonly high = new Band(DET_INIT_HIGH);
+  readonly x = new Int32Array(2 * QMF_TAPS);
+  readonly y = new Int32Array(2 * QMF_TAPS);
+  ptr = 0;
 
   reset(): void {
-    this.#low.reset();
-    this.#high.reset();
-    this.#x.fill(0);
-    this.#y.fill(0);
-    this.#ptr = 0;
+    this.low.reset();
+    this.high.reset();
+    this.x.fill(0);
+    this.y.fill(0);
+    this.ptr = 0;
+  }
+}
+
+export class G722Encoder {
+  readonly #s = new G722State();
+
+  reset(): void {
+    this.#s.reset();
   }
 
   /** Encodes `count` (even) 16 kHz samples into count/2 bytes at `out[offset]`; returns bytes written. */
   encode(pcm: Int16Array, count: number, out: Uint8Array, offset: number): number {
-    const low = this.#low;
-    const high = this.#high;
-    const x = this.#x;
-    const y = this.#y;
+    const low = this.#s.low;
+    const high = this.#s.high;
+    const x = this.#s.x;
+    const y = this.#s.y;
     let n = 0;
     for (let j = 0; j + 1 < count; j += 2) {
       // Transmit QMF: split into low and high band at 8 kHz each.
-      const w = this.#ptr;
+      const w = this.#s.ptr;
       x[w] = x[w + QMF_TAPS] = pcm[j];
       y[w] = y[w + QMF_TAPS] = pcm[j + 1];
-      if (++this.#ptr >= QMF_TAPS) this.#ptr = 0;
-      const sumOdd = circularDot(x, QMF_FWD, this.#ptr);
-      const sumEven = circularDot(y, QMF_REV, this.#ptr);
+      if (++this.#s.ptr >= QMF_TAPS) this.#s.ptr = 0;
+      const sumOdd = circularDot(x, QMF_FWD, this.#s.ptr);
+      const sumEven = circularDot(y, QMF_REV, this.#s.ptr);
       const xlow = int16((sumEven + sumOdd) >> 14);
       const xhigh = int16((sumEven - sumOdd) >> 14);
 
@@ -245,26 +254,18 @@ export class G722Encoder {
 }
 
 export class G722Decoder {
-  readonly #low = new Band(DET_INIT_LOW);
-  readonly #high = new Band(DET_INIT_HIGH);
-  readonly #x = new Int32Array(2 * QMF_TAPS);
-  readonly #y = new Int32Array(2 * QMF_TAPS);
-  #ptr = 0;
+  readonly #s = new G722State();
 
   reset(): void {
-    this.#low.reset();
-    this.#high.reset();
-    this.#x.fill(0);
-    this.#y.fill(0);
-    this.#ptr = 0;
+    this.#s.reset();
   }
 
   /** Decodes `length` bytes into 2·length 16 kHz samples at `out[outOffset]`; returns samples written. */
   decode(payload: Uint8Array, start: number, length: number, out: Int16Array, outOffset: number): number {
-    const low = this.#low;
-    const high = this.#high;
-    const x = this.#x;
-    const y = this.#y;
+    const low = this.#s.low;
+    const high = this.#s.high;
+    const x = this.#s.x;
+    const y = this.#s.y;
     let n = outOffset;
     for (let j = 0; j < length; j++) {
       const code = payload[start + j];
@@ -286,12 +287,12 @@ export class G722Decoder {
       high.predict(dhigh);
 
       // Receive QMF: back to 16 kHz.
-      const w = this.#ptr;
+      const w = this.#s.ptr;
       x[w] = x[w + QMF_TAPS] = sat16(rlow + rhigh);
       y[w] = y[w + QMF_TAPS] = sat16(rlow - rhigh);
-      if (++this.#ptr >= QMF_TAPS) this.#ptr = 0;
-      out[n++] = sat16(circularDot(y, QMF_REV, this.#ptr) >> 11);
-      out[n++] = sat16(circularDot(x, QMF_FWD, this.#ptr) >> 11);
+      if (++this.#s.ptr >= QMF_TAPS) this.#s.ptr = 0;
+      out[n++] = sat16(circularDot(y, QMF_REV, this.#s.ptr) >> 11);
+      out[n++] = sat16(circularDot(x, QMF_FWD, this.#s.ptr) >> 11);
     }
     return n - outOffset;
   }
