@@ -96,8 +96,10 @@ class LocalSession {
   readonly shims: Buffer[];
   /** Last COUNT sent to each peer (absent = 0). */
   readonly sent = new Map<string, number>();
-  /** Peers whose last COUNT for the session is > 0: they get its media. */
+  /** Peers whose last COUNT for the session is > 0: they want its media and announcements. */
   wanting: Peer[] = [];
+  /** Those of `wanting` that already got our SESSION_STATE for the session: its media goes to them. */
+  relayTo: Peer[] = [];
   wantingKeys: string[] = [];
 
   constructor(name: string, relayId: number) {
@@ -294,7 +296,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
   forward(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string | null): void {
     const entry = this.#sessions.get(session);
     if (entry === undefined) return;
-    const wanting = entry.wanting;
+    const wanting = entry.relayTo;
     if (wanting.length === 0) return;
     // A relayed datagram comes back from core.injectRelayed() synchronously; anything else
     // claiming to be relayed is not relayed on (no hop count to trust).
@@ -565,8 +567,10 @@ class InterconnectImpl implements Interconnect, RelayPort {
 
   #announce(peer: Peer, entry: LocalSession, count: number): void {
     this.#sendSessionState(peer, entry, count);
+    const announced = entry.sent.has(peer.key);
     if (count > 0) entry.sent.set(peer.key, count);
     else entry.sent.delete(peer.key);
+    if (entry.sent.has(peer.key) !== announced) this.#rebuildWanting(entry);
   }
 
   /** Drops a session nobody has any more, once every peer has heard COUNT 0. */
@@ -608,6 +612,9 @@ class InterconnectImpl implements Interconnect, RelayPort {
       if (peer.count(entry.name) > 0) wanting.push(peer);
     }
     entry.wanting = wanting;
+    // Media goes only to peers that already got our SESSION_STATE with this session's RELAY_ID:
+    // relayed earlier, it would reach them with an id they cannot place yet (relay_unknown_session).
+    entry.relayTo = wanting.filter((p) => entry.sent.has(p.key));
     entry.wantingKeys = wanting.map((p) => p.key);
   }
 

@@ -52,6 +52,22 @@ describe('interconnect: a pair of reflectors', () => {
     expect(b.core.delivered.map((d) => d.packet.subarray(12).toString('latin1'))).to.deep.equal(['later']);
   });
 
+  it('relays a session\'s media to a peer only after its SESSION_STATE (with the RELAY_ID) went there', async () => {
+    const [a, b] = await pair();
+    b.core.addParticipant('late');
+    await waitUntil(() => a.link.peersWithParticipants('late').length === 1, 5000, 'A learns COUNT from B');
+    // A's first participant joins and sends in the same turn, before A has announced the session to B:
+    // relayed now, the datagram would reach B with a RELAY_ID B cannot place yet.
+    a.core.addParticipant('late');
+    a.core.sendFromParticipant('late', 'audio', false, rtpPacket(1, 'too-early'));
+    expect(peerSnap(a, b).relayPacketsOut).to.equal(0);
+    await waitUntil(() => b.link.remoteCount('late') === 1, 5000, 'B learns COUNT and RELAY_ID from A');
+    a.core.sendFromParticipant('late', 'audio', false, rtpPacket(2, 'after'));
+    await waitUntil(() => b.core.delivered.length >= 1, 5000, 'relayed packet at B');
+    expect(b.core.delivered.map((d) => d.packet.subarray(12).toString('latin1'))).to.deep.equal(['after']);
+    expect(b.link.drops()).to.not.have.property('relay_unknown_session');
+  });
+
   it('relays RTP and RTCP of both media both ways, unchanged, once both sides have participants', async () => {
     const [a, b] = await pair();
     a.core.addParticipant('s1');
