@@ -70,6 +70,8 @@ export const ProxyDrop = {
   FileRefused: 'proxy_file_refused',
   ListenFailed: 'proxy_listen_failed',
   ParticipantLimit: 'proxy_participant_limit',
+  /** A peer message from a peer key the interconnect does not know (no configured address to connect to). */
+  UnknownPeer: 'proxy_unknown_peer',
 } as const;
 
 function countOwned(owners: ReadonlyMap<number, string>, participantId: string): number {
@@ -518,8 +520,8 @@ class ProxyImpl implements Proxy {
   }
 
   async #onPeerShareAnnounce(peerKey: string, f: RflxFields): Promise<void> {
-    const { session, shareId, address, port, passkey } = f;
-    if (session === undefined || shareId === undefined || address === undefined || port === undefined || port === 0 ||
+    const { session, shareId, port, passkey } = f;
+    if (session === undefined || shareId === undefined || port === undefined || port === 0 ||
         passkey === undefined || passkey.length !== PASSKEY_BYTES || !isValidSessionName(session) || !textsFit(f.title, f.sharer)) {
       this.#drops.add(ProxyDrop.BadPeerMessage);
       return;
@@ -532,6 +534,8 @@ class ProxyImpl implements Proxy {
     }
     // Nothing would ever end a share of a session nobody is in (no session-empty, no COUNT 0 to come).
     if (!this.#sessionAlive(session)) { this.#drops.add(ProxyDrop.PeerNoSession); return; }
+    const address = this.#peerTcpAddress(peerKey);
+    if (address === undefined) return;
     const info = { id: shareId, session, title: f.title ?? '', sharer: f.sharer ?? '', passkey };
     const share = await this.#hub.createRemote(info, { peerKey, address, port });
     if (share === null) {
@@ -541,8 +545,20 @@ class ProxyImpl implements Proxy {
       }
       return;
     }
-    this.#logger.info('peer_share_started', { shareId, session, peer: peerKey, origin: `${address}:${port}`, clientPort: share.clientPort });
+    this.#logger.info('peer_share_started', { shareId, session, peer: peerKey, origin: `${address}:${port}`,
+      ...(f.address !== undefined && f.address !== address ? { announcedAddress: f.address } : {}), clientPort: share.clientPort });
     this.#announceShare(share);
+  }
+
+  /**
+   * SPEC §14: TCP to a peer (share proxy, file relay) goes to the peer's configured address (its
+   * REFLECTOR_INTERCONNECTION line) with the announced PORT; the announced ADDRESS is informational, so
+   * NAT between the reflectors needs no setting and a peer cannot aim our connections at a third host.
+   */
+  #peerTcpAddress(peerKey: string): string | undefined {
+    const address = this.#link?.peerAddress(peerKey);
+    if (address === undefined) this.#drops.add(ProxyDrop.UnknownPeer);
+    return address;
   }
 
   #onPeerShareEnd(peerKey: string, f: RflxFields): void {
@@ -554,8 +570,8 @@ class ProxyImpl implements Proxy {
   }
 
   #onPeerFileAnnounce(peerKey: string, f: RflxFields): void {
-    const { session, fileId, address, port, passkey, size, sha256 } = f;
-    if (session === undefined || fileId === undefined || address === undefined || port === undefined || port === 0 ||
+    const { session, fileId, port, passkey, size, sha256 } = f;
+    if (session === undefined || fileId === undefined || port === undefined || port === 0 ||
         passkey === undefined || passkey.length !== PASSKEY_BYTES || size === undefined || sha256 === undefined ||
         sha256.length !== 32 || !isValidSessionName(session) || !textsFit(f.name, f.sender)) {
       this.#drops.add(ProxyDrop.BadPeerMessage);
@@ -576,12 +592,15 @@ class ProxyImpl implements Proxy {
       this.#refused('peer_file_refused', { fileId, session, peer: peerKey, size, reason: 'larger than FILE_MAX_BYTES' });
       return;
     }
+    const address = this.#peerTcpAddress(peerKey);
+    if (address === undefined) return;
     const entry = this.#spool.addRemote(
       { id: fileId, passkey, session, name: f.name ?? '', size: Number(size), sha256, sender: f.sender ?? '' },
       { peerKey, address, port },
     );
     if (entry === null) { this.#drops.add(ProxyDrop.PeerFileRefused); return; }
-    this.#logger.info('peer_file_announced', { fileId, session, peer: peerKey, origin: `${address}:${port}`, size: entry.size });
+    this.#logger.info('peer_file_announced', { fileId, session, peer: peerKey, origin: `${address}:${port}`,
+      ...(f.address !== undefined && f.address !== address ? { announcedAddress: f.address } : {}), size: entry.size });
     this.#toParticipants(session, msg.fileAnnounce(entry, this.#fileEndpoint()));
     this.#announceFileToPeers(entry);
   }
