@@ -165,6 +165,8 @@ class ProxyImpl implements Proxy {
     } catch (err) {
       this.#logger.error('spool_unavailable', { spool: this.#spool.dir, error: err instanceof Error ? err.message : String(err) });
     }
+    const swept = await this.#spool.sweepStale();
+    if (swept > 0) this.#logger.info('spool_swept', { spool: this.#spool.dir, files: swept, note: 'left behind by a reflector process that no longer runs' });
     await this.#files.listen();
     this.#state = 'running';
     this.#core.setRflxHandler({ onParticipantRflx: (id, session, app) => this.#guard(() => this.#onParticipantRflx(id, session, app)) });
