@@ -458,6 +458,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
   #onPeerRestart(peer: Peer): void {
     this.#logger.info('peer_restarted', { peer: peer.key, bootEpoch: peer.epoch?.toString() });
     this.#forgetPeerSessions(peer);
+    this.events.emit('peer-restarted', peer.key);
     for (const s of this.#sessions.values()) s.sent.delete(peer.key);
     if (peer.up) {
       this.#sendHello(peer);

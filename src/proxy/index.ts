@@ -38,7 +38,12 @@ export interface ProxyOptions {
   readonly file?: Partial<FileTunables>;
   /** How long the answer to a REQUEST_ID is kept for retransmissions. */
   readonly answerCacheMs?: number;
+  /** How often shares and files are announced again to peers with participants (lost datagrams). */
+  readonly peerRefreshMs?: number;
 }
+
+/** Peer announcements (18, 20) are repeated this often, like SESSION_STATE (SPEC §6). */
+export const PEER_ANNOUNCE_REFRESH_MS = 5000;
 
 export interface ProxyDeps {
   readonly config: Config;
@@ -118,6 +123,8 @@ class ProxyImpl implements Proxy {
   /** Peers each share / file was announced to (so SHARE_END reaches them, and none gets it twice). */
   readonly #sharePeers = new Map<number, Set<string>>();
   readonly #filePeers = new Map<number, Set<string>>();
+  #peerRefresh: NodeJS.Timeout | null = null;
+  readonly #peerRefreshMs: number;
   /** Shares whose announcement reached participants (SHARE_END is owed to them). */
   readonly #announced = new Set<number>();
   /** Who asked for each local share / file grant (per-participant limits). */
@@ -134,6 +141,7 @@ class ProxyImpl implements Proxy {
     this.#config = deps.config;
     this.#core = deps.core;
     this.#link = deps.interconnect;
+    this.#peerRefreshMs = deps.options?.peerRefreshMs ?? PEER_ANNOUNCE_REFRESH_MS;
     this.#logger = deps.logger;
     this.#refusals = new RateLimitedLog(deps.logger, REFUSAL_LOG_INTERVAL_MS);
     const o = deps.options ?? {};
@@ -188,6 +196,10 @@ class ProxyImpl implements Proxy {
     if (link !== null) {
       this.#on(link.events, 'peer-rflx', (peerKey, m) => this.#guard(() => this.#onPeerRflx(peerKey, m)));
       this.#on(link.events, 'remote-count', (session, peerKey, count) => this.#guard(() => this.#onRemoteCount(session, peerKey, count)));
+      // The restarted peer's files went with its old process (its spool is swept at start): forget them.
+      this.#on(link.events, 'peer-restarted', (peerKey) => this.#guard(() => this.#spool.removePeer(peerKey, 'peer_restarted')));
+      this.#peerRefresh = setInterval(() => this.#guard(() => this.#refreshPeers()), this.#peerRefreshMs);
+      this.#peerRefresh.unref();
     }
     this.#logger.info('proxy_started', {
       fileTransferPort: this.#files.port,
@@ -212,6 +224,8 @@ class ProxyImpl implements Proxy {
     const wasRunning = this.#state === 'running';
     this.#state = 'closed';
     if (wasRunning) this.#core.setRflxHandler(null);
+    if (this.#peerRefresh !== null) clearInterval(this.#peerRefresh);
+    this.#peerRefresh = null;
     // Shares end first, while still subscribed: participants get SHARE_END and peers 19.
     this.#hub.close();
     for (const off of this.#unsubscribe) off();
@@ -471,6 +485,24 @@ class ProxyImpl implements Proxy {
   }
 
   // ─── Peers (18, 19, 20 in; session presence) ────────────────────────────
+
+  /**
+   * An announcement to a peer is one UDP datagram and the Internet loses some: every refresh interval,
+   * each announced share and available file goes again to every peer with participants in its session
+   * (split horizon kept). A peer that already knows the id ignores the repeat.
+   */
+  #refreshPeers(): void {
+    for (const share of this.#hub.list()) {
+      if (!this.#announced.has(share.info.id)) continue;
+      this.#sharePeers.get(share.info.id)?.clear();
+      this.#announceShareToPeers(share);
+    }
+    for (const entry of this.#spool.list()) {
+      if (entry.origin === null && entry.state !== 'ready') continue;
+      this.#filePeers.get(entry.id)?.clear();
+      this.#announceFileToPeers(entry);
+    }
+  }
 
   #onRemoteCount(session: string, peerKey: string, count: number): void {
     if (count > 0) {

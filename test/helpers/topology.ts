@@ -92,7 +92,7 @@ function ip(args: readonly string[]): void {
 
 function listNamespaces(): string[] {
   try {
-    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 })
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] })
       .split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n !== '');
   } catch {
     return [];
@@ -106,7 +106,7 @@ function pidAlive(pid: number): boolean {
 /** Kills every process in a namespace (`ip netns pids`), then deletes it; never throws. */
 function removeNamespace(name: string): void {
   try {
-    const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000 })
+    const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] })
       .split('\n').map((l) => Number(l.trim())).filter((n) => Number.isInteger(n) && n > 0);
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   } catch { /* no such namespace */ }
@@ -185,7 +185,7 @@ export async function createTopology(spec: TopologySpec): Promise<Topology> {
         for (const a of n.extra?.[net] ?? []) ip(['-n', name, 'addr', 'add', `${a}/24`, 'dev', net]);
         ip(['-n', name, 'link', 'set', 'dev', net, 'up']);
       }
-      if (n.forward === true) execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'], { timeout: 10_000 });
+      if (n.forward === true) execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'], { timeout: 10_000, stdio: 'ignore' });
       if (n.gateway !== undefined) ip(['-n', name, 'route', 'add', 'default', 'via', n.gateway]);
       for (const r of n.routes ?? []) ip(['-n', name, 'route', 'add', r.to, 'via', r.via]);
     }
