@@ -2,7 +2,7 @@
  * SPEC §14, issue 10: the seed scenario across REAL packet filters and NAT, in network namespaces the test
  * builds (test/helpers/firewall-pair-netns.ts) with the rules exactly as `reflector firewall-rules`
  * prints them: u1, u2 inside (masqueraded by fw2) on R2; u3, u4 on the Internet on R1 with digest auth.
- * Everyone hears the three others; u1 shares an application that the three others view byte for byte;
+ * Everyone hears the three others and gets their video streams (tools/client --video); u1 shares an application that the three others view byte for byte;
  * a file sent by u3 is fetched verified by u1 (R2's file relay through fw1); the relay stops when one
  * side empties; a direct connection from the Internet to R2 fails. Once with fw1 routing (nft rules)
  * and once with fw1 translating R2 1:1 (iptables rules).
@@ -72,10 +72,10 @@ for (const v of variants) {
       const data = deterministicBytes(2 * 1024 * 1024, v.nat ? 0x7a7 : 0x5eed);
       const viewers: { name: 'u2' | 'u3' | 'u4'; c: ClientProcess; out: string }[] = (['u2', 'u3', 'u4'] as const).map((name) => {
         const out = join(p.dir, `${name}-view-${String(v.nat)}.bin`);
-        return { name, out, c: p.client(name, 'weekly', ['--view', '--out', out]) };
+        return { name, out, c: p.client(name, 'weekly', ['--video', '--view', '--out', out]) };
       });
       for (const x of viewers) await x.c.event((e) => e.event === 'joined');
-      const sharer = p.client('u1', 'weekly', ['--share', '-', '--title', 'slides']);
+      const sharer = p.client('u1', 'weekly', ['--video', '--share', '-', '--title', 'slides']);
       const sharing = await sharer.event((e) => e.event === 'sharing');
       for (const x of viewers) expect((await x.c.event((e) => e.event === 'viewing')).shareId).to.equal(sharing.shareId);
       // Let audio run both ways for a while before the share ends the calls.
@@ -105,6 +105,18 @@ for (const v of variants) {
           expect(got?.packets ?? 0, `${name} hears ${other}`).to.be.at.least(50);
           expect(got?.rtcpPackets ?? 0, `${name} gets RTCP of ${other}`).to.be.at.least(1);
           expect(got?.packets ?? 0, `${name} gets no duplicates of ${other}`).to.be.at.most(os.sentPackets as number);
+        }
+      }
+      // Video: each got the three others' video streams (their own SSRCs), never its own.
+      for (const [name, sum] of summaries) {
+        const video = sum.video as { ssrc: number; sentPackets: number; received: Received[] };
+        expect(video.received.find((r) => r.ssrc === video.ssrc), `${name} sees its own video`).to.equal(undefined);
+        for (const [other, os] of summaries) {
+          if (other === name) continue;
+          const ov = os.video as { ssrc: number; sentPackets: number };
+          const got = video.received.find((r) => r.ssrc === ov.ssrc);
+          expect(got?.packets ?? 0, `${name} sees ${other}'s video`).to.be.at.least(25);
+          expect(got?.packets ?? 0, `${name} gets no duplicate video of ${other}`).to.be.at.most(ov.sentPackets);
         }
       }
       // u3, u4 authenticated with digest.
