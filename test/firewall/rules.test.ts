@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,8 @@ import { parseFirewallArgs } from '../../src/firewall/cli.js';
 import { DEFAULT_RULES_OPTIONS, firewallRules, type FirewallRulesOptions } from '../../src/firewall/rules.js';
 
 const MAIN_JS = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+const OPERATIONS_MD = fileURLToPath(new URL('../../../docs/operations.md', import.meta.url));
+const README_MD = fileURLToPath(new URL('../../../README.md', import.meta.url));
 
 function config(text: string): Config {
   const { config: c, issues } = parseConfigText(text, '/tmp/test.conf');
@@ -120,6 +122,28 @@ describe('firewall-rules: generation (SPEC §14)', () => {
     expect(() => parseFirewallArgs(['--format', 'pf'])).to.throw(/nft or iptables/);
     expect(() => parseFirewallArgs(['--firewall', '3'])).to.throw(/1 or 2/);
     expect(() => parseFirewallArgs(['--bogus'])).to.throw(/unknown argument/);
+  });
+});
+
+describe('firewall-rules: docs/operations.md shows exactly what the tool prints for the README pair', () => {
+  /** The fenced block after an HTML comment marker. */
+  const block = (text: string, marker: string): string => {
+    const at = text.indexOf(`<!-- ${marker} -->`);
+    expect(at, marker).to.be.greaterThan(-1);
+    const m = /```\n([\s\S]*?)```/.exec(text.slice(at));
+    return m?.[1] ?? '';
+  };
+
+  it('R2 of the README: the nft rules and the static-NAT table', () => {
+    // R2's configuration as the README gives it.
+    const readme = readFileSync(README_MD, 'utf8');
+    const r2Block = /R2's `reflector.conf`:\n\n```\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(r2Block, 'README R2 config').to.be.a('string');
+    const r2 = config(r2Block!);
+    const ops = readFileSync(OPERATIONS_MD, 'utf8');
+    expect(block(ops, 'firewall-rules: README pair, nft')).to.equal(rules(r2));
+    const nat = rules(r2, { firewall: 1, natAddress: '203.0.113.2' });
+    expect(block(ops, 'firewall-rules: README pair, nat')).to.equal(nat.slice(nat.indexOf('table ip rtp_reflector_fw1_nat')));
   });
 });
 

@@ -26,6 +26,7 @@ export const ADDR = {
 
 export const USERS = { u3: 'secret-of-u3', u4: 'secret-of-u4' } as const;
 export const INTERCONNECT_SECRET = 'long-shared-secret';
+export const ADMIN_TOKEN = 'admin-token-for-tests';
 
 export interface PairOptions {
   /** fw1 translates R2 1:1 to 203.0.113.2. */
@@ -49,6 +50,8 @@ export interface FirewallPair {
   client(node: 'u1' | 'u2' | 'u3' | 'u4', session: string, args: readonly string[], waitMs?: number): ClientProcess;
   /** GET the status API of a reflector from inside its namespace. */
   status(which: 'r1' | 'r2', path: string): Promise<unknown>;
+  /** DELETE on the status API with the admin token; the HTTP status. */
+  adminDelete(which: 'r1' | 'r2', path: string): Promise<number>;
   /** Starts (again) a reflector in its namespace with its config. */
   restart(which: 'r1' | 'r2'): Promise<ReflectorProcess>;
   /** Files left in a spool dir. */
@@ -104,7 +107,7 @@ export async function startFirewallPair(o: PairOptions): Promise<FirewallPair> {
       `REFLECTOR_ID ${address === ADDR.r2 ? 'r2' : 'r1'}`,
       `LISTEN_ADDRESS ${address}`, `PUBLIC_ADDRESS ${address}`,
       `STATUS_LISTEN ${address}:8080`, 'LOG_LEVEL debug', `FILE_SPOOL_DIR ${spoolDir}`,
-      `INTERCONNECTION_SECRET ${INTERCONNECT_SECRET}`, o.extra ?? '',
+      `INTERCONNECTION_SECRET ${INTERCONNECT_SECRET}`, `ADMIN_TOKEN ${ADMIN_TOKEN}`, o.extra ?? '',
     ];
     const configs = {
       r2: [...common(ADDR.r2, spool.r2), `REFLECTOR_INTERCONNECTION ${ADDR.r1} 5564`].join('\n') + '\n',
@@ -136,6 +139,11 @@ export async function startFirewallPair(o: PairOptions): Promise<FirewallPair> {
       },
       status(which, path) {
         return topo.httpGetJson(which, `http://${which === 'r1' ? ADDR.r1 : ADDR.r2}:8080${path}`);
+      },
+      async adminDelete(which, path) {
+        const r = await topo.httpRequest(which, `http://${which === 'r1' ? ADDR.r1 : ADDR.r2}:8080${path}`,
+          { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        return r.status;
       },
       async restart(which) {
         const p = await startReflector({ config: configs[which], netns: topo.ns(which) });

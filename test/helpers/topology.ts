@@ -78,6 +78,8 @@ export interface Topology {
   iptablesRestore(node: string, rules: string): Promise<void>;
   /** GET http://host:port/path from inside the node, parsed as JSON. */
   httpGetJson(node: string, url: string, timeoutMs?: number): Promise<unknown>;
+  /** Any HTTP request from inside the node: status and body text. */
+  httpRequest(node: string, url: string, init?: { method?: string; headers?: Record<string, string> }, timeoutMs?: number): Promise<{ status: number; body: string }>;
   /** Kills tracked processes (SIGKILL), deletes every namespace. Idempotent. */
   destroy(): Promise<void>;
 }
@@ -224,10 +226,16 @@ export async function createTopology(spec: TopologySpec): Promise<Topology> {
     async nft(node, rules) { await topo.sh(node, 'nft', ['-f', '-'], { input: rules }); },
     async iptablesRestore(node, rules) { await topo.sh(node, 'iptables-restore', [], { input: rules }); },
     async httpGetJson(node, url, timeoutMs = 8000) {
-      const script = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(${timeoutMs}) })`
-        + '.then((r) => r.text()).then((t) => { process.stdout.write(t); }, (e) => { process.stderr.write(String(e)); process.exit(1); })';
+      const r = await topo.httpRequest(node, url, {}, timeoutMs);
+      if (r.status !== 200) throw new Error(`GET ${url} in ${node}: ${r.status} ${r.body.slice(0, 200)}`);
+      return JSON.parse(r.body) as unknown;
+    },
+    async httpRequest(node, url, init = {}, timeoutMs = 8000) {
+      const script = `fetch(${JSON.stringify(url)}, { ...${JSON.stringify(init)}, signal: AbortSignal.timeout(${timeoutMs}) })`
+        + '.then(async (r) => { process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })); },'
+        + ' (e) => { process.stderr.write(String(e)); process.exit(1); })';
       const out = await topo.sh(node, process.execPath, ['-e', script], { timeoutMs: timeoutMs + 5000 });
-      return JSON.parse(out) as unknown;
+      return JSON.parse(out) as { status: number; body: string };
     },
     async destroy() {
       const waits = [...procs].filter((p) => p.exitCode === null && p.signalCode === null)

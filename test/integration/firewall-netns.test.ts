@@ -153,11 +153,19 @@ for (const v of variants) {
       keepOut.proc.kill('SIGTERM');
       expect((await keepOut.done()).summary.byeStatus).to.equal(200);
       await p.r2.waitForLog((l) => l.event === 'peer_session_count' && l.session === 'files' && l.count === 0, 10_000);
+      // (R2 has only u2 left now.)
       const settled = await relayOut();
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(await relayOut(), 'no relay after the far side left').to.equal(settled);
-      keepIn.proc.kill('SIGTERM');
-      expect((await keepIn.done()).code).to.equal(0);
+      // The reflector hangs up u2 (admin DELETE): its BYE must reach u2 through fw2's NAT, over the flow
+      // u2's requests came from (u2's Contact names its private address, unreachable from the DMZ).
+      const sessions = (await p.status('r2', '/api/sessions')) as { name: string; participants: { id: string }[] }[];
+      const u2 = sessions.find((x) => x.name === 'files')?.participants ?? [];
+      expect(u2).to.have.length(1);
+      expect(await p.adminDelete('r2', `/api/participants/${encodeURIComponent(u2[0]!.id)}`)).to.be.within(200, 204);
+      const k = await keepIn.done(20_000);
+      expect(k.summary.endedBy, keepIn.output()).to.equal('reflector');
+      expect(k.code).to.equal(0);
     });
   });
 }
