@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
-import { StreamFramer, frameDatagram, type Frame } from '../../src/sip/framing.js';
+import { StreamFramer, frameDatagram, type Frame } from '../../src/sip/transport/framing.js';
 import { parseSipMessage, type SipResponse } from '../../src/sip/message.js';
 import { clientSdp } from '../../tools/lib/media.js';
 import { SipUdpClient } from '../../tools/lib/sip-client.js';
