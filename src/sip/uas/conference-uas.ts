@@ -136,12 +136,12 @@ export class ConferenceUas implements TransactionUser {
   }
 
   onTransportError(tx: InviteServerTransaction, status: number): void {
-    // A 2xx that cannot reach the caller gets no ACK: the dialog ends now rather than at Timer L.
-    if (status < 200 || status >= 300) return;
+    // The INVITE of a dialog (its 100 or 2xx) cannot reach the caller, so no ACK will come: the
+    // dialog ends now rather than at Timer L. Refused INVITEs have no dialog: nothing to do.
     const d = this.#dialogs.byInvite(tx);
     if (d === undefined) return;
     d.invite = null;
-    this.#log.info('sip_transport_error', { session: d.session, participant: d.participantId });
+    this.#log.info('sip_transport_error', { session: d.session, participant: d.participantId, status });
     this.#core.leave(d.participantId, 'error');
   }
 
