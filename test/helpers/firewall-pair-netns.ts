@@ -164,7 +164,7 @@ export async function startFirewallPair(o: PairOptions): Promise<FirewallPair> {
 }
 
 /** Tries a TCP connection from inside `node`; resolves 'connected', 'refused' or 'timeout'. */
-export async function tcpProbe(topo: Topology, node: string, host: string, port: number, timeoutMs = 2000): Promise<string> {
+export async function tcpProbe(topo: Topology, node: string, host: string, port: number, timeoutMs = 1000): Promise<string> {
   const script = `const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} });
     const t = setTimeout(() => { console.log('timeout'); process.exit(0); }, ${timeoutMs});
     s.on('connect', () => { console.log('connected'); s.destroy(); clearTimeout(t); });

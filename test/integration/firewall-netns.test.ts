@@ -42,7 +42,7 @@ for (const v of variants) {
       if (this.currentTest?.state === 'failed' && pair !== undefined) process.stderr.write(pair.output());
     });
 
-    it('the filters are real: the Internet reaches R1 but not R2, the pair comes up through fw1', async () => {
+    it('the filters are real: the Internet reaches R1 but not R2, the pair comes up through fw1; check-ip and STUN show the NAT', async () => {
       const p = pair!;
       expect(p.rules.fw1).to.match(/firewall 1/);
       expect(p.rules.fw2).to.match(/firewall 2/);
@@ -65,6 +65,27 @@ for (const v of variants) {
         + ' s.on(\'data\', (c) => { t += c; }); s.on(\'end\', () => process.stdout.write(t));'
         + ' setTimeout(() => process.exit(1), 5000).unref();']);
       expect(seen).to.equal(`${ADDR.fw2Dmz}\n`);
+      // A STUN Binding Request to the first keep-alive port from behind the NAT: the answer's
+      // XOR-MAPPED-ADDRESS is the translated address (RFC 5389 §15.2).
+      const stun = await p.topo.sh('u1', process.execPath, ['-e', `
+        const s = require('dgram').createSocket('udp4');
+        const req = Buffer.alloc(20); req.writeUInt16BE(1, 0); req.writeUInt32BE(0x2112a442, 4); require('crypto').randomFillSync(req, 8, 12);
+        s.on('message', (m) => {
+          for (let o = 20; o + 4 <= m.length;) {
+            const t = m.readUInt16BE(o), l = m.readUInt16BE(o + 2);
+            if (t === 0x20) {
+              const port = m.readUInt16BE(o + 6) ^ 0x2112, a = (m.readUInt32BE(o + 8) ^ 0x2112a442) >>> 0;
+              process.stdout.write([a >>> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255].join('.') + ' ' + port + ' ' + s.address().port);
+              process.exit(0);
+            }
+            o += 4 + Math.ceil(l / 4) * 4;
+          }
+        });
+        s.bind(0, '${ADDR.u1}', () => s.send(req, 5570, '${ADDR.r2}'));
+        setTimeout(() => process.exit(1), 5000).unref();`]);
+      const [mappedIp, mappedPort] = stun.split(' ');
+      expect(mappedIp, 'STUN mapped address behind fw2').to.equal(ADDR.fw2Dmz);
+      expect(Number(mappedPort)).to.be.within(1, 65535);
     });
 
     it('everyone hears the three others; u1 shares, u2, u3, u4 view byte for byte', async () => {
