@@ -44,6 +44,8 @@ export interface ProxyOptions {
 
 /** Peer announcements (18, 20) are repeated this often, like SESSION_STATE (SPEC §6). */
 export const PEER_ANNOUNCE_REFRESH_MS = 5000;
+/** A peer's share not announced again for this many refresh intervals has ended (its SHARE_END was lost). */
+export const PEER_SHARE_MISSED_REFRESHES = 3.5;
 
 export interface ProxyDeps {
   readonly config: Config;
@@ -124,6 +126,8 @@ class ProxyImpl implements Proxy {
   readonly #sharePeers = new Map<number, Set<string>>();
   readonly #filePeers = new Map<number, Set<string>>();
   #peerRefresh: NodeJS.Timeout | null = null;
+  /** Peer shares: when their origin peer last announced them (ms). */
+  readonly #peerShareSeen = new Map<number, number>();
   readonly #peerRefreshMs: number;
   /** Shares whose announcement reached participants (SHARE_END is owed to them). */
   readonly #announced = new Set<number>();
@@ -445,6 +449,7 @@ class ProxyImpl implements Proxy {
 
   #onShareEnded(share: Share, reason: string): void {
     const id = share.info.id;
+    this.#peerShareSeen.delete(id);
     this.#shareOwner.delete(id);
     this.#logger.info('share_ended', { shareId: id, session: share.info.session, origin: share.kind, reason });
     if (this.#announced.delete(id)) this.#toParticipants(share.info.session, msg.shareEnd(id));
@@ -492,6 +497,10 @@ class ProxyImpl implements Proxy {
    * (split horizon kept). A peer that already knows the id ignores the repeat.
    */
   #refreshPeers(): void {
+    const stale = Date.now() - PEER_SHARE_MISSED_REFRESHES * this.#peerRefreshMs;
+    for (const share of this.#hub.list()) {
+      if (share.kind === 'peer' && (this.#peerShareSeen.get(share.info.id) ?? 0) < stale) share.end('peer_stale');
+    }
     for (const share of this.#hub.list()) {
       if (!this.#announced.has(share.info.id)) continue;
       this.#sharePeers.get(share.info.id)?.clear();
@@ -562,8 +571,9 @@ class ProxyImpl implements Proxy {
     }
     const known = this.#hub.get(shareId);
     if (known !== undefined) {
-      // A repeated announcement (refresh, or a loop in the topology) changes nothing.
+      // A repeated announcement (refresh, or a loop in the topology) changes nothing but keeps the share alive.
       if (known.kind !== 'peer' || known.origin.peerKey !== peerKey) this.#drops.add(ProxyDrop.PeerIdTaken);
+      else this.#peerShareSeen.set(shareId, Date.now());
       return;
     }
     // Nothing would ever end a share of a session nobody is in (no session-empty, no COUNT 0 to come).
@@ -571,8 +581,10 @@ class ProxyImpl implements Proxy {
     const address = this.#peerTcpAddress(peerKey);
     if (address === undefined) return;
     const info = { id: shareId, session, title: f.title ?? '', sharer: f.sharer ?? '', passkey };
+    this.#peerShareSeen.set(shareId, Date.now()); // before the await: a refresh tick may run meanwhile
     const share = await this.#hub.createRemote(info, { peerKey, address, port });
     if (share === null) {
+      if (!this.#hub.has(shareId)) this.#peerShareSeen.delete(shareId);
       if (!this.#hub.has(shareId)) {
         this.#drops.add(ProxyDrop.PoolExhausted);
         this.#refused('peer_share_refused', { shareId, session, peer: peerKey, reason: 'pool_exhausted' });

@@ -195,13 +195,16 @@ describe('firewall pair in namespaces: Internet faults on the fw1 link (issue 10
     await waitUntil(async () => (await remoteCount('r2')) === 0 && (await peerFiles()).length === 0,
       RECOVER_WITHIN_MS, 'R2 to forget the old R1\'s participant and file', 200);
     const forgot = Date.now() - t0;
-    const u4 = p.client('u4', SESSION, ['--duration', '5']);
+    const u4 = p.client('u4', SESSION, ['--duration', '60']);
     await u4.event((e) => e.event === 'joined');
     outside = u4;
     await recovered(1, 1);
     const back = Date.now() - t0;
     measured.push(`R1 SIGKILL+restart: R2 forgot its old state in ${(forgot / 1000).toFixed(1)} s, relay with a new participant in ${(back / 1000).toFixed(1)} s`);
+    await sleep(2000); // at least 2 s of media both ways
+    u4.proc.kill('SIGTERM');
     const r = await u4.done(30_000);
+    expect(r.summary.byeStatus, u4.output()).to.equal(200);
     const heard = (r.summary.received as { packets: number }[]).reduce((n, x) => Math.max(n, x.packets), 0);
     expect(heard, 'u4 on the restarted R1 hears u1 through R2').to.be.at.least(50);
   });
