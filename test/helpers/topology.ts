@@ -33,7 +33,11 @@
  *
  * Processes: spawn() runs `ip netns exec <ns> cmd ...` (exec, so the child pid is the command itself);
  * netnsArgv() gives that argv for helpers that spawn themselves (reflector-process.ts, client-cli.ts
- * take a `netns` option). httpGetJson() reads a status API inside a namespace.
+ * take a `netns` option). httpGetJson() / httpRequest() reach a status API inside a namespace (a
+ * short-lived `node -e` fetch there). Faults: apply further nft/iptables rules in a router node with
+ * nft() / sh() (e.g. a `statistic` loss rule, or a drop-everything table for a partition) and remove
+ * them again; see test/integration/firewall-faults.test.ts. The firewall pair itself (nodes, addresses,
+ * printed rules, reflectors, clients) is test/helpers/firewall-pair-netns.ts.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
