@@ -40,6 +40,14 @@ export const InterconnectDrop = {
    * relay_bad_version, relay_hop_limit, ...).
    */
   RelayHopLimit: 'relay_hop_limit',
+  /** A version-2 relay datagram whose ORIGIN is this reflector: its own media came back (a loop). */
+  RelayOwnOrigin: 'relay_own_origin',
+  /** A version-2 relay datagram seen before (same origin, flow and ORIGIN_SEQ): another path. */
+  RelayDuplicate: 'relay_duplicate',
+  /** ORIGIN_SEQ further back than the duplicate window (128): cannot be told from a duplicate. */
+  RelayTooOld: 'relay_too_old',
+  /** A session already keeps windows for 1024 origins. */
+  RelayTooManyOrigins: 'relay_too_many_origins',
   /** RELAY_ID not announced by that peer (or the session has ended there). */
   RelayUnknownSession: 'relay_unknown_session',
   SocketError: 'socket_error',
