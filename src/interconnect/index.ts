@@ -46,6 +46,10 @@ import { isValidSessionName } from './session-name.js';
 import {
   RELAY_MAX_HOPS,
   RELAY_SHIM2_SIZE,
+  RELAY_SHIM3_SIZE,
+  RELAY_SHIM3_TAG_SIZE,
+  RELAY_SHIM_VERSION3,
+  writeRelayShim3,
   RELAY_SHIM_MAGIC,
   RELAY_SHIM_SIZE,
   RELAY_SHIM_VERSION,
@@ -65,6 +69,7 @@ import {
   encodeRoutes,
 } from '../rtp/relay-routing.js';
 import { DupVerdict, DupWindow } from './dup-window.js';
+import { RelayOpener, RelaySealer, deriveRelayKey } from './relay-crypto.js';
 import { encodeRflx, findRflxApp, parseRflx, verifyRflxAuth } from '../rtp/rflx.js';
 
 export interface InterconnectTiming {
@@ -237,9 +242,11 @@ class InterconnectImpl implements Interconnect, RelayPort {
   #routes = new Map<number, Route>();
   #helloHandle: NodeJS.Immediate | undefined;
   readonly #shimIn = new RelayShim();
-  /** Version-2 shims being sent (see the file comment). */
-  readonly #shimRing = Buffer.alloc(SHIM_RING_SLOTS * RELAY_SHIM2_SIZE);
+  /** Version-2 and -3 headers being sent (see the file comment); slots of RELAY_SHIM3_SIZE. */
+  readonly #shimRing = Buffer.alloc(SHIM_RING_SLOTS * RELAY_SHIM3_SIZE);
   #shimSlot = 0;
+  /** Reused send list of a protected datagram: header, ciphertext, tag. */
+  readonly #sealedList: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
   /** Reused send list; dgram copies it before send() returns. */
   readonly #sendList: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
 
@@ -419,16 +426,54 @@ class InterconnectImpl implements Interconnect, RelayPort {
       const flow = m * 2 + (rtcp ? 1 : 0);
       seq = entry.originSeq[flow] = (entry.originSeq[flow] + 1) >>> 0;
     }
-    const at = this.#shimSlot * RELAY_SHIM2_SIZE;
-    this.#shimSlot = (this.#shimSlot + 1) % SHIM_RING_SLOTS;
-    const ring = this.#shimRing;
-    writeRelayShim2(m, hop, entry.relayId, origin, seq, ring, at);
-    list[0] = ring.subarray(at, at + RELAY_SHIM2_SIZE);
+    let plainShim: Buffer | undefined;
     const bytes = RELAY_SHIM2_SIZE + packet.length;
     for (let i = 0; i < nTargets; i++) {
       const peer = targets[i];
-      if (peer !== except) this.#sendRelay(peer, rtcp, list, bytes);
+      if (peer === except) continue;
+      if (peer.secret !== undefined) {
+        this.#sendSealed(peer, rtcp, m, hop, entry.relayId, origin, seq, packet);
+        continue;
+      }
+      if (plainShim === undefined) {
+        const at = this.#takeSlot();
+        writeRelayShim2(m, hop, entry.relayId, origin, seq, this.#shimRing, at);
+        plainShim = this.#shimRing.subarray(at, at + RELAY_SHIM2_SIZE);
+      }
+      list[0] = plainShim;
+      list[1] = packet;
+      this.#sendRelay(peer, rtcp, list, bytes);
     }
+  }
+
+  #takeSlot(): number {
+    const at = this.#shimSlot * RELAY_SHIM3_SIZE;
+    this.#shimSlot = (this.#shimSlot + 1) % SHIM_RING_SLOTS;
+    return at;
+  }
+
+  /** A protected datagram (version 3) to a peer with a secret: its own SEQ, sealed with its key. */
+  #sendSealed(peer: Peer, rtcp: boolean, m: RelayMedium, hop: number, relayId: number,
+    origin: number, originSeq: number, packet: Buffer): void {
+    const sealer = peer.sealer;
+    if (sealer === undefined) {
+      this.#drop(InterconnectDrop.RelayNoKey, peer.key); // its HELLO (NODE_ID, BOOT_EPOCH) not yet seen
+      return;
+    }
+    const seq = sealer.next();
+    if (seq < 0) {
+      this.#drop(InterconnectDrop.RelayKeyExhausted, peer.key);
+      return;
+    }
+    const at = this.#takeSlot();
+    writeRelayShim3(m, hop, relayId, origin, originSeq, seq, this.#shimRing, at);
+    const header = this.#shimRing.subarray(at, at + RELAY_SHIM3_SIZE);
+    const [ct, tag] = sealer.seal(seq, header, packet);
+    const list = this.#sealedList;
+    list[0] = header;
+    list[1] = ct;
+    list[2] = tag;
+    this.#sendRelay(peer, rtcp, list, RELAY_SHIM3_SIZE + ct.length + tag.length);
   }
 
   #sendRelay(peer: Peer, rtcp: boolean, list: Buffer[], bytes: number): void {
@@ -476,6 +521,37 @@ class InterconnectImpl implements Interconnect, RelayPort {
       this.#drop(bad, peer.key);
       return;
     }
+    let payload: Buffer;
+    if (peer.secret !== undefined) {
+      // The protected relay: only version 3, authenticated and not replayed, counts as the peer's.
+      if (shim.version !== RELAY_SHIM_VERSION3) {
+        this.#drop(InterconnectDrop.RelayUnprotected, peer.key);
+        return;
+      }
+      const opener = peer.opener;
+      if (opener === undefined) {
+        this.#drop(InterconnectDrop.RelayNoKey, peer.key);
+        return;
+      }
+      if (!opener.fresh(shim.seq)) {
+        this.#drop(InterconnectDrop.RelayReplayed, peer.key);
+        return;
+      }
+      const end = msg.length - RELAY_SHIM3_TAG_SIZE;
+      const plain = opener.open(shim.seq, msg.subarray(0, RELAY_SHIM3_SIZE), msg.subarray(RELAY_SHIM3_SIZE, end), msg.subarray(end));
+      if (plain === null) {
+        this.#drop(InterconnectDrop.RelayAuthFailed, peer.key);
+        return;
+      }
+      opener.accept(shim.seq);
+      payload = plain;
+    } else {
+      if (shim.version === RELAY_SHIM_VERSION3) {
+        this.#drop(InterconnectDrop.RelayNoKey, peer.key); // protected, but we have no secret for this peer
+        return;
+      }
+      payload = msg.subarray(shim.payloadOffset, shim.payloadOffset + shim.payloadLength);
+    }
     const session = peer.sessionByRelayId.get(shim.relayId);
     if (session === undefined) {
       this.#drop(InterconnectDrop.RelayUnknownSession, peer.key);
@@ -483,7 +559,6 @@ class InterconnectImpl implements Interconnect, RelayPort {
     }
     const m = shim.medium;
     const hop = shim.hopCount + 1;
-    const payload = msg.subarray(shim.payloadOffset, shim.payloadOffset + shim.payloadLength);
     const entry = this.#sessions.get(session) ?? this.#ensureSession(session);
     if (shim.version === RELAY_SHIM_VERSION) {
       // A version-1 peer's media enters here: we are its origin for version-2 peers.
@@ -615,13 +690,26 @@ class InterconnectImpl implements Interconnect, RelayPort {
       // Two reflectors drew the same random NODE_ID (or a reflector peers with itself): we take a new one.
       this.#nodeId = randomInt(1, 0x1_0000_0000);
       this.#logger.warn('interconnect_node_id_collision', { peer: peer.key, nodeId: this.#nodeId });
+      for (const p of this.#peers.values()) this.#updateKeys(p);
       this.#routesChanged();
+    }
+    if (peer.secret !== undefined && nodeId === undefined) {
+      // A link with a secret protects relayed media (version 3); a peer of the previous format cannot.
+      this.#drop(InterconnectDrop.PeerVersionRefused, peer.key);
+      this.#dropLog.warn(`refused:${peer.key}`, 'peer_protocol_refused', {
+        peer: peer.key, id: reflectorId,
+        note: 'HELLO without NODE_ID: a peer of the previous interconnection format, which sends relayed media unprotected; not brought up — upgrade it, or remove the secret of this link',
+      });
+      this.#timers.clear(`down:${peer.key}`);
+      if (peer.up) this.#peerDown(peer);
+      return;
     }
     const versionChanged = peer.v2 !== (nodeId !== undefined) || (peer.nodeId !== undefined && peer.nodeId !== nodeId);
     if (versionChanged && nodeId === undefined) {
       this.#logger.info('peer_protocol_v1', { peer: peer.key, note: 'no NODE_ID: relaying as in version 1 (trees only through this peer)' });
     }
     peer.nodeId = nodeId;
+    this.#updateKeys(peer);
     const routesChanged = !sameMap(peer.routes, routes ?? EMPTY_ROUTES);
     if (routesChanged) peer.routes = routes ?? new Map();
     const cameUp = !peer.up;
@@ -642,6 +730,9 @@ class InterconnectImpl implements Interconnect, RelayPort {
 
   #onPeerRestart(peer: Peer): void {
     this.#logger.info('peer_restarted', { peer: peer.key, bootEpoch: peer.epoch?.toString() });
+    // New BOOT_EPOCH: new keys, once its HELLO (with its new NODE_ID) is here.
+    peer.nodeId = undefined;
+    this.#updateKeys(peer);
     this.#forgetPeerSessions(peer);
     for (const s of this.#sessions.values()) s.sent.delete(peer.key);
     peer.routes = new Map();
@@ -697,6 +788,27 @@ class InterconnectImpl implements Interconnect, RelayPort {
       this.events.emit('remote-count', name, peer.key, 0);
       this.#markDirty(name);
     }
+  }
+
+  // ─── Protected relay keys ───────────────────────────────────────────────
+
+  /**
+   * (Re)derives a secret peer's relay keys when the secret, a NODE_ID or a BOOT_EPOCH changed
+   * (docs/protocol.md "Protected relay"); without all of them there are no keys.
+   */
+  #updateKeys(peer: Peer): void {
+    const secret = peer.secret;
+    if (secret === undefined || peer.nodeId === undefined || peer.epoch === undefined) {
+      peer.sealer = undefined;
+      peer.opener = undefined;
+      peer.keyInputs = '';
+      return;
+    }
+    const inputs = `${peer.nodeId}/${peer.epoch}/${this.#nodeId}/${this.#bootEpoch}/${secret}`;
+    if (inputs === peer.keyInputs) return;
+    peer.keyInputs = inputs;
+    peer.sealer = new RelaySealer(deriveRelayKey(secret, this.#nodeId, this.#bootEpoch, peer.nodeId, peer.epoch));
+    peer.opener = new RelayOpener(deriveRelayKey(secret, peer.nodeId, peer.epoch, this.#nodeId, this.#bootEpoch));
   }
 
   // ─── Routing ────────────────────────────────────────────────────────────
@@ -929,7 +1041,8 @@ class InterconnectImpl implements Interconnect, RelayPort {
       // relayed earlier, it would reach them with an id they cannot place yet (relay_unknown_session).
       if (!entry.sent.has(peer.key)) continue;
       if (!peer.v2) {
-        if (peer.count(name) > 0) legacy.push(peer);
+        // Never unprotected media to a link with a secret (a version-1 peer there is refused anyway).
+        if (peer.count(name) > 0 && peer.secret === undefined) legacy.push(peer);
         continue;
       }
       for (const origin of peer.joins(name)) {
@@ -1003,6 +1116,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
   #renewEpoch(): void {
     this.#bootEpoch = nextBootEpoch();
     this.#seq = 0;
+    for (const peer of this.#peers.values()) this.#updateKeys(peer);
     this.#logger.info('interconnect_new_boot_epoch', { bootEpoch: this.#bootEpoch.toString(), reason: 'seq_exhausted' });
     setImmediate(() => this.#guard(() => {
       if (this.#state !== 'running') return;
@@ -1045,6 +1159,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
         if (existing.secret !== c.secret) {
           existing.secret = c.secret;
           existing.seqWindow.reset();
+          this.#updateKeys(existing);
           this.#logger.info('peer_secret_changed', { peer: key });
         }
         continue;

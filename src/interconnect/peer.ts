@@ -6,6 +6,7 @@
 import { isIPv4 } from 'node:net';
 import type { PeerConfig } from '../config/types.js';
 import type { PeerSnapshot } from './api.js';
+import type { RelayOpener, RelaySealer } from './relay-crypto.js';
 import type { RelaySocketPair } from './relay-socket-pair.js';
 import { SeqWindow } from './seq-window.js';
 
@@ -55,6 +56,11 @@ export class Peer {
   nodeId: number | undefined;
   /** Its last ROUTES: node → metric as it advertised them to us. */
   routes: ReadonlyMap<number, number> = new Map();
+  /** Protected relay (with a secret): keys for both directions, once NODE_IDs and BOOT_EPOCHs are known. */
+  sealer: RelaySealer | undefined;
+  opener: RelayOpener | undefined;
+  /** What the keys were derived from (to see a change); never logged. */
+  keyInputs = '';
 
   /** Sessions this peer announced with COUNT > 0. */
   readonly sessions = new Map<string, RemoteSession>();

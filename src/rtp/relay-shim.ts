@@ -26,6 +26,11 @@
  *    ORIGIN is never 0. RELAY_ID stays the sending (previous-hop) reflector's
  *    id for the session; ORIGIN and ORIGIN_SEQ travel unchanged hop by hop.
  *
+ * Version 3 (the protected relay of a link with a secret) adds SEQ, a u64
+ * per-direction counter (the AEAD nonce), after the 16 bytes of version 2;
+ * then the AES-256-GCM ciphertext of the RTP/RTCP packet and the 16-byte tag.
+ * The 24 header bytes are the AEAD's associated data (relay-crypto.ts).
+ *
  * Control packets on the RTCP relay port start with an RTCP version-2 byte
  * (0x80–0xBF) instead, so the first byte tells them apart (isRelayShim).
  */
@@ -33,9 +38,14 @@
 export const RELAY_SHIM_SIZE = 8;
 /** Size of the version-2 shim (origin-tagged). */
 export const RELAY_SHIM2_SIZE = 16;
+/** Size of the version-3 header (protected relay). */
+export const RELAY_SHIM3_SIZE = 24;
+/** AEAD tag after a version-3 ciphertext. */
+export const RELAY_SHIM3_TAG_SIZE = 16;
 export const RELAY_SHIM_MAGIC = 0x52;
 export const RELAY_SHIM_VERSION = 1;
 export const RELAY_SHIM_VERSION2 = 2;
+export const RELAY_SHIM_VERSION3 = 3;
 export const RELAY_MAX_HOPS = 8;
 
 const OFFSET_MAGIC = 0;
@@ -45,6 +55,7 @@ const OFFSET_RESERVED = 3;
 const OFFSET_RELAY_ID = 4;
 const OFFSET_ORIGIN = 8;
 const OFFSET_ORIGIN_SEQ = 12;
+const OFFSET_SEQ = 16;
 const VERSION_SHIFT = 4;
 const MEDIUM_MASK = 0x0f;
 
@@ -62,6 +73,8 @@ export const RelayShimDrop = {
   Empty: 'relay_empty',
   /** A version-2 shim with ORIGIN 0. */
   BadOrigin: 'relay_bad_origin',
+  /** A version-3 SEQ of 0 or at/above 2^53. */
+  BadSeq: 'relay_bad_seq',
 } as const;
 export type RelayShimDrop = (typeof RelayShimDrop)[keyof typeof RelayShimDrop];
 
@@ -75,6 +88,8 @@ export class RelayShim {
   /** Version 2 only (0 in version 1): NODE_ID of the origin reflector and its sequence number. */
   origin = 0;
   originSeq = 0;
+  /** Version 3 only: the per-direction SEQ (the AEAD nonce); payload is ciphertext + tag. */
+  seq = 0;
   /** Absolute offset and length of the inner RTP/RTCP packet. */
   payloadOffset = 0;
   payloadLength = 0;
@@ -96,8 +111,8 @@ export function parseRelayShim(buf: Uint8Array, out: RelayShim, offset = 0, leng
   if (buf[offset + OFFSET_MAGIC] !== RELAY_SHIM_MAGIC) return RelayShimDrop.BadMagic;
   const vm = buf[offset + OFFSET_VERSION_MEDIUM];
   const version = vm >> VERSION_SHIFT;
-  if (version !== RELAY_SHIM_VERSION && version !== RELAY_SHIM_VERSION2) return RelayShimDrop.BadVersion;
-  const size = version === RELAY_SHIM_VERSION ? RELAY_SHIM_SIZE : RELAY_SHIM2_SIZE;
+  if (version !== RELAY_SHIM_VERSION && version !== RELAY_SHIM_VERSION2 && version !== RELAY_SHIM_VERSION3) return RelayShimDrop.BadVersion;
+  const size = version === RELAY_SHIM_VERSION ? RELAY_SHIM_SIZE : version === RELAY_SHIM_VERSION2 ? RELAY_SHIM2_SIZE : RELAY_SHIM3_SIZE;
   if (length < size) return RelayShimDrop.TooShort;
   const medium = vm & MEDIUM_MASK;
   if (medium !== RelayMedium.Audio && medium !== RelayMedium.Video) return RelayShimDrop.BadMedium;
@@ -106,13 +121,22 @@ export function parseRelayShim(buf: Uint8Array, out: RelayShim, offset = 0, leng
   if (hops > RELAY_MAX_HOPS) return RelayShimDrop.HopLimit;
   if (buf[offset + OFFSET_RESERVED] !== 0) return RelayShimDrop.BadReserved;
   if (length === size) return RelayShimDrop.Empty;
+  if (version === RELAY_SHIM_VERSION3 && length <= size + RELAY_SHIM3_TAG_SIZE) return RelayShimDrop.TooShort;
   let origin = 0;
   let originSeq = 0;
-  if (version === RELAY_SHIM_VERSION2) {
+  let seq = 0;
+  if (version !== RELAY_SHIM_VERSION) {
     origin = readU32(buf, offset + OFFSET_ORIGIN);
     if (origin === 0) return RelayShimDrop.BadOrigin;
     originSeq = readU32(buf, offset + OFFSET_ORIGIN_SEQ);
   }
+  if (version === RELAY_SHIM_VERSION3) {
+    const hi = readU32(buf, offset + OFFSET_SEQ);
+    const lo = readU32(buf, offset + OFFSET_SEQ + 4);
+    if (hi >= 0x20_0000 || (hi === 0 && lo === 0)) return RelayShimDrop.BadSeq;
+    seq = hi * 0x1_0000_0000 + lo;
+  }
+  out.seq = seq;
   out.version = version;
   out.medium = medium;
   out.hopCount = hops;
@@ -155,6 +179,23 @@ export function writeRelayShim2(
   writeU32(out, offset + OFFSET_ORIGIN, origin);
   writeU32(out, offset + OFFSET_ORIGIN_SEQ, originSeq);
   return RELAY_SHIM2_SIZE;
+}
+
+/**
+ * Writes a version-3 header (protected relay) at out[offset]; `seq` a safe integer ≥ 1.
+ * Returns RELAY_SHIM3_SIZE, or 0 when something is out of range.
+ */
+export function writeRelayShim3(
+  medium: RelayMedium, hopCount: number, relayId: number, origin: number, originSeq: number, seq: number,
+  out: Uint8Array, offset = 0,
+): number {
+  if (offset + RELAY_SHIM3_SIZE > out.length) return 0;
+  if (!Number.isSafeInteger(seq) || seq < 1) return 0;
+  if (writeRelayShim2(medium, hopCount, relayId, origin, originSeq, out, offset) === 0) return 0;
+  out[offset + OFFSET_VERSION_MEDIUM] = (RELAY_SHIM_VERSION3 << VERSION_SHIFT) | (medium & MEDIUM_MASK);
+  writeU32(out, offset + OFFSET_SEQ, Math.floor(seq / 0x1_0000_0000));
+  writeU32(out, offset + OFFSET_SEQ + 4, seq >>> 0);
+  return RELAY_SHIM3_SIZE;
 }
 
 /** Allocates a version-2 shim + packet (tests, tools). */
