@@ -18,7 +18,7 @@ import { DEFAULT_FILE_TUNABLES, FileDrop, type FileEntry, type FileState, type F
 import { passkeyMatches } from './passkey.js';
 import { RateLimitedLog } from '../runtime/rate-limited-log.js';
 import { silentLogger } from '../runtime/logger.js';
-import { type AdmissionTicket, type KnownSources, TcpAdmission } from './tcp-admission.js';
+import { type AdmissionTicket, type KnownSources, TcpAdmission } from '../runtime/tcp-admission.js';
 import { closeWith, LINE_MAX_BYTES, LineError, parseAuthLine, parseCount, readLine } from './tcp-line.js';
 
 export interface FileServerOptions {

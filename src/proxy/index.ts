@@ -28,7 +28,7 @@ import { FileSpool } from './file-spool.js';
 import type { FileEntry, FileSnapshot, FileTunables } from './file-types.js';
 import { newId, newPasskey, PASSKEY_BYTES } from './passkey.js';
 import { type Share, ShareHub } from './share-hub.js';
-import { sourceKey } from './tcp-admission.js';
+import { sourceKey } from '../runtime/tcp-admission.js';
 import type { ShareSnapshot, ShareTunables } from './share-types.js';
 
 export type { FileSnapshot } from './file-types.js';

@@ -10,7 +10,7 @@ import { LocalShare } from './local-share.js';
 import type { Socket } from 'node:net';
 import { silentLogger } from '../runtime/logger.js';
 import { RateLimitedLog } from '../runtime/rate-limited-log.js';
-import { type AdmissionTicket, type KnownSources, TcpAdmission } from './tcp-admission.js';
+import { type AdmissionTicket, type KnownSources, TcpAdmission } from '../runtime/tcp-admission.js';
 import { listenFromPool, PortPool, type PooledListener } from './port-pool.js';
 import { RemoteShare, type ShareOrigin } from './remote-share.js';
 import {

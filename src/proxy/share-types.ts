@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { DropCounter } from '../runtime/drop-counter.js';
-import type { AdmissionTicket } from './tcp-admission.js';
+import type { AdmissionTicket } from '../runtime/tcp-admission.js';
 
 export interface ShareInfo {
   readonly id: number;

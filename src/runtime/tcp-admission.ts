@@ -1,6 +1,6 @@
 /**
- * Admission of TCP connections on a proxy port (FILE_TRANSFER_PORT, each share
- * port): limits that protect the people already talking.
+ * Admission of TCP connections on a listening port (the proxy's FILE_TRANSFER_PORT
+ * and share ports, SIP over TCP): limits that protect the people already talking.
  *
  * - Global: at most `maxConnections` at once on the port.
  * - Reserved: `reservedForKnown` of them only for known sources (the source IP
@@ -18,8 +18,8 @@
  * most once per reason per log interval.
  */
 import type { Socket } from 'node:net';
-import type { DropCounter } from '../runtime/drop-counter.js';
-import type { RateLimitedLog } from '../runtime/rate-limited-log.js';
+import type { DropCounter } from './drop-counter.js';
+import type { RateLimitedLog } from './rate-limited-log.js';
 
 export interface TcpAdmissionLimits {
   readonly maxConnections: number;
@@ -35,7 +35,7 @@ export interface TcpAdmissionLimits {
   readonly pressureHandshakeTimeoutMs: number;
 }
 
-/** Refusal reasons; the part prefix (`file`, `share`) is added by the caller. */
+/** Refusal reasons; the part prefix (`file`, `share`, `sip_tcp`) is added by the caller. */
 export const AdmissionRefusal = {
   TooManyPending: 'too_many_pending',
   SourceLimit: 'source_limit',
