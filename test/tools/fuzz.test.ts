@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAuthorization, parseChallenge } from '../../src/sip/digest.js';
+import { parseAuthorization, parseChallenge } from '../../src/sip/uas/digest.js';
 import { fuzzTarget } from '../../tools/fuzz.js';
 import { TARGETS } from '../../tools/fuzz/targets.js';
 
