@@ -734,6 +734,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
     peer.nodeId = undefined;
     this.#updateKeys(peer);
     this.#forgetPeerSessions(peer);
+    this.events.emit('peer-restarted', peer.key);
     for (const s of this.#sessions.values()) s.sent.delete(peer.key);
     peer.routes = new Map();
     this.#recomputeRoutes();
