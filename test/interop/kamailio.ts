@@ -5,7 +5,7 @@
  * control socket) and writes the dispatcher list into a temp dir. Stopped by PID.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +24,8 @@ export interface KamailioOptions {
   readonly reflectors: readonly string[];
   /** Extra `-A` defines (e.g. `WITH_AUTH`, `AUTH_DB_DIR="text:///dir"`). */
   readonly defines?: readonly string[];
-  /** Files written into the temp dir before start (name → content). */
-  readonly files?: Readonly<Record<string, string>>;
+  /** db_text tables (file name → content) written into a temp dir that AUTH_DB_DIR then names. */
+  readonly dbText?: Readonly<Record<string, string>>;
 }
 
 export interface DispatcherTarget {
@@ -52,12 +52,18 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'kam-'));
   const list = join(dir, 'dispatcher.list');
   writeFileSync(list, o.reflectors.map((uri) => `1 ${uri} 0 0\n`).join(''));
-  for (const [name, text] of Object.entries(o.files ?? {})) writeFileSync(join(dir, name), text);
+  const defines = [...(o.defines ?? [])];
+  if (o.dbText !== undefined) {
+    const db = join(dir, 'db');
+    mkdirSync(db);
+    for (const [name, text] of Object.entries(o.dbText)) writeFileSync(join(db, name), text);
+    defines.push(`AUTH_DB_DIR="text://${db}"`);
+  }
   const ctl = `unix:${join(dir, 'ctl')}`;
   const args = [
     '-DD', '-E', '-f', KAMAILIO_CFG, '-Y', dir, '-n', '2', '-m', '32', '-M', '8',
     '-A', `LISTEN_IP=${o.listenIp}`, '-A', `DISPATCHER_LIST="${list}"`, '-A', `CTL_SOCKET="${ctl}"`,
-    ...(o.defines ?? []).flatMap((d) => ['-A', d]),
+    ...defines.flatMap((d) => ['-A', d]),
   ];
   const proc = spawn('kamailio', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -195,12 +195,15 @@ export class SipUdpClient extends EventEmitter {
     let algorithm: string | undefined;
     for (let round = 0; round < 2 && (final.status === 401 || final.status === 407); round++) {
       this.#ackFor(final, branch, this.#requestUri);
-      const challenges = splitChallenges(final.headers.get('www-authenticate') ?? '');
+      // 401 from the server itself (WWW-Authenticate → Authorization), 407 from a proxy on the way
+      // (Proxy-Authenticate → Proxy-Authorization, RFC 3261 §22.3).
+      const proxy = final.status === 407;
+      const challenges = splitChallenges(final.headers.get(proxy ? 'proxy-authenticate' : 'www-authenticate') ?? '');
       const a = this.#authorization(challenges, 'INVITE', this.#requestUri);
       if (a === undefined) break;
       algorithm = a.algorithm;
-      this.#auth = a.value;
-      ({ final, branch } = await this.#transaction('INVITE', this.#requestUri, [['Authorization', a.value]], sdp));
+      this.#auth = proxy ? undefined : a.value;
+      ({ final, branch } = await this.#transaction('INVITE', this.#requestUri, [[proxy ? 'Proxy-Authorization' : 'Authorization', a.value]], sdp));
       statuses.push(final.status);
     }
     const contact = final.headers.get('contact');
