@@ -81,7 +81,10 @@ describe('interop: reflectors behind Kamailio\'s dispatcher (shipped kamailio.cf
   const reflectorConfig = (ip: string): string => baseConfig(ip, [
     'SIP_AUTH on', 'SIP_REALM conference.example', ...USERS.map(([u, p]) => `SIP_USER ${u} ${p}`),
     `DRAIN_TIMEOUT ${DRAIN_S}`,
-  ].join('\n'));
+  ].join('\n')).replace('STATUS_LISTEN off', `STATUS_LISTEN ${ip}:8080`);
+  /** The SIP front end's counters of a reflector (GET /api/status). */
+  const sipStats = async (ip: string): Promise<Record<string, number>> =>
+    ((await (await fetch(`http://${ip}:8080/api/status`)).json()) as { sip: Record<string, number> }).sip;
 
   before(async function () {
     this.timeout(40_000);
@@ -196,12 +199,20 @@ describe('interop: reflectors behind Kamailio\'s dispatcher (shipped kamailio.cf
     expect(listener.reflector).to.equal(placement.get(name));
     await waitUntil(() => [...listener.media.received.values()].some((s) => s.packets > 50), 10_000, 'the client to hear baresip');
     await waitUntil(() => phone.recordedBytes() > 8000, 10_000, 'baresip to record the client');
-    // baresip's BYE on SIGTERM follows its route set through Kamailio and ends its participant.
-    const left = (): number => home?.logs.filter((l) => l.event === 'participant_left' && l.session === name && l.reason === 'bye').length ?? 0;
-    const before = left();
+    // baresip's ACK followed its route set through Kamailio: nothing in-dialog came around it (from
+    // 127.0.0.1 instead of Kamailio's address), no 2xx waited in vain for its ACK.
+    const homeIp = placement.get(name) ?? '';
+    const st = await sipStats(homeIp);
+    expect(st.in_dialog_wrong_source ?? 0, JSON.stringify(st)).to.equal(0);
+    expect(st.ack_timeouts ?? 0, JSON.stringify(st)).to.equal(0);
+    // On SIGTERM baresip sends RTCP BYE and SIP BYE (through Kamailio); whichever arrives first ends it.
+    const joined = home?.logs.find((l) => l.event === 'participant_joined' && l.session === name && l.user === 'bob' && String(l.streams).includes('127.0.0.1'));
+    expect(joined, 'baresip\'s participant').to.not.equal(undefined);
     await phone.stop();
-    await waitUntil(() => left() > before, 8000, 'baresip\'s BYE to reach its reflector')
+    const left = await home?.waitForLog((l) => l.event === 'participant_left' && l.id === joined?.id, 8000)
       .catch((err: unknown) => { throw new Error(`${err instanceof Error ? err.message : String(err)}\nbaresip:\n${phone.output().slice(-5000)}`); });
+    expect(['bye', 'rtcp_bye']).to.include(left?.reason);
+    expect((await sipStats(homeIp)).in_dialog_wrong_source ?? 0).to.equal(0);
     expect(await listener.sip.bye()).to.equal(200);
   });
 
