@@ -265,7 +265,18 @@ describe('interop: reflectors behind Kamailio\'s dispatcher (shipped kamailio.cf
 
     proc?.signal('SIGTERM');
     await proc?.waitForLog((l) => l.event === 'draining', 5000);
-    // Straight to the reflector: OPTIONS (the dispatcher's probe) and INVITE get 503 with Retry-After.
+    // Through Kamailio, at once (before two failed probes can have taken it out): a new call for the
+    // same name is refused by the draining reflector with 503, and Kamailio's failure_route places it
+    // on the other one.
+    const c = await joinViaKamailio('127.0.50.183', name, 'alice', 'alice-pw');
+    members.push(c);
+    expect(c.status).to.equal(200);
+    expect(c.reflector).to.not.equal(drained);
+    expect(alive).to.include(c.reflector);
+    const failedOver = kam?.output().includes(`failover INVITE session=${name} to sip:${name}@${c.reflector ?? ''}:5060`) ?? false;
+    const alreadyOut = kam?.dispatcherList().find((t) => t.uri === `sip:${drained}:5060`)?.flags.startsWith('I') ?? false;
+    expect(failedOver || alreadyOut, 'the 503 made Kamailio fail over (or probing had already taken the reflector out)').to.equal(true);
+    // Straight to the reflector: OPTIONS (the dispatcher's probe) gets 503 with Retry-After.
     const probe = new SipUdpClient({ localAddress: '127.0.50.182', server: drained, serverPort: 5060 });
     await probe.bind();
     try {
@@ -275,12 +286,6 @@ describe('interop: reflectors behind Kamailio\'s dispatcher (shipped kamailio.cf
     } finally {
       probe.close();
     }
-    // Through Kamailio: a new call for the same name succeeds on the other reflector.
-    const c = await joinViaKamailio('127.0.50.183', name, 'alice', 'alice-pw');
-    members.push(c);
-    expect(c.status).to.equal(200);
-    expect(c.reflector).to.not.equal(drained);
-    expect(alive).to.include(c.reflector);
     // The live call keeps flowing on the draining reflector and nobody got a BYE yet.
     const ha = heard(a, b);
     await waitUntil(() => heard(a, b) > ha + 50, 5000, 'media to keep flowing while draining');
