@@ -209,6 +209,7 @@ describe('interop: reflectors behind Kamailio\'s dispatcher (shipped kamailio.cf
     const joined = home?.logs.find((l) => l.event === 'participant_joined' && l.session === name && l.user === 'bob' && String(l.streams).includes('127.0.0.1'));
     expect(joined, 'baresip\'s participant').to.not.equal(undefined);
     await phone.stop();
+    rmSync(phone.dir, { recursive: true, force: true }); // stop() keeps the directory; stopAllBaresip() only removes those still running
     const left = await home?.waitForLog((l) => l.event === 'participant_left' && l.id === joined?.id, 8000)
       .catch((err: unknown) => { throw new Error(`${err instanceof Error ? err.message : String(err)}\nbaresip:\n${phone.output().slice(-5000)}`); });
     expect(['bye', 'rtcp_bye']).to.include(left?.reason);
