@@ -44,9 +44,9 @@ export const DEFAULT_SIP_ADMISSION: SipAdmissionLimits = {
   maxServerTransactionsPerSource: 64,
   maxDialogsPerSource: 32,
   knownFactor: 8,
-  responsesPerSecondPerSource: 20,
-  responseBurstPerSource: 40,
-  responsesPerSecond: 2_000,
+  responsesPerSecondPerSource: 100,
+  responseBurstPerSource: 1_000,
+  responsesPerSecond: 10_000,
   amplificationFactor: 3,
   authenticatedTtlMs: 600_000,
 };
