@@ -128,6 +128,31 @@ describe('SIP on the hostile Internet (issue 11)', function () {
     expect(await caller.bye()).to.equal(200);
   });
 
+  it('SIP_AUTH off: INVITEs from one address hold at most its dialogs and transactions; a caller from another address gets in', async () => {
+    h = await startHarness(testConfig(SERVER, { sipPort: 5060, sipAuth: false, maxParticipants: 1000 }));
+    const harness = h;
+    const flooder = await bindUdp('127.0.45.20', 5070);
+    sockets.push(flooder);
+    flooder.on('message', () => undefined);
+    for (let tick = 0; tick < 10; tick++) {
+      for (let i = 0; i < 40; i++) flooder.send(invite('127.0.45.20', 5070, `open${tick}x${i}`), 5060, SERVER);
+      await pause(100);
+    }
+    await pause(300);
+    const fromFlooder = (): number => harness.core.snapshot().flatMap((x) => x.participants).filter((p) => p.user === 'flood').length;
+    // 400 INVITEs, never ACKed: 32 dialogs (participants) at most, 64 transactions at most, the rest refused.
+    expect(fromFlooder()).to.equal(32);
+    expect(harness.sip.stats().server_transactions).to.be.at.most(64);
+    expect(harness.sip.stats().sip_refused_dialog_source_limit ?? 0).to.be.greaterThan(0);
+    expect(harness.sip.stats().sip_refused_tx_source_limit ?? 0).to.be.greaterThan(0);
+    const caller = new SipUdpClient({ localAddress: '127.0.45.21', server: SERVER, serverPort: 5060 });
+    clients.push(caller);
+    await caller.bind();
+    const call = await caller.invite('room', clientSdp('127.0.45.21', 41_100, 8, 'carol'));
+    expect(call.status).to.equal(200);
+    expect(await caller.bye()).to.equal(200);
+  });
+
   it('a spoofed unauthenticated INVITE gets exactly one response: no retransmission for 4.5 s', async () => {
     h = await startHarness(testConfig(SERVER, { sipPort: 5060, sipAuth: true, sipUsers: USERS }));
     const victim = await bindUdp(VICTIM, 5080);
