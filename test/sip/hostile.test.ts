@@ -16,6 +16,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { computeHa1, digestResponse, parseChallenge } from '../../src/sip/uas/digest.js';
 import { clientSdp } from '../../tools/lib/media.js';
 import { SipUdpClient } from '../../tools/lib/sip-client.js';
@@ -151,6 +152,46 @@ describe('SIP on the hostile Internet (issue 11)', function () {
     const call = await caller.invite('room', clientSdp('127.0.45.21', 41_100, 8, 'carol'));
     expect(call.status).to.equal(200);
     expect(await caller.bye()).to.equal(200);
+  });
+
+  it('SIP over TCP: idle connections from several addresses fill the unknown places; an authenticated caller still connects (evicting an idle one)', async () => {
+    h = await startHarness(testConfig(SERVER, { sipPort: 5060, sipAuth: true, sipUsers: USERS, sipTransports: ['udp', 'tcp'] }), {},
+      { maxConnections: 8, reservedForKnown: 2, maxPerSource: 2, maxPendingPerSource: 2, firstMessageTimeoutMs: 20_000 });
+    const harness = h;
+    const conns: net.Socket[] = [];
+    const open = async (from: string): Promise<{ s: net.Socket; closed: () => boolean }> => {
+      const s = net.connect({ host: SERVER, port: 5060, localAddress: from });
+      s.on('error', () => undefined);
+      s.resume();
+      conns.push(s);
+      let closed = false;
+      s.once('close', () => { closed = true; });
+      await new Promise<void>((resolve, reject) => { s.once('connect', resolve); s.once('error', reject); });
+      return { s, closed: () => closed };
+    };
+    try {
+      const idle: { closed: () => boolean }[] = [];
+      for (let a = 1; a <= 3; a++) for (let j = 0; j < 2; j++) idle.push(await open(`127.0.47.${a}`));
+      const late = await open('127.0.47.4');
+      await waitUntil(() => late.closed(), 5000, 'an unknown address refused when the unknown places are taken');
+      expect(harness.sip.stats().drop_sip_tcp_full).to.equal(1);
+      // Alice authenticates over UDP from her address: it is known now.
+      const alice = new SipUdpClient({ localAddress: '127.0.47.9', server: SERVER, serverPort: 5060, user: 'alice', password: 'correct horse' });
+      clients.push(alice);
+      await alice.bind();
+      expect((await alice.invite('room', clientSdp('127.0.47.9', 44_000, 13, 'alice'))).status).to.equal(200);
+      for (let j = 0; j < 2; j++) await open('127.0.47.9');
+      const third = await open('127.0.47.9');
+      const answered = new Promise<string>((resolve) => { third.s.on('data', (d: Buffer) => { resolve(d.toString('latin1')); }); });
+      third.s.write([`OPTIONS sip:${SERVER} SIP/2.0`, 'Via: SIP/2.0/TCP 127.0.47.9:5099;branch=z9hG4bKtcpopt1', 'Max-Forwards: 70',
+        'From: <sip:alice@127.0.47.9>;tag=a1', `To: <sip:${SERVER}>`, 'Call-ID: tcp-options-1', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'));
+      expect(statusOf(Buffer.from(await answered, 'latin1'))).to.equal(200);
+      expect(harness.sip.stats().drop_sip_tcp_evicted).to.equal(1);
+      expect(idle[0]?.closed()).to.equal(true);
+      expect(await alice.bye()).to.equal(200);
+    } finally {
+      for (const c of conns) c.destroy();
+    }
   });
 
   it('a spoofed unauthenticated INVITE gets exactly one response: no retransmission for 4.5 s', async () => {
