@@ -147,6 +147,12 @@ export class Dialog {
 export class DialogTable {
   readonly #byKey = new Map<string, Dialog>();
   readonly #byParticipant = new Map<string, Dialog>();
+  readonly #onEnd: ((d: Dialog) => void) | undefined;
+
+  /** `onEnd` runs once for each dialog that leaves the table through end() (admission gives its slot back). */
+  constructor(onEnd?: (d: Dialog) => void) {
+    this.#onEnd = onEnd;
+  }
 
   get size(): number {
     return this.#byKey.size;
@@ -178,8 +184,9 @@ export class DialogTable {
   /** Terminates `d` and forgets it. */
   end(d: Dialog): void {
     d.terminate();
-    this.#byKey.delete(d.key);
+    const had = this.#byKey.delete(d.key);
     this.#byParticipant.delete(d.participantId);
+    if (had) this.#onEnd?.(d);
   }
 
   all(): Dialog[] {
