@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { runCell, type CellResult, type CellSpec, type FanoutTiming } from './bench/fanout.js';
+import { costFields, runCell, type CellResult, type CellSpec, type FanoutTiming } from './bench/fanout.js';
 import { measureHeld, type HeldResult } from './bench/held.js';
 import { buildPerfRefs } from './bench/perf-refs.js';
 import { hasTaskset } from './bench/proc.js';
@@ -116,6 +116,19 @@ function machineNote(): Record<string, unknown> {
   };
 }
 
+function snakeCost(c: Parameters<typeof costFields>[0]): Record<string, number> | null {
+  if (c === undefined) return null;
+  const f = costFields(c);
+  const o: Record<string, number> = {};
+  if (f.cpuUsPerOutPkt !== undefined) o.cpu_us_per_out_pkt = f.cpuUsPerOutPkt;
+  if (f.cpuPct !== undefined) o.cpu_pct = f.cpuPct;
+  if (f.rxQueueDrops !== undefined) o.rx_queue_drops = f.rxQueueDrops;
+  if (f.loopP50Ms !== undefined) o.loop_delay_p50_ms = f.loopP50Ms;
+  if (f.loopP99Ms !== undefined) o.loop_delay_p99_ms = f.loopP99Ms;
+  if (f.loopMaxMs !== undefined) o.loop_delay_max_ms = f.loopMaxMs;
+  return o;
+}
+
 function fmt(n: number | null | undefined, w: number, digits = 0): string {
   const s = n === null || n === undefined ? '-' : n.toFixed(digits);
   return s.padStart(w);
@@ -185,6 +198,14 @@ async function main(): Promise<void> {
           half_rate_out_pps: r.halfRate ? Math.round(r.halfRate.outPps) : null,
           half_rate_loss_pct: round(r.halfRate?.lossPct, 4),
           half_rate_retried_after: r.halfRate?.retriedAfter ?? null,
+          // Beside every throughput figure: what it cost the reflector. At the sustained point and at
+          // half rate: CPU µs per out packet and % of a core (/proc/<pid>/stat), kernel receive-queue
+          // drops of its media socket over the point (/proc/net/udp), and for ours the event-loop
+          // delay p50/p99/max over the measured window (ms).
+          sustained_cost: snakeCost(r.bestCost),
+          sustained_loss_pct: round(r.points.find((p) => p.pass && p.out === r.sustainedOutPps)?.lossPct, 4),
+          half_rate_cost: snakeCost(r.halfRate?.cost),
+          rcvbuf_bytes: r.rcvbufBytes ?? null,
           capped: r.capped,
           harness: r.harness,
           io: r.io ?? null,
@@ -313,12 +334,16 @@ async function main(): Promise<void> {
   w('');
   w(`bench ${started.toISOString()} → ${new Date().toISOString()}${args.quick ? ' (quick)' : ''}; ${cpus().length} CPUs, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (results.length > 0) {
-    w('impl   parties  size  sustained out pkt/s   vs C   p50 ms  p99 ms  (latency at half rate)');
+    w('impl   parties  size  sustained out pkt/s   vs C  loss %  µs/pkt  cpu %  drops  | half rate: p50 ms  p99 ms  µs/pkt  loss %  drops  loop p99/max ms');
     for (const r of results) {
       const c = results.find((x) => x.impl === 'c' && x.parties === r.parties && x.size === r.size);
       const ratio = c && c.sustainedOutPps > 0 ? r.sustainedOutPps / c.sustainedOutPps : null;
+      const best = r.points.find((p) => p.pass && p.out === r.sustainedOutPps);
+      const bc = r.bestCost;
+      const hc = r.halfRate?.cost;
+      const loop = hc?.loopDelay ? `${hc.loopDelay.p99Ms.toFixed(1)}/${hc.loopDelay.maxMs.toFixed(1)}` : '-';
       w(
-        `${r.impl.padEnd(6)} ${fmt(r.parties, 7)} ${fmt(r.size, 5)} ${fmt(r.sustainedOutPps, 20)}${r.capped ? '+' : ' '} ${fmt(ratio, 6, 2)} ${fmt(r.halfRate?.p50Ms, 7, 2)} ${fmt(r.halfRate?.p99Ms, 7, 2)}`,
+        `${r.impl.padEnd(6)} ${fmt(r.parties, 7)} ${fmt(r.size, 5)} ${fmt(r.sustainedOutPps, 20)}${r.capped ? '+' : ' '} ${fmt(ratio, 6, 2)} ${fmt(best?.lossPct, 6, 3)} ${fmt(bc?.cpuUsPerOutPkt, 7, 2)} ${fmt(bc?.cpuPct, 6, 0)} ${fmt(bc?.rxQueueDrops, 6)}  |            ${fmt(r.halfRate?.p50Ms, 7, 2)} ${fmt(r.halfRate?.p99Ms, 7, 2)} ${fmt(hc?.cpuUsPerOutPkt, 7, 2)} ${fmt(r.halfRate?.lossPct, 7, 3)} ${fmt(hc?.rxQueueDrops, 6)}  ${loop}`,
       );
     }
   }

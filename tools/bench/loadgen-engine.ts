@@ -46,6 +46,9 @@ export interface LoadgenOptions {
   readonly rcvbufBytes?: number;
   /** Called once all sockets are bound and before anything is sent: admit the participants. */
   readonly admit?: (groups: readonly JoinGroup[]) => Promise<void>;
+  /** Called when the measured phase starts and when it ends (e.g. sample the reflector's CPU). */
+  readonly onMeasureStart?: () => void;
+  readonly onMeasureEnd?: () => void;
   /** Called after the measured phase, before the sockets close (e.g. read the reflector's memory). */
   readonly beforeClose?: () => Promise<void>;
 }
@@ -297,6 +300,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
           measuring = true;
           t0 = t;
           for (const p of ps) p.sentAtT0 = p.sentAll;
+          o.onMeasureStart?.();
         }
         const el = (t - tw) / 1000;
         for (const p of ps) {
@@ -311,6 +315,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
         }
         if (measuring && t - t0 >= o.durationS * 1000) {
           tEnd = t;
+          o.onMeasureEnd?.();
           for (const p of ps) {
             let due = Math.floor(el * o.ratePps + p.index / n);
             if (due > perPartTotal) due = perPartTotal;
