@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -10,7 +10,8 @@
  * per participant and time to join (through the core API, and through SIP with
  * SIPp against the whole reflector). Then peers side by side (peers.ts): 2-party relay
  * against rtpengine, N-party mixing against Janus AudioBridge, when installed.
- * One JSON line per result on stdout; a table on stderr.
+ * `--hog` runs a busy loop pinned to the reflector's CPU for the whole run (a competing
+ * process on the same core). One JSON line per result on stdout; a table on stderr.
  * The reference programs are compiled from ../shared/perf into .tmp/perf.
  * `--io auto|dgram|mmsg` sets REFLECTOR_IO for our core child (auto: the core's
  * batched recvmmsg/sendmmsg I/O when its addon loads, else node:dgram); the I/O
@@ -21,7 +22,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { costFields, runCell, type CellResult, type CellSpec, type FanoutTiming } from './bench/fanout.js';
 import { measureHeld, type HeldResult } from './bench/held.js';
 import { buildPerfRefs } from './bench/perf-refs.js';
-import { hasTaskset } from './bench/proc.js';
+import { hasTaskset, LineProcess } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
 import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
 import { benchMixer, type MixerBenchResult } from '../src/mixer/bench.js';
@@ -33,6 +34,14 @@ const HELD_HOST = '127.0.7.14';
 const LOADGEN_BIND = '127.0.7.21';
 const SIP_HOST = '127.0.7.40';
 const SIP_CLIENT = '127.0.7.41';
+/**
+ * The competing process of --hog: a busy loop that exits when its parent (the bench) is gone
+ * (it checks its parent pid between slices of work) and after 1 hour at the latest.
+ */
+const HOG_SCRIPT =
+  'const p = process.ppid, end = Date.now() + 3600e3; let x = 0;' +
+  'for (;;) { for (let i = 0; i < 1e7; i++) x = (x + i) | 0; if (process.ppid !== p || Date.now() > end) process.exit(0); }';
+
 /** rtpengine and Janus under test (their own address: Janus's HTTP API is on 127.0.0.1:8088). */
 const PEER_HOST = '127.0.7.15';
 const DEFAULT_CELLS = '5x172,10x172,20x172,5x1200,10x1200,20x1200';
@@ -49,11 +58,13 @@ interface BenchArgs {
   readonly mixer: boolean;
   /** Peers side by side: 2-party relay vs rtpengine, N-party mixing vs Janus AudioBridge. */
   readonly peers: boolean;
+  /** A competing CPU hog pinned to the reflector's CPU for the whole run (the loaded-machine case). */
+  readonly hog: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog]\n`,
   );
   process.exit(2);
 }
@@ -68,6 +79,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let io: string | undefined;
   let mixer = true;
   let peers = true;
+  let hog = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -78,6 +90,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--no-mixer') mixer = false;
     else if (a === '--mixer-only') { fanout = false; held = false; peers = false; }
     else if (a === '--no-peers') peers = false;
+    else if (a === '--hog') hog = true;
     else if (a === '--peers-only') { fanout = false; held = false; mixer = false; peers = true; }
     else if (a === '--io') {
       io = argv[++i];
@@ -101,7 +114,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, hog, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -155,7 +168,22 @@ async function main(): Promise<void> {
     spawnSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
   }
   const refs = buildPerfRefs();
-  emit({ type: 'meta', started: started.toISOString(), quick: args.quick, retries: args.quick ? 0 : args.retries, ...machineNote(), reference_dir: refs.sourceDir, missing: refs.missing });
+  emit({ type: 'meta', started: started.toISOString(), quick: args.quick, retries: args.quick ? 0 : args.retries, hog: args.hog ? `busy loop pinned to CPU ${reflectorCpu ?? 'any'}` : null, ...machineNote(), reference_dir: refs.sourceDir, missing: refs.missing });
+  const hog = args.hog ? new LineProcess(process.execPath, ['-e', HOG_SCRIPT], reflectorCpu === undefined ? {} : { cpu: reflectorCpu }) : undefined;
+  try {
+    await runAll(args, started, refs, reflectorCpu, harnessCpu);
+  } finally {
+    await hog?.stop('SIGKILL');
+  }
+}
+
+async function runAll(
+  args: BenchArgs,
+  started: Date,
+  refs: ReturnType<typeof buildPerfRefs>,
+  reflectorCpu: number | undefined,
+  harnessCpu: number | undefined,
+): Promise<void> {
   for (const m of refs.missing) process.stderr.write(`bench: note: ${m}\n`);
 
   const timing: FanoutTiming = args.quick
