@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog] [--no-relay] [--relay-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -27,6 +27,7 @@ import { IMPLS, type Impl } from './bench/reflectors.js';
 import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
 import { benchMixer, type MixerBenchResult } from '../src/mixer/bench.js';
 import { AUDIO_PPS, janusMixPoint, relayPoint, which, type PeerEnv, type PeerPoint } from './bench/peers.js';
+import { benchRelay, type RelayBenchResult } from '../src/interconnect/bench.js';
 
 const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
 const REFLECTOR_PORT = 26000;
@@ -60,11 +61,13 @@ interface BenchArgs {
   readonly peers: boolean;
   /** A competing CPU hog pinned to the reflector's CPU for the whole run (the loaded-machine case). */
   readonly hog: boolean;
+  /** Measure the inter-reflector relay's CPU per relayed packet, plain and protected (secret). */
+  readonly relay: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog] [--no-relay] [--relay-only]\n`,
   );
   process.exit(2);
 }
@@ -80,6 +83,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let mixer = true;
   let peers = true;
   let hog = false;
+  let relay = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -88,10 +92,12 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
     else if (a === '--no-mixer') mixer = false;
-    else if (a === '--mixer-only') { fanout = false; held = false; peers = false; }
+    else if (a === '--mixer-only') { fanout = false; held = false; peers = false; relay = false; }
     else if (a === '--no-peers') peers = false;
     else if (a === '--hog') hog = true;
-    else if (a === '--peers-only') { fanout = false; held = false; mixer = false; peers = true; }
+    else if (a === '--peers-only') { fanout = false; held = false; mixer = false; peers = true; relay = false; }
+    else if (a === '--no-relay') relay = false;
+    else if (a === '--relay-only') { fanout = false; held = false; mixer = false; peers = false; }
     else if (a === '--io') {
       io = argv[++i];
       if (io !== 'auto' && io !== 'dgram' && io !== 'mmsg') usage('--io must be auto, dgram or mmsg');
@@ -114,7 +120,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, hog, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, hog, relay, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -384,19 +390,19 @@ async function runAll(
     if (!hasRtpengine) peerNotes.push('rtpengine is not installed (Debian package rtpengine-daemon): 2-party relay measured for ours only');
     for (const calls of args.quick ? [20, 50] : [100, 250, 500, 750]) {
       for (const impl of hasRtpengine ? (['rtpengine', 'ours'] as const) : (['ours'] as const)) {
-        process.stderr.write(`bench: relay ${impl} ${calls} calls …\n`);
+        process.stderr.write(`bench: 2-party relay ${impl} ${calls} calls …\n`);
         let pt: PeerPoint;
         try {
           pt = await relayPoint(impl, calls, env);
         } catch (err) {
           const error = err instanceof Error ? err.message.slice(0, 300) : String(err);
-          emit({ type: 'relay', impl, calls, error });
+          emit({ type: 'peer_relay', impl, calls, error });
           continue;
         }
         relayPts.push(pt);
         const peer = relayPts.find((x) => x.impl === 'rtpengine' && x.units === calls);
         emit({
-          type: 'relay',
+          type: 'peer_relay',
           time: new Date().toISOString(),
           loadavg_1m: round(loadavg()[0], 2),
           impl,
@@ -423,7 +429,7 @@ async function runAll(
           const us = pt.cost.cpuUsPerOutPkt ?? 0;
           mixPts.push({ impl: 'janus', participants: n, cpuUsPerFrame: us, lossPct: pt.lossPct, outPps: pt.outPps, sendPct: pt.sendPct, drops: pt.cost.rxQueueDrops ?? null, cpuPct: pt.cost.cpuPct ?? null });
           emit({
-            type: 'mix',
+            type: 'peer_mix',
             time: new Date().toISOString(),
             loadavg_1m: round(loadavg()[0], 2),
             impl: 'janus',
@@ -437,7 +443,7 @@ async function runAll(
             participants_per_core: us > 0 ? Math.round(1e6 / (us * AUDIO_PPS)) : null,
           });
         } catch (err) {
-          emit({ type: 'mix', impl: 'janus', participants: n, error: err instanceof Error ? err.message.slice(0, 300) : String(err) });
+          emit({ type: 'peer_mix', impl: 'janus', participants: n, error: err instanceof Error ? err.message.slice(0, 300) : String(err) });
         }
       }
       // Ours: the real MixerSession (jitter buffers, decode, mix-minus, encode) timed by CPU time in this
@@ -447,7 +453,7 @@ async function runAll(
       const janus = mixPts.find((x) => x.impl === 'janus' && x.participants === n);
       mixPts.push({ impl: 'ours', participants: n, cpuUsPerFrame: us, lossPct: null, outPps: null, sendPct: null, drops: null, cpuPct: null });
       emit({
-        type: 'mix',
+        type: 'peer_mix',
         time: new Date().toISOString(),
         loadavg_1m: round(loadavg()[0], 2),
         impl: 'ours',
@@ -461,6 +467,26 @@ async function runAll(
       });
     }
     for (const n of peerNotes) emit({ type: 'peers', note: n });
+  }
+
+  // The inter-reflector relay (SPEC §6, §15): CPU per relayed packet, plain and protected (AES-256-GCM),
+  // both ends in this process on loopback; alternated, so that load changes hit both alike.
+  const relayResults: RelayBenchResult[] = [];
+  if (args.relay) {
+    const packets = args.quick ? 5000 : 40_000;
+    for (const sizeBytes of [172, 1200]) {
+      for (let round = 0; round < (args.quick ? 1 : 3); round++) {
+        for (const secret of [undefined, 'bench-secret']) {
+          try {
+            const r = await benchRelay({ packets, sizeBytes, ...(secret !== undefined ? { secret } : {}) });
+            relayResults.push(r);
+            emit({ type: 'relay', time: new Date().toISOString(), loadavg_1m: round2(loadavg()[0]), round, ...r });
+          } catch (err) {
+            emit({ type: 'relay', sizeBytes, protected: secret !== undefined, error: err instanceof Error ? err.message : String(err) });
+          }
+        }
+      }
+    }
   }
 
   // Human-readable table.
@@ -499,7 +525,7 @@ async function runAll(
     w(`mixer ${r.rateHz / 1000} kHz ${r.codec}: ${r.talkers}/${r.participants} talking → ${Math.round(r.participantsPerCore)} mixed participants per core (realtime factor ${r.realtimeFactor.toFixed(1)})`);
   }
   if (relayPts.length > 0) {
-    w('2-party relay (Node generator, 50 pkt/s of 172 B per participant):');
+    w('2-party relay, ours vs rtpengine (Node generator, 50 pkt/s of 172 B per participant):');
     w('impl       calls  offered out pkt/s  out pkt/s  send %  loss %  µs/pkt  cpu %  drops  p50 ms  p99 ms  loop p99/max ms  µs/pkt vs rtpengine');
     for (const p of relayPts) {
       const peer = relayPts.find((x) => x.impl === 'rtpengine' && x.units === p.units);
@@ -523,7 +549,20 @@ async function runAll(
     w('(ours: the in-process mixer bench, no sockets — so no loss figure; Janus: a real room over loopback)');
   }
   for (const n of peerNotes) w(`note: ${n}`);
+  for (const sizeBytes of [...new Set(relayResults.map((r) => r.sizeBytes))]) {
+    const med = (prot: boolean): number | null => {
+      const xs = relayResults.filter((r) => r.sizeBytes === sizeBytes && r.protected === prot).map((r) => r.cpuUsPerPacket).sort((x, y) => x - y);
+      return xs.length === 0 ? null : xs[Math.floor(xs.length / 2)];
+    };
+    const plain = med(false);
+    const prot = med(true);
+    w(`relay ${sizeBytes} B: ${fmt(plain, 0, 2)} µs CPU per relayed packet plain, ${fmt(prot, 0, 2)} µs protected (AES-256-GCM)${plain !== null && prot !== null ? `, +${(prot - plain).toFixed(2)} µs` : ''} (median of runs, both ends)`);
+  }
   for (const m of refs.missing) w(`note: ${m}`);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 main().catch((err: unknown) => {
