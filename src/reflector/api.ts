@@ -202,7 +202,7 @@ export interface ReflectorCore {
   /**
    * The mixer hook (SPEC §13). While set, every audio RTP/RTCP datagram of a session that has a
    * `mix` participant (local or relayed) is also given to the mixer, and audio is no longer
-   * reflected to `mix` participants; telephone-event packets are still forwarded to them.
+   * reflected to `mix` participants; the mixer regenerates telephone-event packets in their mixed streams.
    */
   setMixerPort(port: MixerPort | null): void;
 

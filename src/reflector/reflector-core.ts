@@ -55,6 +55,7 @@ import type { PacketSender, SendErrorCounter } from './packet-sender.js';
 import { BatchedUdpSocket, BatchGroup, chooseIo, type IoMode } from './batched-udp.js';
 import { ParticipantState, StreamState } from './participant.js';
 import { NO_PT } from './pt-table.js';
+import { TelephoneEventConverter } from './telephone-event.js';
 import { RtcpInspection, RtcpInspector } from './rtcp-inspector.js';
 import { SessionState, type Target } from './session.js';
 import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandler } from './udp-socket.js';
@@ -117,6 +118,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   readonly #sendErrors: SendErrorCounter = { sendErrors: 0 };
   #socketErrors = 0;
   #rflxConsumed = 0;
+  /** Telephone-event converted between clock rates, or withheld from recipients that did not negotiate it. */
+  readonly #telephoneEvents = new TelephoneEventConverter();
   #hookErrors = 0;
   #lastInternalLogAt = 0;
 
@@ -564,12 +567,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const canonical = inPt === null ? pt : inPt[pt];
     this.#gen = (this.#gen + 1) >>> 0 || 1;
     const sock = this.#senders[flow];
-    this.#sendRtpTo(session.targets[flow], sock, buf, sender, canonical);
+    // RFC 4733: telephone-event goes to each recipient in its own telephone-event PT and rate
+    // (telephone-event.ts); mixed participants get it from the mixer, in their mixed stream.
+    const teRate = flow === FLOW_AUDIO_RTP && canonical !== NO_PT ? session.telephoneEventRate[canonical] : 0;
+    this.#sendRtpTo(session.targets[flow], sock, buf, sender, canonical, teRate);
     if (flow === FLOW_AUDIO_RTP) {
-      if (canonical !== NO_PT && session.telephoneEvent[canonical] === 1 && session.mixTargets.length > 0) {
-        // SPEC §13: telephone-event is forwarded to mixed participants, not mixed.
-        this.#sendRtpTo(session.mixTargets, sock, buf, sender, canonical);
-      }
       const mixer = this.#mixer;
       if (mixer !== null && session.mixCount > 0) {
         const cpt = canonical === NO_PT ? pt : canonical;
@@ -589,11 +591,25 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     buf: Buffer,
     sender: ParticipantState | null,
     canonical: number,
+    teRate: number,
   ): void {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (t.participant === sender) continue;
-      const out = canonical === NO_PT ? buf : this.#withPt(buf, t.outPt[canonical]);
+      let out = buf;
+      if (canonical !== NO_PT) {
+        const outPt = t.outPt[canonical];
+        if (outPt !== NO_PT || teRate === 0) {
+          out = this.#withPt(buf, outPt);
+        } else if (t.teRateHz === 0) {
+          this.#telephoneEvents.notNegotiated++;
+          continue;
+        } else {
+          const converted = this.#telephoneEvents.convert(this.#gen, buf, teRate, t.tePt, t.teRateHz);
+          if (converted === null) continue;
+          out = converted;
+        }
+      }
       sock.send(out, t.port, t.address);
       const c = t.counters;
       c.rtpPacketsOut++;
@@ -882,6 +898,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     out.rx_truncated = this.#batch.counters.rxTruncated;
     out.rflx_consumed = this.#rflxConsumed;
     out.hook_error = this.#hookErrors;
+    out.telephone_event_not_negotiated = this.#telephoneEvents.notNegotiated;
     return out;
   }
 
