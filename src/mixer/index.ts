@@ -270,8 +270,8 @@ class AudioMixer implements MixerPort, Component {
       }
       return null;
     }
-    // Without per-participant mappings: its codec names in preference order, with the
-    // session's canonical PT (the numbers of the SDP answer).
+    // Without per-participant mappings (a core without participantCodecs): its codec names in
+    // preference order, with the session's canonical PT.
     const session = this.#core.sessionCodecs(p.session, 'audio');
     for (const name of stream.codecs) {
       const bare = name.split('/')[0].toLowerCase();
