@@ -112,6 +112,15 @@ class AudioMixer implements MixerPort, Component {
     }
   };
 
+  /** Hold (sendonly/inactive), resume or a codec change takes effect at once, not at the next refresh. */
+  readonly #onUpdated = (p: ParticipantSnapshot): void => {
+    try {
+      if (p.mode === 'mix') this.#applyParticipant(p);
+    } catch (err) {
+      this.#log.error('mixer_update_failed', { participant: p.id, error: String(err) });
+    }
+  };
+
   readonly #onRemoved = (id: string, session: string, _reason: LeaveReason): void => {
     const s = this.#sessions.get(session);
     if (s === undefined) return;
@@ -124,6 +133,7 @@ class AudioMixer implements MixerPort, Component {
     this.#started = true;
     const events = this.#core.events;
     events.on('participant-joined', this.#onJoined);
+    events.on('participant-updated', this.#onUpdated);
     events.on('participant-removed', this.#onRemoved);
     this.#core.setMixerPort(this);
     this.#refresh();
@@ -146,6 +156,7 @@ class AudioMixer implements MixerPort, Component {
     if (this.#started) {
       this.#core.setMixerPort(null);
       this.#core.events.off('participant-joined', this.#onJoined);
+      this.#core.events.off('participant-updated', this.#onUpdated);
       this.#core.events.off('participant-removed', this.#onRemoved);
     }
     for (const s of this.#sessions.values()) s.mixer.close();

@@ -131,6 +131,8 @@ export interface SessionSnapshot {
 
 export type CoreEvents = {
   'participant-joined': [snapshot: ParticipantSnapshot];
+  /** A participant's streams changed (re-INVITE: hold, resume, codecs); emitted after the core applied them. */
+  'participant-updated': [snapshot: ParticipantSnapshot];
   /** Emitted once per participant. SIP sends BYE when reason is not bye/cancel. */
   'participant-removed': [id: string, session: string, reason: LeaveReason];
   'session-created': [name: string];
@@ -193,7 +195,8 @@ export interface ReflectorCore {
   /**
    * Sends a packet of our own to a participant's latched (or proven SDP) address for that medium,
    * from the medium's port: RFLX announcements (audio, rtcp), the mixer's output (audio, rtp/rtcp).
-   * Returns false when there is no address allowed by the anti-amplification rule yet.
+   * Returns false when there is no address allowed by the anti-amplification rule yet, and for RTP
+   * to a stream that does not receive (sendonly or inactive: on hold, RFC 3264 §5.1).
    */
   sendTo(participantId: string, medium: Medium, rtcp: boolean, packet: Buffer): boolean;
 

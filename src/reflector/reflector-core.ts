@@ -320,6 +320,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       streams: streams.map((s) => `${s.medium} ${formatEndpoint(s.address, s.rtpPort)} ${s.direction}`),
     });
     this.#emitIfRtcpMoved(p, before);
+    this.#emit('participant-updated', this.#snapshotParticipant(p));
   }
 
   confirmAddress(id: string, ip: string): void {
@@ -417,7 +418,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const p = this.#participants.get(participantId);
     if (p === undefined) return false;
     const s = p.streams[mediumIndex(medium)];
-    if (s === null) return false;
+    if (s === null || (!rtcp && !s.receives)) return false;
     const dest = allowedDestination(s, rtcp ? 1 : 0);
     if (dest === null) return false;
     this.#senders[flowIndex(s.mediumIndex, rtcp)].send(packet, dest.port, dest.address);
