@@ -52,6 +52,11 @@ function ago(iso) { if (!iso) return "–"; const s = Math.max(0, Math.round((Da
 function dur(s) { const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60); return (h ? h + " h " : "") + m + " min"; }
 function tile(k, v) { return '<div class="tile"><div class="v">' + esc(v) + '</div><div class="k">' + esc(k) + '</div></div>'; }
 async function get(path) { const r = await fetch(path, { cache: "no-store" }); if (!r.ok) throw new Error(path + " " + r.status); return r.json(); }
+function qdir(d) { return d ? "MOS " + esc(d.mos) + " · loss " + esc(d.lossPct) + " % · jitter " + esc(d.jitterMs) + " ms" : "–"; }
+function quality(q) {
+  if (!q) return '<span class="empty">no RTCP yet</span>';
+  return "sent: " + qdir(q.sent) + "<br>received: " + qdir(q.received) + (q.rttMs !== undefined ? "<br>RTT " + esc(q.rttMs) + " ms" : "");
+}
 function renderSessions(list) {
   if (!list.length) return '<p class="empty">No sessions.</p>';
   return list.map((s) => {
@@ -60,11 +65,11 @@ function renderSessions(list) {
       const media = p.streams.map((st) => esc(st.medium) + " " + esc(st.codecs.join("/")) + (st.rtpSource ? " @" + esc(st.rtpSource) : "")).join("<br>");
       return '<tr data-participant="' + esc(p.id) + '"><td>' + esc(p.user || p.sdesName || p.cname || "–") + '</td><td><code>' + esc(p.id) + '</code></td><td>' + esc(p.mode) +
         '</td><td>' + media + '</td><td>' + bits(p.rate && p.rate.inBitsPerS) + '</td><td>' + bits(p.rate && p.rate.outBitsPerS) +
-        '</td><td>' + ago(p.joinedAt) + '</td><td>' + ago(p.lastRtcpAt) + '</td></tr>';
+        '</td><td data-quality>' + quality(p.quality) + '</td><td>' + ago(p.joinedAt) + '</td><td>' + ago(p.lastRtcpAt) + '</td></tr>';
     }).join("");
     return '<div class="session" data-session="' + esc(s.name) + '"><h3>' + esc(s.name) + ' <span class="meta">(' + s.participants.length + ' here' +
       (remote ? "; at peers: " + remote : "") + ')</span></h3>' +
-      (rows ? '<table><thead><tr><th>Participant</th><th>Id</th><th>Audio mode</th><th>Media</th><th>In</th><th>Out</th><th>Joined</th><th>Last RTCP</th></tr></thead><tbody>' + rows + '</tbody></table>' : '<p class="empty">Participants only at peer reflectors.</p>') +
+      (rows ? '<table><thead><tr><th>Participant</th><th>Id</th><th>Audio mode</th><th>Media</th><th>In</th><th>Out</th><th>Call quality</th><th>Joined</th><th>Last RTCP</th></tr></thead><tbody>' + rows + '</tbody></table>' : '<p class="empty">Participants only at peer reflectors.</p>') +
       '</div>';
   }).join("");
 }

@@ -96,6 +96,33 @@ export interface StreamCounters {
   rtcpBytesOut: number;
 }
 
+/** Loss, jitter and the MOS estimate of one direction. */
+export interface DirectionQuality {
+  readonly lossPct: number;
+  readonly jitterMs: number;
+  readonly mos: number;
+}
+
+/** Call quality of a participant's audio (src/reflector/call-quality.ts explains the figures). */
+export interface CallQuality {
+  /** What the participant sent, as the reflector received it (its RTP). */
+  readonly sent?: DirectionQuality;
+  /** What the participant received, as it reported (its RTCP RR/SR report blocks, or XR). */
+  readonly received?: DirectionQuality & { readonly source: 'rr' | 'xr' };
+  readonly rttMs?: number;
+  /** ms since epoch of the last update from RTCP. */
+  readonly updatedAt?: number;
+}
+
+/** One sample for the metrics histograms (no participant label). */
+export interface QualitySample {
+  readonly direction: 'sent' | 'received';
+  readonly lossPct: number;
+  readonly jitterMs: number;
+  readonly mos: number;
+  readonly rttMs?: number;
+}
+
 export interface ParticipantSnapshot {
   readonly id: string;
   readonly session: string;
@@ -108,6 +135,8 @@ export interface ParticipantSnapshot {
   readonly lastActivityAt: number;
   readonly cname?: string;
   readonly sdesName?: string;
+  /** Audio call quality from its RTP and RTCP, once it sent an RTCP report. */
+  readonly quality?: CallQuality;
   readonly streams: readonly {
     readonly medium: Medium;
     readonly sdpAddress: string;
@@ -140,6 +169,8 @@ export type CoreEvents = {
   'session-empty': [name: string];
   /** The RTCP address of a participant latched (first time or changed): announcements go there (SPEC §7). */
   'rtcp-latched': [id: string, session: string];
+  /** Quality figures computed at an RTCP report of a participant (for histograms; no participant id by design). */
+  'call-quality': [sample: QualitySample];
 };
 
 /**

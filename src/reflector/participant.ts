@@ -7,6 +7,7 @@ import type { AudioMode } from '../config/types.js';
 import type { Direction, Medium, StreamCounters, StreamSpec } from './api.js';
 import { normalizeIp } from './ip-key.js';
 import { buildPtTables } from './pt-table.js';
+import { StreamQuality } from './call-quality.js';
 import { chooseTelephoneEvent, NO_TELEPHONE_EVENT, type TelephoneEventChoice } from './telephone-event.js';
 import type { SessionState } from './session.js';
 import { mediumIndex } from './media-kind.js';
@@ -46,6 +47,8 @@ export class StreamState {
   /** The SSRC of the last RTP packet, so learning is one comparison per packet. */
   lastSsrc = -1;
   readonly counters: StreamCounters = newCounters();
+  /** Loss, jitter, RTT and MOS of this stream (audio only is fed). */
+  readonly quality = new StreamQuality();
 
   constructor(participant: ParticipantState, spec: StreamSpec, udp6: boolean) {
     this.participant = participant;
@@ -72,6 +75,7 @@ export class StreamState {
     this.inPt = t.inbound;
     this.outPt = t.outbound;
     this.telephoneEvent = chooseTelephoneEvent(spec.codecs);
+    this.quality.setCodecs(spec.codecs);
     // SSRCs learned from media survive a re-INVITE; announced ones are added.
     this.lastSsrc = -1;
     for (const s of spec.ssrcs) {

@@ -21,6 +21,7 @@ import { TypedEmitter } from '../runtime/typed-emitter.js';
 import { parseRtpHeader, RtpHeader } from '../rtp/rtp-header.js';
 import {
   AdmissionError,
+  type CallQuality,
   type CodecMapping,
   type CoreEvents,
   type LeaveReason,
@@ -56,11 +57,17 @@ import { BatchedUdpSocket, BatchGroup, chooseIo, type IoMode } from './batched-u
 import { ParticipantState, StreamState } from './participant.js';
 import { NO_PT } from './pt-table.js';
 import { TelephoneEventConverter } from './telephone-event.js';
+import { QualityReader, SrLog } from './call-quality.js';
 import { RtcpInspection, RtcpInspector } from './rtcp-inspector.js';
 import { SessionState, type Target } from './session.js';
 import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandler } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
+
+function quality(p: ParticipantState): { quality?: CallQuality } {
+  const q = p.streams[MEDIUM_AUDIO]?.quality.snapshot();
+  return q === undefined ? {} : { quality: q };
+}
 
 function isWildcardListen(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
@@ -120,6 +127,9 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   #rflxConsumed = 0;
   /** Telephone-event converted between clock rates, or withheld from recipients that did not negotiate it. */
   readonly #telephoneEvents = new TelephoneEventConverter();
+  /** Call quality: RTCP reader, and per session the SRs that left towards its participants (for RTT). */
+  readonly #qualityReader = new QualityReader();
+  readonly #srLogs = new WeakMap<SessionState, SrLog>();
   #hookErrors = 0;
   #lastInternalLogAt = 0;
 
@@ -348,6 +358,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       session: session.name,
       reason,
       durationS: Math.round((Date.now() - p.joinedAt) / 1000),
+      quality: p.streams[MEDIUM_AUDIO]?.quality.snapshot(),
     });
     this.#emit('participant-removed', id, session.name, reason);
     if (session.participants.size === 0 && this.#sessions.get(session.name) === session) {
@@ -422,6 +433,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const dest = allowedDestination(s, rtcp ? 1 : 0);
     if (dest === null) return false;
     this.#senders[flowIndex(s.mediumIndex, rtcp)].send(packet, dest.port, dest.address);
+    // The mixer's SRs: a report block naming one gives this participant's round-trip time.
+    if (rtcp && s.mediumIndex === MEDIUM_AUDIO) this.#qualityReader.noteOutgoing(packet, this.#srLog(p.session), Date.now());
     const c = s.counters;
     if (rtcp) {
       c.rtcpPacketsOut++;
@@ -512,6 +525,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       this.#drop(ReflectorDrop.NotSending);
       return;
     }
+    if (s.mediumIndex === MEDIUM_AUDIO) s.quality.onRtp(this.#rtp.sequenceNumber, this.#rtp.payloadType, this.#rtp.timestamp, s.participant.lastActivityAt);
     const ssrc = this.#rtp.ssrc;
     if (ssrc !== s.lastSsrc) {
       s.lastSsrc = ssrc;
@@ -543,6 +557,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       return;
     }
     if (insp.cnameLength >= 0 || insp.nameLength >= 0) this.#readSdes(p, buf, insp);
+    if (s.mediumIndex === MEDIUM_AUDIO) this.#readQuality(s, buf, now);
     this.#fanOutRtcp(p.session, flow, buf, p, null);
     if (insp.byeCount > 0) {
       for (let i = 0; i < insp.byeCount; i++) p.byeSsrcs.add(insp.byeSsrcs[i]);
@@ -646,6 +661,21 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       }
     }
     if (this.#relay !== null) this.#relayForward(session.name, rtcpFlow, buf, fromPeer);
+  }
+
+  #srLog(session: SessionState): SrLog {
+    let log = this.#srLogs.get(session);
+    if (log === undefined) {
+      log = new SrLog();
+      this.#srLogs.set(session, log);
+    }
+    return log;
+  }
+
+  /** Quality figures from a participant's audio RTCP (call-quality.ts); each sample goes to the metrics. */
+  #readQuality(s: StreamState, buf: Buffer, now: number): void {
+    const samples = this.#qualityReader.read(buf, s.quality, this.#srLog(s.participant.session), now);
+    for (const sample of samples) this.#emit('call-quality', sample);
   }
 
   #relayForward(session: string, flow: number, buf: Buffer, fromPeer: string | null): void {
@@ -955,6 +985,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       lastActivityAt: p.lastActivityAt,
       ...(p.cname === undefined ? {} : { cname: p.cname }),
       ...(p.sdesName === undefined ? {} : { sdesName: p.sdesName }),
+      ...quality(p),
       streams,
     };
   }
