@@ -246,4 +246,6 @@ export interface ReflectorCore {
   snapshot(): readonly SessionSnapshot[];
   /** Dropped datagrams by reason (metric labels). */
   drops(): Readonly<Record<string, number>>;
+  /** Datagrams handled but not forwarded as usual, by kind (rflx_consumed, telephone_event_…); not drops. */
+  counters?(): Readonly<Record<string, number>>;
 }

@@ -927,10 +927,20 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     out.send_error = this.#sendErrors.sendErrors;
     out.socket_error = this.#socketErrors + (this.#checkIp?.errors ?? 0);
     out.rx_truncated = this.#batch.counters.rxTruncated;
-    out.rflx_consumed = this.#rflxConsumed;
     out.hook_error = this.#hookErrors;
-    out.telephone_event_not_negotiated = this.#telephoneEvents.notNegotiated;
     return out;
+  }
+
+  /**
+   * Datagrams handled in a special way, not dropped: RTCP consumed as RFLX requests; telephone-event
+   * packets converted to another clock rate, and recipients that got none (no telephone-event negotiated).
+   */
+  counters(): Readonly<Record<string, number>> {
+    return {
+      rflx_consumed: this.#rflxConsumed,
+      telephone_event_converted: this.#telephoneEvents.converted,
+      telephone_event_not_negotiated: this.#telephoneEvents.notNegotiated,
+    };
   }
 
   // ── Observation ──────────────────────────────────────────────────────────

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { request } from 'node:http';
 import { estimateMos } from '../../src/reflector/call-quality.js';
 import { encodeRtp } from '../../src/rtp/rtp-header.js';
+import { VERSION } from '../../src/runtime/version.js';
 import { ntpFromUnixMs, ntpMiddle32 } from '../../src/rtp/rtcp-sr.js';
 import { SipUdpClient } from '../../tools/lib/sip-client.js';
 import { parsePrometheusText, promValue } from '../helpers/prom-text.js';
@@ -179,6 +180,16 @@ describe('call quality from RTCP (loss, jitter, RTT, MOS) in /api/sessions, /met
     expect(promValue(fams, 'reflector_call_mos_count', { direction: 'received' })).to.equal(1);
     const labels = new Set(fams.get('reflector_call_mos')?.samples.flatMap((s) => Object.keys(s.labels)));
     expect([...labels].sort()).to.deep.equal(['direction', 'le']);
+
+    // Counters are typed as counters, current values as gauges; build_info names the version.
+    expect(fams.get('reflector_sip_events_total')?.type).to.equal('counter');
+    expect(promValue(fams, 'reflector_sip_events_total', { name: 'responses_200' })).to.be.at.least(2);
+    expect(fams.get('reflector_sip_stat')?.type).to.equal('gauge');
+    expect(promValue(fams, 'reflector_sip_stat', { name: 'dialogs' })).to.equal(2);
+    expect(promValue(fams, 'reflector_sip_stat', { name: 'responses_200' }), 'a count is not a gauge').to.equal(undefined);
+    expect(fams.get('reflector_mixer_events_total')?.type).to.equal('counter');
+    expect(fams.get('reflector_handled_packets_total')?.type).to.equal('counter');
+    expect(promValue(fams, 'reflector_build_info', { version: VERSION })).to.equal(1);
 
     // An XR VoIP Metrics block (loss rate 13/256 = 5.1 %) takes over the received loss.
     await a.rtcp.send(rrXr(A, B, 13, 120), 5567, IP);

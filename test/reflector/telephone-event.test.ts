@@ -91,7 +91,8 @@ describe('telephone-event (RFC 4733) in each recipient\'s PT and clock rate', ()
     const audio = (await n.rtp.nextMessage(WAIT_MS)).msg;
     expect(audio[1] & 0x7f).to.equal(0);
     expect(n.rtp.all.map((r) => r.msg[1] & 0x7f)).to.deep.equal([0]);
-    expect(core.drops().telephone_event_not_negotiated).to.equal(3);
+    expect(core.counters().telephone_event_not_negotiated).to.equal(3);
+    expect(core.counters().telephone_event_converted).to.equal(6, 'a’s two packets for b and w, b’s one for a and w');
   });
 
   it('mix mode: the mixer regenerates events in each mixed phone\'s own stream, PT and clock (opus 48 kHz in, G.711 8 kHz out)', async () => {
