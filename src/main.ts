@@ -7,6 +7,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { explainBindError } from './config/bind-error.js';
 import { ConfigError, checkConfigFile, formatIssue, resolveConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createInterconnect } from './interconnect/index.js';
@@ -95,7 +96,9 @@ async function startAll(config: Config, logger: Logger): Promise<Running> {
     try {
       await entry.part.start();
     } catch (err) {
-      logger.error('start_failed', { part: entry.name, error: err instanceof Error ? err.message : String(err) });
+      const hint = explainBindError(err, config);
+      logger.error('start_failed', { part: entry.name, error: err instanceof Error ? err.message : String(err), ...(hint !== null ? { hint } : {}) });
+      if (hint !== null) process.stderr.write(`reflector: ${hint}\n`);
       await closeAll(running, logger);
       throw err;
     }
