@@ -18,11 +18,13 @@ import { createReflectorCore } from './reflector/index.js';
 import type { Component } from './runtime/component.js';
 import { createLogger, type Logger } from './runtime/logger.js';
 import { createSipFrontEnd } from './sip/index.js';
+import { VERSION } from './runtime/version.js';
 
 const USAGE = `usage: reflector [--config FILE] [--check [FILE]]
 
   --config FILE   configuration file (default ./reflector.conf if present, else built-in defaults)
   --check [FILE]  validate the configuration, print every error, exit 0 (valid) or 1
+  --version       print the version and exit
   --help          this text
 `;
 
@@ -33,11 +35,12 @@ interface Args {
   configPath?: string;
   check: boolean;
   help: boolean;
+  version: boolean;
   errors: string[];
 }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { check: false, help: false, errors: [] };
+  const args: Args = { check: false, help: false, version: false, errors: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--config' || a === '-c') {
@@ -52,6 +55,8 @@ export function parseArgs(argv: readonly string[]): Args {
       if (v !== undefined && !v.startsWith('--') && args.configPath === undefined) { args.configPath = v; i++; }
     } else if (a === '--help' || a === '-h') {
       args.help = true;
+    } else if (a === '--version' || a === '-V') {
+      args.version = true;
     } else {
       args.errors.push(`unknown argument: ${a}`);
     }
@@ -146,6 +151,7 @@ function reload(running: Running, configPath: string | undefined, logger: Logger
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.help) { process.stdout.write(USAGE); return 0; }
+  if (args.version) { process.stdout.write(`reflector ${VERSION}\n`); return 0; }
   if (args.errors.length > 0) {
     for (const e of args.errors) process.stderr.write(`reflector: ${e}\n`);
     process.stderr.write(USAGE);

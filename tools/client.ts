@@ -22,6 +22,7 @@ import {
   announced, getFile, ProxyProtocolError, putFile, RflxClient, RflxRequestError, shareStream, viewShare, type TcpTarget,
 } from './lib/proxy-client.js';
 import { SipUdpClient } from './lib/sip-client.js';
+import { VERSION } from '../src/runtime/version.js';
 
 export const USAGE = `usage: client --server HOST[:PORT] --session NAME [options] [action]
 
@@ -42,6 +43,7 @@ options:
   --mode mix|reflect     audio mode asked for in the Request-URI
   --timeout S            bound on each step of an action: an RFLX answer, an
                          announcement, a TCP answer line (30)
+  --version              print the version and exit
   --help                 this text
 
 actions (at most one; the client hangs up when it is done):
@@ -304,8 +306,8 @@ function cliInt(name: string, v: string | undefined, min: number, max: number): 
   return Number(v);
 }
 
-/** Parses the command line; returns null for --help. */
-export function parseCli(argv: string[]): ClientOptions | null {
+/** Parses the command line; returns null for --help, 'version' for --version. */
+export function parseCli(argv: string[]): ClientOptions | null | 'version' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -314,10 +316,11 @@ export function parseCli(argv: string[]): ClientOptions | null {
       duration: { type: 'string' }, 'record-dir': { type: 'string' }, mode: { type: 'string' },
       share: { type: 'string' }, title: { type: 'string' }, view: { type: 'boolean' }, 'share-id': { type: 'string' },
       'send-file': { type: 'string' }, 'get-file': { type: 'boolean' }, 'file-id': { type: 'string' },
-      out: { type: 'string' }, offset: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean' },
+      out: { type: 'string' }, offset: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean' }, version: { type: 'boolean' },
     },
   });
   if (values.help === true) return null;
+  if (values.version === true) return 'version';
   if (values.server === undefined || values.session === undefined) throw new Error(`--server and --session are required\n${USAGE}`);
   const m = /^(.*?)(?::(\d+))?$/.exec(values.server);
   const server = m?.[1] ?? values.server;
@@ -356,7 +359,7 @@ export function parseCli(argv: string[]): ClientOptions | null {
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
-  let parsed: ClientOptions | null;
+  let parsed: ClientOptions | null | 'version';
   try {
     parsed = parseCli(process.argv.slice(2));
   } catch (err) {
@@ -365,6 +368,10 @@ if (isMain) {
   }
   if (parsed === null) {
     process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (parsed === 'version') {
+    process.stdout.write(`client ${VERSION}\n`);
     process.exit(0);
   }
   const opts: ClientOptions = { ...parsed, progress: (e) => { process.stderr.write(JSON.stringify(e) + '\n'); } };
