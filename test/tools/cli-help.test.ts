@@ -5,7 +5,9 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baseConfig, MAIN_JS, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 
@@ -54,6 +56,23 @@ describe('commands: --help, --version; loadgen --server through SIP', function (
       expect(version.stdout.trim()).to.equal(`${name} ${PKG.version}`);
     });
   }
+
+  it('nothing a user reads cites SPEC: README, docs, reflector.conf.example, config errors', async () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const files = ['README.md', 'reflector.conf.example', ...readdirSync(`${root}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    for (const f of files) expect(readFileSync(`${root}${f}`, 'utf8'), f).to.not.match(/\bSPEC\b/);
+    const dir = mkdtempSync(join(tmpdir(), 'nospec-'));
+    try {
+      writeFileSync(join(dir, 'r.conf'), 'AUDIO_PROT 5566\n');
+      const r = await run(MAIN_JS, ['--check', join(dir, 'r.conf')]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/unknown keyword; expected one of the keywords listed in reflector\.conf\.example/);
+      expect(r.stderr).to.include('did you mean AUDIO_PORT?');
+      expect(r.stderr).to.not.match(/SPEC/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('loadgen --server HOST loads a running reflector through SIP with digest: loss, latency and join times', async () => {
     const ip = '127.0.80.80';
