@@ -12,9 +12,10 @@
  *   node dist/tools/client.js --help
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as sdpTransform from 'sdp-transform';
 import { clientSdp, MediaEndpoint, writeWavS16Mono } from './lib/media.js';
@@ -357,7 +358,17 @@ export function parseCli(argv: string[]): ClientOptions | null | 'version' {
   };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+/** Run as a command (also through a symlink, e.g. an npm bin link), not imported by a test. */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+const isMain = isEntryPoint();
 if (isMain) {
   let parsed: ClientOptions | null | 'version';
   try {
