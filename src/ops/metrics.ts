@@ -19,7 +19,7 @@ function setCounter(c: Counter<string>, labels: Record<string, string>, value: n
 }
 
 /** stats() names that are current values; every other name a part reports is a count. */
-const SIP_GAUGES: ReadonlySet<string> = new Set(['dialogs', 'server_transactions', 'client_transactions']);
+const SIP_GAUGES: ReadonlySet<string> = new Set(['dialogs', 'server_transactions', 'client_transactions', 'tcp_connections']);
 const MIXER_GAUGES: ReadonlySet<string> = new Set(['mixer_sessions', 'mixer_inputs', 'mixer_outputs']);
 const PROXY_GAUGES: ReadonlySet<string> = new Set(['shares_local', 'shares_peer', 'share_viewers', 'files_local', 'files_peer']);
 
