@@ -36,7 +36,8 @@ options:
   --server HOST[:PORT]   reflector SIP address (port 5060 by default)
   --session NAME         session name (the Request-URI user part)
   --local IP             local address to bind SIP, RTP/RTCP and TCP to (127.0.0.1)
-  --user U --password P  digest credentials
+  --user U --password P  digest credentials (U is also the SIP From user)
+  --name NAME            display name in SIP From, shown on the dashboard and in logs
   --tone HZ              send a tone (440 Hz by default)
   --wav FILE             send a WAV file instead (PCM S16LE mono 8 kHz)
   --duration S           seconds to stay joined without an action (10)
@@ -114,6 +115,8 @@ export interface ClientOptions {
   session: string;
   local: string;
   user?: string;
+  /** Display name in SIP From (what the dashboard and logs show). */
+  name?: string;
   password?: string;
   toneHz?: number;
   wavPath?: string;
@@ -133,6 +136,7 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
   const sip = new SipUdpClient({
     localAddress: o.local, server: o.server, serverPort: o.serverPort,
     ...(o.user !== undefined ? { user: o.user } : {}), ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.name !== undefined ? { displayName: o.name } : {}),
   });
   const cname = `${o.user ?? 'client'}@${o.local}`;
   const media = new MediaEndpoint({
@@ -313,7 +317,7 @@ export function parseCli(argv: string[]): ClientOptions | null | 'version' {
     args: argv,
     options: {
       server: { type: 'string' }, session: { type: 'string' }, local: { type: 'string' },
-      user: { type: 'string' }, password: { type: 'string' }, tone: { type: 'string' }, wav: { type: 'string' },
+      user: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, tone: { type: 'string' }, wav: { type: 'string' },
       duration: { type: 'string' }, 'record-dir': { type: 'string' }, mode: { type: 'string' },
       share: { type: 'string' }, title: { type: 'string' }, view: { type: 'boolean' }, 'share-id': { type: 'string' },
       'send-file': { type: 'string' }, 'get-file': { type: 'boolean' }, 'file-id': { type: 'string' },
@@ -349,6 +353,7 @@ export function parseCli(argv: string[]): ClientOptions | null | 'version' {
     server, serverPort: m?.[2] !== undefined ? Number(m[2]) : 5060, session: values.session,
     local: values.local ?? '127.0.0.1',
     ...(values.user !== undefined ? { user: values.user } : {}), ...(values.password !== undefined ? { password: values.password } : {}),
+    ...(values.name !== undefined ? { name: values.name } : {}),
     ...(values.wav !== undefined ? { wavPath: values.wav } : { toneHz: values.tone !== undefined ? Number(values.tone) : 440 }),
     durationS: values.duration !== undefined ? Number(values.duration) : 10,
     ...(values['record-dir'] !== undefined ? { recordDir: values['record-dir'] } : {}),

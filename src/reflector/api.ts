@@ -53,6 +53,8 @@ export interface JoinRequest {
   /** Session name, already validated (SPEC §4). Case-sensitive. */
   readonly session: string;
   readonly user?: string;
+  /** The caller's display name (SIP From), if it gave one. */
+  readonly displayName?: string;
   /** Source IP of the SIP signalling (one of the IPs latching accepts). */
   readonly signalingAddress: string;
   readonly mode: AudioMode;
@@ -127,6 +129,8 @@ export interface ParticipantSnapshot {
   readonly id: string;
   readonly session: string;
   readonly user?: string;
+  /** The SIP display name, if the caller gave one. */
+  readonly displayName?: string;
   readonly label?: string;
   readonly mode: AudioMode;
   readonly joinedAt: number;

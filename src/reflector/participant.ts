@@ -106,6 +106,7 @@ export class ParticipantState {
   readonly id: string;
   readonly session: SessionState;
   readonly user: string | undefined;
+  displayName: string | undefined;
   readonly label: string | undefined;
   readonly mode: AudioMode;
   readonly joinedAt: number;

@@ -297,6 +297,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (req.user !== undefined) init.user = req.user;
     if (req.label !== undefined) init.label = req.label;
     const p = new ParticipantState(id, session, init);
+    if (req.displayName !== undefined) p.displayName = req.displayName;
     this.#applyStreams(p, req.streams);
     session.participants.set(id, p);
     this.#participants.set(id, p);
@@ -307,6 +308,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       id,
       session: session.name,
       user: req.user,
+      displayName: req.displayName,
       label: req.label,
       mode: req.mode,
       signalingAddress: req.signalingAddress,
@@ -988,6 +990,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       id: p.id,
       session: p.session.name,
       ...(p.user === undefined ? {} : { user: p.user }),
+      ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
       ...(p.label === undefined ? {} : { label: p.label }),
       mode: p.mode,
       joinedAt: p.joinedAt,

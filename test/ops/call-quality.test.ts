@@ -127,7 +127,7 @@ describe('call quality from RTCP (loss, jitter, RTT, MOS) in /api/sessions, /met
       const rtp = await bindUdp(local);
       const rtcp = await bindUdp(local);
       socks.push(rtp, rtcp);
-      const sip = new SipUdpClient({ localAddress: local, server: IP, serverPort: 5060, user });
+      const sip = new SipUdpClient({ localAddress: local, server: IP, serverPort: 5060, user, displayName: `${user[0].toUpperCase()}${user.slice(1)} "Q" Tester` });
       sips.push(sip);
       await sip.bind();
       const r = await sip.invite('quality', sdp(local, rtp.port, rtcp.port, ssrc));
@@ -158,6 +158,10 @@ describe('call quality from RTCP (loss, jitter, RTT, MOS) in /api/sessions, /met
       return sessions[0]?.participants.find((p) => p.user === 'alice')?.quality;
     }, 5000, 'quality of alice in /api/sessions');
     expect(quality.received?.source).to.equal('rr');
+    // Named by the SIP display name (and user), as the dashboard shows them.
+    const names = (JSON.parse(await get('/api/sessions')) as { participants: { user?: string; displayName?: string }[] }[])[0].participants
+      .map((p) => [p.displayName, p.user]).sort();
+    expect(names).to.deep.equal([['Alice "Q" Tester', 'alice'], ['Bob "Q" Tester', 'bob']]);
     expect(quality.received?.lossPct).to.equal(25);
     expect(quality.received?.jitterMs).to.equal(20);
     expect(quality.rttMs, 'RTT from LSR/DLSR').to.be.a('number');

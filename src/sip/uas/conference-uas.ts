@@ -177,7 +177,7 @@ export class ConferenceUas implements TransactionUser {
     if (!neg.ok) throw new SipError(neg.status, neg.reason);
     if (this.#dialogs.size >= this.#config.maxParticipants + 64) throw new SipError(503, 'Service Unavailable', [['Retry-After', '10']]);
     const participantId = this.#admit(() => this.#core.join({
-      session: name.name, ...(user !== undefined ? { user } : {}), signalingAddress: src.address, mode,
+      session: name.name, ...(user !== undefined ? { user } : {}), ...displayNameOf(req), signalingAddress: src.address, mode,
       streams: neg.streams, label: req.callId.slice(0, 128),
     }));
     const dialog = new Dialog(req, src, {
@@ -317,6 +317,24 @@ export class ConferenceUas implements TransactionUser {
     this.#dialogs.clear();
     this.#pendingAnswers.clear();
   }
+}
+
+/**
+ * The display name of the From header (RFC 3261 §25.1 name-addr: a token sequence or a quoted string
+ * before `<`), unquoted and unescaped, at most 64 characters; none when absent or empty.
+ */
+export function displayNameOf(req: SipRequest): { displayName?: string } {
+  const raw = req.from.raw;
+  const lt = raw.indexOf('<');
+  if (lt <= 0) return {};
+  let name = raw.slice(0, lt).trim();
+  if (name.startsWith('"')) {
+    const end = name.lastIndexOf('"');
+    name = end > 0 ? name.slice(1, end).replace(/\\(.)/g, '$1') : name.slice(1);
+  }
+  // No control characters in logs or on the dashboard.
+  name = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 64);
+  return name === '' ? {} : { displayName: name };
 }
 
 /** Without digest, the user is the From URI's user part (decoded, at most 64 characters). */
