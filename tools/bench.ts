@@ -1,5 +1,5 @@
 /**
- * tools/bench — the benchmark (docs/performance.md).
+ * tools/bench — the benchmark of SPEC §12.
  *
  *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only]
  *

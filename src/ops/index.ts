@@ -33,7 +33,10 @@ export function createOps(deps: OpsDeps): Ops {
       events.attach(deps);
       quality.attach(deps.core);
       await server.listen();
-      timers.every('poll', deps.pollMs ?? 1000, () => tracker.poll());
+      timers.every('poll', deps.pollMs ?? 1000, () => {
+        tracker.poll();
+        events.pollListings(deps.proxy);
+      });
       const a = server.address();
       if (a) deps.logger.info('status_listening', { address: a.address, port: a.port });
     },

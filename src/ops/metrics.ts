@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics. Values are read from the parts' snapshots at
+ * Prometheus metrics (SPEC §10). Values are read from the parts' snapshots at
  * scrape time (collect callbacks), so nothing is counted twice and the hot
  * path carries no metrics cost beyond its own plain counters.
  */
