@@ -204,6 +204,8 @@ export interface XrVoip {
 }
 
 const XR_VOIP_METRICS = 7;
+/** Report blocks read per RTCP datagram at most (a forged compound could carry thousands). */
+const MAX_BLOCKS = 32;
 const XR_VOIP_BLOCK_BYTES = 36;
 
 /**
@@ -227,10 +229,10 @@ export class QualityReader {
     this.#reader.reset(buf);
     for (let n = 0; n < 64 && this.#reader.next(view) === null; n++) {
       if (view.packetType === RtcpPacketType.RR && parseReceiverReport(buf, view, this.#rr) === null) {
-        for (let i = 0; i < this.#rr.reportCount; i++) blocks.push({ ...this.#rr.reports[i] });
+        for (let i = 0; i < this.#rr.reportCount && blocks.length < MAX_BLOCKS; i++) blocks.push({ ...this.#rr.reports[i] });
       } else if (view.packetType === RtcpPacketType.SR && parseSenderReport(buf, view, this.#sr) === null) {
         srs.note(ntpMiddle32(this.#sr.ntpSec, this.#sr.ntpFrac), nowMs);
-        for (let i = 0; i < this.#sr.reportCount; i++) blocks.push({ ...this.#sr.reports[i] });
+        for (let i = 0; i < this.#sr.reportCount && blocks.length < MAX_BLOCKS; i++) blocks.push({ ...this.#sr.reports[i] });
       } else if (view.packetType === RtcpPacketType.XR && xr === null) {
         xr = this.#readXr(buf, view.offset, view.length - view.padding);
       }
