@@ -32,7 +32,18 @@ export type SipFrontEnd = Component & {
   stats(): Record<string, number>;
   /** The bound SIP port (UDP and TCP); equals SIP_PORT unless that was 0. */
   readonly port: number;
+  /**
+   * Draining before a stop (DRAIN_TIMEOUT): from now on OPTIONS and new INVITEs get 503 with
+   * Retry-After while the dialogs in progress go on. Resolves `idle` once no dialog is left,
+   * `timeout` after `timeoutMs`, `aborted` when `signal` aborts. close() still ends what is left.
+   */
+  drain(timeoutMs: number, signal?: AbortSignal): Promise<DrainResult>;
 };
+
+export type DrainResult = 'idle' | 'timeout' | 'aborted';
+
+/** How often a drain looks whether the last dialog has ended. */
+const DRAIN_POLL_MS = 100;
 
 export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
   let config = deps.config;
@@ -72,6 +83,27 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
         layers.tl.dispose();
       }
       await transport.close();
+    },
+    drain(timeoutMs: number, signal?: AbortSignal): Promise<DrainResult> {
+      layers?.uas.drain(Math.max(1, Math.ceil(timeoutMs / 1000)));
+      const deadline = Date.now() + timeoutMs;
+      return new Promise<DrainResult>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (r: DrainResult): void => {
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        };
+        const onAbort = (): void => { finish('aborted'); };
+        const look = (): void => {
+          if ((layers?.uas.dialogCount ?? 0) === 0) finish('idle');
+          else if (Date.now() >= deadline) finish('timeout');
+          else { timer = setTimeout(look, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - Date.now()))); timer.unref(); }
+        };
+        if (signal?.aborted === true) { finish('aborted'); return; }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        look();
+      });
     },
     stats() {
       const out: Record<string, number> = counts.snapshot();

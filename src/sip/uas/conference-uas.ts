@@ -12,6 +12,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { TimerSet } from '../../runtime/timer-set.js';
 import type { SipCounters } from '../counters.js';
 import { Dialog, DialogTable } from '../dialog/dialog.js';
+import { recordRouteHeaders } from '../dialog/route-set.js';
 import { parseNameAddr, parseSipUri, splitHeaderList, type SipMessage, type SipRequest } from '../message.js';
 import { decodeSessionName } from '../session-name.js';
 import { SipError, type SipHeader } from '../sip-error.js';
@@ -52,6 +53,8 @@ export class ConferenceUas implements TransactionUser {
   /** Initial INVITEs waiting for their (delayed) answer, by transaction key. */
   readonly #pendingAnswers = new Map<string, { dialog: Dialog; answer: Buffer }>();
   #closing = false;
+  /** Set while draining before a stop: Retry-After (seconds) of the 503 to OPTIONS and new INVITEs. */
+  #drainRetryAfterS: number | null = null;
   readonly #onRemoved: (id: string, session: string, reason: LeaveReason) => void;
 
   constructor(config: Config, log: Logger, core: ReflectorCore, tl: SipTransactionLayer, counts: SipCounters,
@@ -92,6 +95,9 @@ export class ConferenceUas implements TransactionUser {
         this.#onBye(r);
         return;
       case 'OPTIONS':
+        // Also a probe without user part (a dispatcher's): answered at once, never challenged;
+        // 503 while draining, so that the dispatcher takes this reflector out.
+        if (this.#drainRetryAfterS !== null) throw this.#drainingError();
         r.respond(200, 'OK', { headers: [['Allow', ALLOW], ['Accept', 'application/sdp']] });
         return;
       default:
@@ -155,6 +161,7 @@ export class ConferenceUas implements TransactionUser {
     const require = req.headers.get('require');
     if (require !== undefined && require.trim().length > 0) throw new SipError(420, 'Bad Extension', [['Unsupported', require.trim()]]);
     if (this.#closing) throw new SipError(503, 'Service Unavailable (shutting down)', [['Retry-After', '30']]);
+    if (this.#drainRetryAfterS !== null) throw this.#drainingError();
     const ruri = parseSipUri(req.uri);
     if (ruri === undefined) throw new SipError(416, 'Unsupported URI Scheme');
     const name = decodeSessionName(ruri.user);
@@ -186,7 +193,7 @@ export class ConferenceUas implements TransactionUser {
     });
     this.#dialogs.add(dialog);
     this.#counts.add('joins');
-    const okOpts = { toTag: dialog.localTag, headers: this.#okHeaders(src), body: neg.answer };
+    const okOpts = { toTag: dialog.localTag, headers: this.#okHeaders(req, src), body: neg.answer };
     const delay = this.#opts.answerDelayMs ?? 0;
     if (delay <= 0) {
       r.respond(200, 'OK', okOpts);
@@ -249,11 +256,12 @@ export class ConferenceUas implements TransactionUser {
     }
     d.invite = r.tx;
     d.inviteCseq = req.cseq.seq;
-    r.respond(200, 'OK', { toTag: d.localTag, headers: this.#okHeaders(src), body });
+    r.respond(200, 'OK', { toTag: d.localTag, headers: this.#okHeaders(req, src), body });
   }
 
-  #okHeaders(src: SipSource): readonly SipHeader[] {
-    return [['Contact', this.#ourContact(src)], ['Allow', ALLOW], ['Content-Type', 'application/sdp']];
+  /** Headers of a 2xx to INVITE: the request's Record-Route copied (RFC 3261 §12.1.1), our Contact. */
+  #okHeaders(req: SipRequest, src: SipSource): readonly SipHeader[] {
+    return [...recordRouteHeaders(req), ['Contact', this.#ourContact(src)], ['Allow', ALLOW], ['Content-Type', 'application/sdp']];
   }
 
   // -------------------------------------------------------------------------
@@ -262,7 +270,7 @@ export class ConferenceUas implements TransactionUser {
   #onBye(r: ServerRequest<NonInviteServerTransaction>): void {
     const d = this.#inDialog(r.req, r.src);
     this.#dialogs.end(d);
-    r.respond(200, 'OK');
+    r.respond(200, 'OK', { headers: recordRouteHeaders(r.req) });
     this.#core.leave(d.participantId, 'bye');
     this.#counts.add('byes_received');
   }
@@ -300,6 +308,18 @@ export class ConferenceUas implements TransactionUser {
   }
 
   /** Leaves every SIP participant with a BYE (SIGTERM) and waits at most `waitMs` for the BYEs to complete. */
+  /** Draining before a stop: new sessions and OPTIONS get 503 from now on; dialogs in progress go on. */
+  drain(retryAfterS: number): void {
+    if (this.#drainRetryAfterS !== null) return;
+    this.#drainRetryAfterS = retryAfterS;
+    this.#log.info('sip_draining', { dialogs: this.#dialogs.size, retryAfterS });
+  }
+
+  #drainingError(): SipError {
+    this.#counts.add('draining_refusals');
+    return new SipError(503, 'Service Unavailable (draining)', [['Retry-After', String(this.#drainRetryAfterS ?? 30)]]);
+  }
+
   async shutdown(waitMs = 2000): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
