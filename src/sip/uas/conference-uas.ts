@@ -242,7 +242,7 @@ export class ConferenceUas implements TransactionUser {
     let participantId: string;
     try {
       participantId = this.#admit(() => this.#core.join({
-        session: name.name, ...(user !== undefined ? { user } : {}), signalingAddress: src.address, mode,
+        session: name.name, ...(user !== undefined ? { user } : {}), ...displayNameOf(req), signalingAddress: src.address, mode,
         streams: neg.streams, label: req.callId.slice(0, 128),
       }));
     } catch (err) {
@@ -399,6 +399,24 @@ export class ConferenceUas implements TransactionUser {
     this.#dialogs.clear();
     this.#pendingAnswers.clear();
   }
+}
+
+/**
+ * The display name of the From header (RFC 3261 §25.1 name-addr: a token sequence or a quoted string
+ * before `<`), unquoted and unescaped, at most 64 characters; none when absent or empty.
+ */
+export function displayNameOf(req: SipRequest): { displayName?: string } {
+  const raw = req.from.raw;
+  const lt = raw.indexOf('<');
+  if (lt <= 0) return {};
+  let name = raw.slice(0, lt).trim();
+  if (name.startsWith('"')) {
+    const end = name.lastIndexOf('"');
+    name = end > 0 ? name.slice(1, end).replace(/\\(.)/g, '$1') : name.slice(1);
+  }
+  // No control characters in logs or on the dashboard.
+  name = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 64);
+  return name === '' ? {} : { displayName: name };
 }
 
 /** Without digest, the user is the From URI's user part (decoded, at most 64 characters). */
