@@ -122,7 +122,11 @@ export class ConferenceUas implements TransactionUser {
       if (!d.fromSource(src)) { this.#counts.add('in_dialog_wrong_source'); throw NOT_DIALOG_SOURCE(); }
       return true;
     }
-    if (m.method === 'OPTIONS') throw new SipError(200, 'OK', [['Allow', ALLOW], ['Accept', 'application/sdp']]);
+    if (m.method === 'OPTIONS') {
+      // 503 while draining, so that a dispatcher probing with OPTIONS takes this reflector out.
+      if (this.#drainRetryAfterS !== null) throw this.#drainingError();
+      throw new SipError(200, 'OK', [['Allow', ALLOW], ['Accept', 'application/sdp']]);
+    }
     if (m.method === 'INVITE') this.#screenInitialInvite(m, src);
     return true;
   }
@@ -132,6 +136,8 @@ export class ConferenceUas implements TransactionUser {
     const maxFwd = req.headers.get('max-forwards');
     if (maxFwd !== undefined && /^\s*0+\s*$/.test(maxFwd)) throw new SipError(483, 'Too Many Hops');
     if (this.#closing) throw new SipError(503, 'Service Unavailable (shutting down)', [['Retry-After', '30']]);
+    // Draining refuses new sessions before the challenge: a 401 would make the caller retry here, not elsewhere.
+    if (this.#drainRetryAfterS !== null) throw this.#drainingError();
     const ruri = parseSipUri(req.uri);
     if (ruri === undefined) throw new SipError(416, 'Unsupported URI Scheme');
     const name = decodeSessionName(ruri.user);
