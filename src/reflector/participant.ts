@@ -34,6 +34,8 @@ export class StreamState {
   readonly latchedIp: [string | null, string | null] = [null, null];
   readonly latchedPort: [number, number] = [0, 0];
   enabled = false;
+  /** RFC 5761 negotiated: RTCP to this participant goes to its RTP destination, from the RTP port. */
+  rtcpMux = false;
   receives = false;
   sends = false;
   inPt: Uint8Array = new Uint8Array(0);
@@ -61,6 +63,7 @@ export class StreamState {
     const family = isIP(ip);
     this.sdpSendIp = family === 6 ? (udp6 ? ip : '') : family === 4 ? (udp6 ? `::ffff:${ip}` : ip) : '';
     this.enabled = spec.rtpPort > 0 && spec.rtpPort <= 65535 && spec.codecs.length > 0;
+    this.rtcpMux = spec.rtcpMux === true;
     this.sdpPort[0] = this.enabled ? spec.rtpPort : 0;
     this.sdpPort[1] = this.enabled && spec.rtcpPort > 0 && spec.rtcpPort <= 65535 ? spec.rtcpPort : 0;
     this.receives = this.enabled && receivesMedia(spec.direction);

@@ -60,6 +60,7 @@ import { SessionState, type Target } from './session.js';
 import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandler } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
+import { IceDrop, IceResponder } from './ice-agent.js';
 
 function isWildcardListen(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
@@ -85,6 +86,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   readonly #sessions = new Map<string, SessionState>();
   readonly #participants = new Map<string, ParticipantState>();
   readonly #attr = new Attribution();
+  /** ICE-lite credentials by ufrag and the check responder (SPEC §16). */
+  readonly #ice = new IceResponder();
   readonly #timers = new TimerSet();
   readonly #udp6: boolean;
   #hosts: HostPolicy;
@@ -117,6 +120,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   readonly #sendErrors: SendErrorCounter = { sendErrors: 0 };
   #socketErrors = 0;
   #rflxConsumed = 0;
+  #iceAnswered = 0;
   #hookErrors = 0;
   #lastInternalLogAt = 0;
 
@@ -231,6 +235,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     await this.#closeSockets();
     for (const id of [...this.#participants.keys()]) this.leave(id, 'shutdown');
     this.#attr.clear();
+    this.#ice.clear();
   }
 
   async #closeSockets(): Promise<void> {
@@ -288,6 +293,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     session.participants.set(id, p);
     this.#participants.set(id, p);
     this.#attr.add(p);
+    this.#ice.add(p);
     session.rebuildTargets(this.#mixer !== null);
     if (created) this.#emit('session-created', session.name);
     this.#log.info('participant_joined', {
@@ -308,8 +314,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (p === undefined) return;
     const before = this.#audioRtcpKey(p);
     this.#attr.remove(p);
+    this.#ice.remove(p);
     this.#applyStreams(p, streams);
     this.#attr.add(p);
+    this.#ice.add(p);
     p.session.rebuildTargets(this.#mixer !== null);
     this.#log.info('participant_updated', {
       id,
@@ -335,6 +343,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (p === undefined || p.removed) return;
     p.removed = true;
     this.#attr.remove(p);
+    this.#ice.remove(p);
     this.#participants.delete(id);
     const session = p.session;
     session.participants.delete(id);
@@ -415,9 +424,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (p === undefined) return false;
     const s = p.streams[mediumIndex(medium)];
     if (s === null) return false;
-    const dest = allowedDestination(s, rtcp ? 1 : 0);
+    // rtcp-mux (RFC 5761): RTCP goes to the RTP destination, from the RTP port.
+    const mux = rtcp && s.rtcpMux;
+    const dest = allowedDestination(s, rtcp && !mux ? 1 : 0);
     if (dest === null) return false;
-    this.#senders[flowIndex(s.mediumIndex, rtcp)].send(packet, dest.port, dest.address);
+    this.#senders[flowIndex(s.mediumIndex, rtcp && !mux)].send(packet, dest.port, dest.address);
     const c = s.counters;
     if (rtcp) {
       c.rtcpPacketsOut++;
@@ -452,6 +463,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   #onMedia(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
     try {
+      // RFC 7983 §7: a first byte of 0–3 is STUN (ICE connectivity checks, SPEC §16).
+      if (buf.length > 0 && buf[0] < 4) {
+        this.#onStun(flow, buf, rinfo);
+        return;
+      }
       // RFC 5761 §4: RTCP multiplexed on the RTP port has a second byte of 192–223
       // (RTP payload types 64–95 are not used, so this never misreads RTP).
       const rtcp = flowIsRtcp(flow) || (buf.length >= 2 && buf[1] >= 192 && buf[1] <= 223);
@@ -607,17 +623,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
    * flow to local participants, and to the mixer and peers as the medium's RTCP.
    */
   #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null, fromPeer: string | null): void {
-    const targets = session.targets[flow];
-    const sock = this.#senders[flow];
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i];
-      if (t.participant === sender) continue;
-      sock.send(buf, t.port, t.address);
-      const c = t.counters;
-      c.rtcpPacketsOut++;
-      c.rtcpBytesOut += buf.length;
-    }
     const rtcpFlow = flow | 1;
+    this.#sendRtcpTo(session.targets[rtcpFlow], this.#senders[rtcpFlow], buf, sender);
+    const mux = session.muxRtcpTargets[flowMedium(flow)];
+    if (mux.length > 0) this.#sendRtcpTo(mux, this.#senders[rtcpFlow - 1], buf, sender);
     if (rtcpFlow === FLOW_AUDIO_RTCP && sender !== null && session.mixCount > 0) {
       const mixer = this.#mixer;
       if (mixer !== null) {
@@ -629,6 +638,49 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       }
     }
     if (this.#relay !== null) this.#relayForward(session.name, rtcpFlow, buf, fromPeer);
+  }
+
+  #sendRtcpTo(targets: readonly Target[], sock: PacketSender, buf: Buffer, sender: ParticipantState | null): void {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      if (t.participant === sender) continue;
+      sock.send(buf, t.port, t.address);
+      const c = t.counters;
+      c.rtcpPacketsOut++;
+      c.rtcpBytesOut += buf.length;
+    }
+  }
+
+  /**
+   * A STUN datagram on a media port: an ICE connectivity check (SPEC §16) is answered
+   * from the port it came to, to its source only; a nominated one (USE-CANDIDATE)
+   * latches the stream's flow to that source. Checks count as activity (consent
+   * freshness, RFC 7675), so a participant whose checks and media stop times out like
+   * any inactive one. Anything unauthenticated is dropped and counted, never answered.
+   */
+  #onStun(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
+    if (!this.#config.ice) {
+      this.#codecDrops.add(IceDrop.Off);
+      return;
+    }
+    if (!this.#hosts.allowed(rinfo.address)) {
+      this.#drop(ReflectorDrop.HostDenied);
+      return;
+    }
+    const r = this.#ice.check(flow, buf, rinfo.address, rinfo.port);
+    if (r === null || r.stream === null) {
+      this.#codecDrops.add(this.#ice.lastDrop);
+      return;
+    }
+    const s = r.stream;
+    s.participant.lastActivityAt = Date.now();
+    this.#senders[flow].send(r.response, rinfo.port, rinfo.address);
+    this.#iceAnswered++;
+    if (!r.nominated) return;
+    const rtcp = flowIsRtcp(flow) ? 1 : 0;
+    if (s.latchedIp[rtcp] === rinfo.address && s.latchedPort[rtcp] === rinfo.port) return;
+    this.#latch(s, flow, rinfo.address, rinfo.port);
+    this.#log.info('ice_nominated', { id: s.participant.id, session: s.participant.session.name, flow, source: formatEndpoint(rinfo.address, rinfo.port) });
   }
 
   #relayForward(session: string, flow: number, buf: Buffer, fromPeer: string | null): void {
@@ -886,6 +938,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   }
 
   // ── Observation ──────────────────────────────────────────────────────────
+
+  /** ICE connectivity checks answered so far (SPEC §16; not in api.ts). */
+  iceChecksAnswered(): number {
+    return this.#iceAnswered;
+  }
 
   sessionNames(): readonly string[] {
     return [...this.#sessions.keys()];

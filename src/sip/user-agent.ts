@@ -408,7 +408,7 @@ export class SipUserAgent {
       publicAddress: this.#config.publicAddress, audioPort: this.#config.audioPort, videoPort: this.#config.videoPort,
       audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
       sessionCodecs: (medium) => this.#core.sessionCodecs(name.name, medium),
-      sessionId: sdpSessionId, sessionVersion: 1,
+      sessionId: sdpSessionId, sessionVersion: 1, ice: this.#config.ice,
     });
     if (!neg.ok) { respond(neg.status, neg.reason); return; }
     if (this.#dialogs.size >= this.#config.maxParticipants + 64) {
@@ -489,7 +489,7 @@ export class SipUserAgent {
       body = sdpForStreams(base, d.streams);
     } else {
       const neg = negotiate({
-        ...base, offer: req.body.toString('utf8'), mode: d.mode,
+        ...base, offer: req.body.toString('utf8'), mode: d.mode, ice: this.#config.ice,
         audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
         sessionCodecs: (medium) => this.#core.sessionCodecs(d.session, medium),
       });
