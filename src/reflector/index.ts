@@ -11,6 +11,7 @@
  *   pt-table.ts        payload-type translation tables
  *   rtcp-inspector.ts  what the core reads in RTCP (SDES, BYE, RFLX)
  *   keepalive.ts       keep-alive port classification and STUN answers
+ *   ice-agent.ts       ICE-lite: connectivity checks on the media ports (SPEC §16)
  *   checkip-server.ts  the check-IP TCP service
  *   host-policy.ts     HOSTS_ALLOW / HOSTS_DENY for media
  *   packet-sender.ts   the one narrow send interface (node:dgram sender)
@@ -37,6 +38,8 @@ export interface ReflectorCoreExtras {
   participantCodecs(participantId: string, medium: Medium): readonly CodecMapping[] | undefined;
   /** The UDP I/O chosen at start() (REFLECTOR_IO): 'mmsg' (batched addon) or 'dgram'. */
   ioMode(): 'mmsg' | 'dgram';
+  /** ICE connectivity checks answered so far (SPEC §16). */
+  iceChecksAnswered(): number;
 }
 
 export function createReflectorCore(deps: ReflectorCoreDeps): ReflectorCore & ReflectorCoreExtras & Component {
