@@ -54,6 +54,8 @@ export const IceDrop = {
   BadIntegrity: 'ice_bad_integrity',
   /** The participant has no enabled stream of that port's medium (or RTCP checks with rtcp-mux). */
   NoStream: 'ice_no_stream',
+  /** Media from another source for a flow latched by a nominated check (only a new nomination moves it). */
+  UnnominatedSource: 'ice_unnominated_source',
 } as const;
 export type IceDrop = (typeof IceDrop)[keyof typeof IceDrop];
 

@@ -33,6 +33,11 @@ export class StreamState {
   /** Latched source by rtcp flag, as Node reported it (socket form); null = not latched. */
   readonly latchedIp: [string | null, string | null] = [null, null];
   readonly latchedPort: [number, number] = [0, 0];
+  /**
+   * By rtcp flag: the latch came from a nominated ICE check (SPEC §16). Media from any
+   * other source then never moves it; only another nominated check does.
+   */
+  readonly iceNominated: [boolean, boolean] = [false, false];
   enabled = false;
   /** RFC 5761 negotiated: RTCP to this participant goes to its RTP destination, from the RTP port. */
   rtcpMux = false;
@@ -81,6 +86,7 @@ export class StreamState {
     if (!this.enabled) {
       this.latchedIp[0] = this.latchedIp[1] = null;
       this.latchedPort[0] = this.latchedPort[1] = 0;
+      this.iceNominated[0] = this.iceNominated[1] = false;
     }
   }
 

@@ -503,6 +503,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
           this.#drop(this.#attr.lastDrop);
           return;
         }
+        if (found.iceNominated[flow & 1]) {
+          this.#codecDrops.add(IceDrop.UnnominatedSource);
+          return;
+        }
         this.#latch(found, flow, rinfo.address, rinfo.port);
         s = found;
       }
@@ -678,7 +682,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     this.#iceAnswered++;
     if (!r.nominated) return;
     const rtcp = flowIsRtcp(flow) ? 1 : 0;
-    if (s.latchedIp[rtcp] === rinfo.address && s.latchedPort[rtcp] === rinfo.port) return;
+    if (s.iceNominated[rtcp] && s.latchedIp[rtcp] === rinfo.address && s.latchedPort[rtcp] === rinfo.port) return;
+    s.iceNominated[rtcp] = true;
     this.#latch(s, flow, rinfo.address, rinfo.port);
     this.#log.info('ice_nominated', { id: s.participant.id, session: s.participant.session.name, flow, source: formatEndpoint(rinfo.address, rinfo.port) });
   }

@@ -116,6 +116,25 @@ describe('reflector core: ICE-lite checks on the media ports', () => {
     expect(snap?.streams[0].rtpSource).to.equal(`127.0.70.50:${relay.port}`);
   });
 
+  it('a nominated latch is not moved by media from elsewhere (not even the SDP address), only by another nomination', async () => {
+    ({ core } = await startCore(CORE_IP));
+    const { a, b, relay } = await iceSession();
+    await relay.send(check({ useCandidate: true }), AUDIO, CORE_IP);
+    await relay.nextMessage(WAIT_MS);
+    // From a's SDP address and port (latching rule 1 would take it): dropped.
+    await a.rtp.send(rtpPacket(0xa, 1), AUDIO, CORE_IP);
+    await waitUntil(() => (core?.drops().ice_unnominated_source ?? 0) >= 1, WAIT_MS, 'ice_unnominated_source');
+    expect(b.rtp.pending()).to.have.length(0);
+    await b.rtp.send(rtpPacket(0xb, 1), AUDIO, CORE_IP);
+    expect((await relay.nextMessage(WAIT_MS)).msg.readUInt32BE(8)).to.equal(0xb);
+    // A nominated check from the host address moves it there.
+    await a.rtp.send(check({ useCandidate: true }), AUDIO, CORE_IP);
+    await a.rtp.nextMessage(WAIT_MS);
+    await b.rtp.send(rtpPacket(0xb, 2), AUDIO, CORE_IP);
+    expect((await a.rtp.nextMessage(WAIT_MS)).msg.readUInt32BE(8)).to.equal(0xb);
+    await quiet(relay);
+  });
+
   it('with rtcp-mux, RTCP from the nominated relay address is read and forwarded, and RTCP to it goes to the RTP address from the RTP port', async () => {
     ({ core } = await startCore(CORE_IP));
     const { b, relay } = await iceSession(true);
