@@ -1,7 +1,7 @@
 /** ICE-lite (RFC 8839) and rtcp-mux (RFC 5761) in the SDP answer (SPEC §16). */
 import { expect } from 'chai';
 import * as sdpTransform from 'sdp-transform';
-import { negotiate, sdpForStreams, type NegotiationInput } from '../../src/sip/sdp-negotiate.js';
+import { negotiate, sdpForStreams, type NegotiationInput } from '../../src/sip/uas/sdp-negotiate.js';
 
 // The offer of linphonec 5.1 with ICE and TURN (its relay candidate is the m=/c= default).
 const ICE_OFFER = [

@@ -7,9 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { frameDatagram } from '../../src/sip/framing.js';
+import { frameDatagram } from '../../src/sip/transport/framing.js';
 import { parseSipMessage, serialise, splitHeaderList, parseNameAddr, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
-import { parseChallenge } from '../../src/sip/digest.js';
+import { parseChallenge } from '../../src/sip/uas/digest.js';
 
 export interface SipClientOptions {
   readonly localAddress: string;

@@ -16,7 +16,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type * as sdpTransform from 'sdp-transform';
-import type { IceCredentials } from '../reflector/api.js';
+import type { IceCredentials } from '../../reflector/api.js';
 
 const PROCESS_KEY = randomBytes(32);
 /** RFC 8839 §5.4: ufrag 4–256 ice-chars, pwd 22–256; ice-char = ALPHA / DIGIT / "+" / "/". */
