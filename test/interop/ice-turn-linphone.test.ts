@@ -180,7 +180,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     return { proc, done, joined };
   }
 
-  function linphone(ns: 'client' | 'inet', ip: string, name: string): Linphone {
+  function linphone(ns: 'client' | 'inet', ip: string, name: string, transport: 'tcp' | 'tls'): Linphone {
     if (net === null) throw new Error('no net');
     const n = net;
     const d = join(dir, name);
@@ -188,7 +188,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     const creds = restCredentials(name);
     const l = startLinphone({
       dir: d, ip, sipTcpPort: 5070, rtpPort: 7078,
-      turn: { server: `${TURN}:3478`, username: creds.username, password: creds.password, realm: REALM },
+      turn: { server: `${TURN}:${transport === 'tls' ? 5349 : 3478}`, transport, username: creds.username, password: creds.password, realm: REALM },
       spawn: (cmd, args, opts) => n.spawn(ns === 'client' ? n.client : n.inet, cmd, args, opts),
     });
     linphones.push(l);
@@ -196,10 +196,10 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
   }
 
   /** Runs one call: the Internet phone joins, then linphonec calls; returns both recordings' analyses. */
-  async function conference(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string): Promise<{ linphoneHears: number; phoneHears: number; nominated: string[]; summary: Record<string, unknown> }> {
+  async function conference(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string, transport: 'tcp' | 'tls' = 'tcp'): Promise<{ linphoneHears: number; phoneHears: number; nominated: string[]; summary: Record<string, unknown> }> {
     const p = phone(session, mode, 22);
     await withTimeout(p.joined, 15_000, 'the Internet phone joining');
-    const l = linphone(ns, ip, `lp-${session}`);
+    const l = linphone(ns, ip, `lp-${session}`, transport);
     l.send('soundcard use files');
     l.send(`play ${join(dir, 't440.wav')}`);
     l.send(`record ${l.recording}`);
@@ -241,6 +241,14 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
       expect(net.udpDropped()).to.be.greaterThan(droppedBefore);
     });
   }
+
+  it('TURN over TLS (the shipped 5349 listener) works the same way', async () => {
+    const r = await conference('turn-tls', 'reflect', 'client', CLIENT_IP, 'tls');
+    expect(r.nominated.length, 'ICE nominated a pair').to.be.greaterThan(0);
+    for (const src of r.nominated) expect(src.startsWith(`${TURN}:`), `nominated ${src}, expected the relay ${TURN}`).to.equal(true);
+    expect(r.linphoneHears).to.be.at.least(MIN_RUN_BLOCKS);
+    expect(r.phoneHears).to.be.at.least(MIN_RUN_BLOCKS);
+  });
 
   it('an ICE client with direct UDP is latched to its own host address (no TURN) and works as before', async () => {
     const r = await conference('turn-direct', 'reflect', 'inet', DIRECT_LINPHONE);

@@ -13,8 +13,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface LinphoneTurn {
-  /** TURN server address:port (TCP). */
+  /** TURN server address:port. */
   readonly server: string;
+  /** TURN over TCP (default) or TLS (no certificate verification by linphonec here). */
+  readonly transport?: 'tcp' | 'tls';
   readonly username: string;
   readonly password: string;
   readonly realm: string;
@@ -65,7 +67,8 @@ function rcText(o: LinphoneOptions): string {
     lines.push(
       '[net]', 'nat_policy_ref=np1', '',
       '[nat_policy_0]', 'ref=np1', `stun_server=${o.turn.server}`, `stun_server_username=${o.turn.username}`,
-      'protocols=stun,turn,ice', 'turn_enable_udp=0', 'turn_enable_tcp=1', 'turn_enable_tls=0', '',
+      'protocols=stun,turn,ice', 'turn_enable_udp=0',
+      `turn_enable_tcp=${o.turn.transport === 'tls' ? 0 : 1}`, `turn_enable_tls=${o.turn.transport === 'tls' ? 1 : 0}`, '',
       '[proxy_0]', `reg_proxy=<sip:${o.ip};transport=tcp>`, `reg_identity="alice" <sip:alice@${o.ip}>`,
       'reg_sendregister=0', 'nat_policy_ref=np1', `realm=${o.turn.realm}`, '',
       '[auth_info_0]', `username=${o.turn.username}`, `passwd=${o.turn.password}`, `realm=${o.turn.realm}`, '',
