@@ -29,6 +29,8 @@ import { analyseTone } from './tone.js';
 
 const CLIENT_JS = fileURLToPath(new URL('../../tools/client.js', import.meta.url));
 const SHIPPED_TURN_CONF = fileURLToPath(new URL('../../../deploy/coturn/turnserver.conf', import.meta.url));
+/** A minimal TURN client (plain JS, run inside the Internet namespace). */
+const TURN_PROBE = fileURLToPath(new URL('../../../test/interop/turn-permission-probe.mjs', import.meta.url));
 
 const REFLECTOR = '203.0.113.10';
 const TURN = '203.0.113.20';
@@ -256,6 +258,21 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     for (const src of r.nominated) expect(src.startsWith(`${DIRECT_LINPHONE}:`), `nominated ${src}, expected the host ${DIRECT_LINPHONE}`).to.equal(true);
     expect(r.linphoneHears).to.be.at.least(MIN_RUN_BLOCKS);
     expect(r.phoneHears).to.be.at.least(MIN_RUN_BLOCKS);
+  });
+
+  it('the shipped coturn configuration relays to the reflector only: a permission for any other peer is refused (403)', () => {
+    if (net === null) throw new Error('no net');
+    const creds = restCredentials('probe');
+    // Peers other than the reflector: a host next to it, the client's own side, another documentation
+    // network, loopback. CreatePermission sends nothing to the peer; it only asks the server.
+    const others = [PHONE, CLIENT_IP, '198.51.100.7', '127.0.0.1'];
+    const out = net.exec(net.inet, process.execPath, [TURN_PROBE, PHONE, TURN, '3478', creds.username, creds.password, REFLECTOR, ...others]);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).to.deep.equal([
+      { allocated: true },
+      { peer: REFLECTOR, result: 'ok' },
+      ...others.map((peer) => ({ peer, result: 403 })),
+    ]);
   });
 
   it('never threw: no internal errors in the reflector', () => {
