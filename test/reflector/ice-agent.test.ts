@@ -1,12 +1,14 @@
 /** The ICE-lite responder on its own (SPEC §16): what it accepts, and that no input makes it throw or accept a forgery. */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { StreamSpec } from '../../src/reflector/api.js';
 import { IceDrop, IceResponder } from '../../src/reflector/ice-agent.js';
 import { FLOW_AUDIO_RTCP, FLOW_AUDIO_RTP, FLOW_VIDEO_RTP } from '../../src/reflector/media-kind.js';
 import { ParticipantState, StreamState } from '../../src/reflector/participant.js';
 import { SessionState } from '../../src/reflector/session.js';
-import { encodeIceCheck, readXorMappedAddress } from '../../src/rtp/stun.js';
+import { encodeIceCheck, readXorMappedAddress, StunDrop } from '../../src/rtp/stun.js';
 import { FUZZ_COUNT, forEachFuzzInput } from '../rtp/fuzz.js';
 import { PCMU } from './fixture.js';
 
@@ -61,6 +63,14 @@ describe('reflector: IceResponder', () => {
     expect(r.lastDrop).to.equal(IceDrop.BadIntegrity);
     r.remove(b);
     expect(r.size).to.equal(1);
+  });
+
+  it('every ICE and STUN drop reason is snake_case and documented in docs/protocol.md', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url)), 'utf8');
+    for (const reason of [...Object.values(IceDrop), ...Object.values(StunDrop)]) {
+      expect(reason).to.match(/^(ice|stun)_[a-z0-9_]+$/);
+      expect(doc.includes(`\`${reason}\``), reason).to.equal(true);
+    }
   });
 
   it(`never throws and never accepts a mutated check (${FUZZ_COUNT} inputs)`, function () {
