@@ -623,8 +623,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   /**
    * RTCP is forwarded unchanged, as a transport translator does (RFC 3550 §7). `flow` is
-   * where it arrived: RTCP multiplexed on an RTP port (RFC 5761) goes out on that RTP
-   * flow to local participants, and to the mixer and peers as the medium's RTCP.
+   * where it arrived (an RTP flow for RTCP multiplexed on the RTP port, RFC 5761); it goes
+   * to each local recipient as that recipient negotiated: rtcp-mux ones at their RTP address
+   * from the RTP port, the others at their RTCP address from the RTCP port; and to the
+   * mixer and peers as the medium's RTCP.
    */
   #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null, fromPeer: string | null): void {
     const rtcpFlow = flow | 1;
