@@ -72,6 +72,16 @@ describe('sip: ICE-lite and rtcp-mux in the SDP answer', () => {
     expect(reoffer.media[1].rtcpMux).to.equal('rtcp-mux');
   });
 
+  it('an offer that restarts ICE (new ufrag and pwd) gets new credentials of ours (RFC 8839 §4.4.1.1.2)', () => {
+    const first = ok(negotiate(input(ICE_OFFER)));
+    const restart = ok(negotiate(input(ICE_OFFER.replace('1b9bc4dd', 'f00dcafe').replace('3275579f644f8a7840ed09db', '0123456789abcdef01234567'), { sessionVersion: 2 })));
+    const a = sdpTransform.parse(first.answer);
+    const b = sdpTransform.parse(restart.answer);
+    expect(b.iceUfrag).to.not.equal(a.iceUfrag);
+    expect(b.icePwd).to.not.equal(a.icePwd);
+    expect(restart.streams[0].ice).to.deep.equal({ ufrag: b.iceUfrag, pwd: b.icePwd, remoteUfrag: 'f00dcafe' });
+  });
+
   it('answers a client without ICE exactly as with ICE off', () => {
     const on = ok(negotiate(input(PLAIN_OFFER)));
     const off = ok(negotiate(input(PLAIN_OFFER, { ice: false })));

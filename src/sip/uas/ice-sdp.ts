@@ -11,8 +11,9 @@
  * answered exactly as before.
  *
  * Our credentials are derived from the dialog's SDP session id (the o= line,
- * stable for the dialog) with a per-process random key, so a re-INVITE is answered
- * with the same ufrag/pwd (no ICE restart) without the dialog storing them.
+ * stable for the dialog) and the offerer's ufrag, with a per-process random key: a
+ * re-INVITE is answered with the same ufrag/pwd without the dialog storing them, and
+ * an offer that restarts ICE (new ufrag/pwd, RFC 8839 §4.4.1.1.2) gets new ones.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type * as sdpTransform from 'sdp-transform';
@@ -28,9 +29,9 @@ const ICE_MAX = 256;
 const HOST_TYPE_PREFERENCE = 126;
 const LOCAL_PREFERENCE = 65535;
 
-/** Our ufrag (8 chars, 48 bits) and pwd (24 chars, 144 bits) for the dialog with SDP session id `sessionId`. */
-export function localIceCredentials(sessionId: number): { ufrag: string; pwd: string } {
-  const mac = createHmac('sha256', PROCESS_KEY).update(`ice:${sessionId}`).digest();
+/** Our ufrag (8 chars, 48 bits) and pwd (24 chars, 144 bits) for the dialog with SDP session id `sessionId` and the offerer's ufrag. */
+export function localIceCredentials(sessionId: number, remoteUfrag: string): { ufrag: string; pwd: string } {
+  const mac = createHmac('sha256', PROCESS_KEY).update(`ice:${sessionId}:${remoteUfrag}`).digest();
   // Standard base64 uses only ice-chars (A–Z a–z 0–9 + /); 6 and 18 bytes have no padding.
   return { ufrag: mac.subarray(0, 6).toString('base64'), pwd: mac.subarray(6, 24).toString('base64') };
 }

@@ -139,7 +139,15 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
   const streams: StreamSpec[] = [];
   const used = new Set<Medium>();
   const sessionDir = DIRECTIONS.find((d) => d === offer.direction);
-  const iceCreds = input.ice === true ? localIceCredentials(input.sessionId) : null;
+  // ICE (SPEC §16): our credentials follow the first offered ICE ufrag (a restart changes both).
+  let firstUfrag: string | undefined;
+  if (input.ice === true) {
+    for (const m of offer.media) {
+      firstUfrag = offeredIceUfrag(offer, m);
+      if (firstUfrag !== undefined) break;
+    }
+  }
+  const iceCreds = firstUfrag === undefined ? null : localIceCredentials(input.sessionId, firstUfrag);
   let iceAnswered = false;
 
   for (const m of offer.media) {
