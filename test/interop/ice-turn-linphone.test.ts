@@ -110,6 +110,19 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     // coturn in the foreground.
     const turn = net.spawn(net.inet, 'turnserver', ['-c', join(dir, 'turnserver.conf')], { stdio: 'ignore' });
     await waitForFile(join(dir, 'turn.log'), /Total General servers/, 15_000, () => `turnserver exit ${String(turn.exitCode)}`);
+    // Ready means: a TCP connection to 3478 from the client side is accepted, and an authenticated
+    // allocation works (the probe of the last test, once).
+    const n = net;
+    await until(() => {
+      try {
+        n.exec(n.client, process.execPath, ['-e', `const s=require('net').connect(3478,'${TURN}');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),2000)`]);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 20_000, () => 'coturn does not accept TCP on 3478');
+    const probe = restCredentials('ready');
+    expect(n.exec(n.inet, process.execPath, [TURN_PROBE, PHONE, TURN, '3478', probe.username, probe.password]).trim()).to.equal('{"allocated":true}');
 
     // The reflector.
     const conf = join(dir, 'reflector.conf');
@@ -148,7 +161,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
   after(() => {
     net?.destroy();
     net = null;
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    if (dir !== '' && process.env.RRICE_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   function phone(session: string, mode: 'reflect' | 'mix', seconds: number): Phone {
@@ -197,10 +210,8 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     return l;
   }
 
-  /** Runs one call: the Internet phone joins, then linphonec calls; returns both recordings' analyses. */
+  /** Runs one call: linphonec calls, then the Internet phone joins; returns what each heard. */
   async function conference(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string, transport: 'tcp' | 'tls' = 'tcp'): Promise<{ linphoneHears: number; phoneHears: number; nominated: string[]; summary: Record<string, unknown> }> {
-    const p = phone(session, mode, 22);
-    await withTimeout(p.joined, 15_000, 'the Internet phone joining');
     const l = linphone(ns, ip, `lp-${session}`, transport);
     l.send('soundcard use files');
     l.send(`play ${join(dir, 't440.wav')}`);
@@ -208,11 +219,24 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     await new Promise((r) => setTimeout(r, 1500));
     const joinedBefore = reflectorLogs.length;
     l.send(`call sip:${session}@${REFLECTOR};transport=tcp${mode === 'mix' ? ';mode=mix' : ''}`);
-    await l.waitFor('connected', 20_000);
-    // Media for a while (ICE completes within a second or two of the answer).
-    await new Promise((r) => setTimeout(r, 9000));
+    try {
+      await l.waitFor('connected', 45_000);
+    } catch (err) {
+      // What linphonec's ICE/TURN side did, for the failure message.
+      let log = '';
+      try {
+        log = readFileSync(l.logFile, 'utf8').split('\n').filter((x) => /TURN|ice:|ICE|error/i.test(x)).slice(-40).join('\n');
+      } catch {
+        log = '(no linphone log)';
+      }
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\nlinphone log (ICE/TURN lines):\n${log}`);
+    }
+    // The Internet phone joins once linphonec is in (ICE completes within a second or two of the
+    // answer) and stays 12 s; then linphonec hangs up.
+    const p = phone(session, mode, 12);
+    await withTimeout(p.joined, 15_000, 'the Internet phone joining');
+    const res = await withTimeout(p.done, 40_000, 'the Internet phone finishing');
     await l.stop();
-    const res = await withTimeout(p.done, 30_000, 'the Internet phone finishing');
     expect(res.code, `tools/client failed: ${JSON.stringify(res.summary)} ${res.stderr.slice(-1000)}`).to.equal(0);
     // linphonec is user alice (its SIP source address may be any of the namespace's).
     const joinedRec = reflectorLogs.slice(joinedBefore).find((r) => r.event === 'participant_joined' && r.session === session && r.user === 'alice');
@@ -224,7 +248,12 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     const linphoneHears = analyseTone(lw.samples, lw.rateHz, 1000).longestRunBlocks;
     const received = (res.summary.received ?? []) as { packets: number; wav?: string }[];
     const best = [...received].sort((a, b) => b.packets - a.packets)[0];
-    expect(best?.wav, `the phone received nothing: ${JSON.stringify(res.summary)}`).to.be.a('string');
+    const diag = (): string => [
+      `phone: ${JSON.stringify(res.summary)}`,
+      'reflector:', ...reflectorLogs.slice(joinedBefore).filter((r) => r.session === session).map((r) => JSON.stringify(r)),
+      'linphone (ICE/TURN):', ...readFileSync(l.logFile, 'utf8').split('\n').filter((x) => /TURN|ice:|ICE state|Media streams|error/i.test(x)).slice(-30),
+    ].join('\n');
+    expect(best?.wav, `the phone received nothing:\n${diag()}`).to.be.a('string');
     const pw = readWavS16Mono(String(best.wav));
     const phoneHears = analyseTone(pw.samples, pw.rateHz, 440).longestRunBlocks;
     return { linphoneHears, phoneHears, nominated, summary: res.summary };
