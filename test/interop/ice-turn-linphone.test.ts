@@ -161,7 +161,8 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
   after(() => {
     net?.destroy();
     net = null;
-    if (dir !== '' && process.env.RRICE_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+    if (dir !== '' && process.env.RRICE_KEEP !== undefined) writeFileSync(join(dir, 'reflector.out'), reflectorOut);
+    else if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   function phone(session: string, mode: 'reflect' | 'mix', seconds: number): Phone {
@@ -264,7 +265,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
       if (net === null) throw new Error('no net');
       const droppedBefore = net.udpDropped();
       const r = await conference(`turn-${mode}`, mode, 'client', CLIENT_IP);
-      expect(r.nominated.length, 'ICE nominated a pair').to.be.greaterThan(0);
+      expect(r.nominated.length, `ICE nominated a pair; reflector:\n${reflectorLogs.filter((x) => x.session === `turn-${mode}` && x.level !== 'debug').map((x) => JSON.stringify(x)).join('\n')}`).to.be.greaterThan(0);
       for (const src of r.nominated) expect(src.startsWith(`${TURN}:`), `nominated ${src}, expected the relay ${TURN}`).to.equal(true);
       expect(r.linphoneHears, 'linphonec hears the 1000 Hz phone').to.be.at.least(MIN_RUN_BLOCKS);
       expect(r.phoneHears, 'the phone hears linphonec\'s 440 Hz').to.be.at.least(MIN_RUN_BLOCKS);
