@@ -4,11 +4,13 @@
  * them, handles signals, and closes them in reverse order.
  *
  *   reflector [--config FILE] [--check [FILE]]
+ *   reflector firewall-rules [--config FILE] [--format nft|iptables] ... (src/firewall/cli.ts)
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, checkConfigFile, formatIssue, resolveConfig } from './config/load.js';
 import type { Config } from './config/types.js';
+import { runFirewallRules } from './firewall/cli.js';
 import { createInterconnect } from './interconnect/index.js';
 import { createMixer } from './mixer/index.js';
 import { createOps } from './ops/index.js';
@@ -16,9 +18,10 @@ import { createProxy } from './proxy/index.js';
 import { createReflectorCore } from './reflector/index.js';
 import type { Component } from './runtime/component.js';
 import { createLogger, type Logger } from './runtime/logger.js';
-import { createSipFrontEnd } from './sip/index.js';
+import { createSipFrontEnd, type SipFrontEnd } from './sip/index.js';
 
 const USAGE = `usage: reflector [--config FILE] [--check [FILE]]
+       reflector firewall-rules [--config FILE] [--format nft|iptables] (--help for more)
 
   --config FILE   configuration file (default ./reflector.conf if present, else built-in defaults)
   --check [FILE]  validate the configuration, print every error, exit 0 (valid) or 1
@@ -73,10 +76,12 @@ function runCheck(path: string | undefined): number {
 interface Running {
   readonly parts: { name: string; part: Component }[];
   config: Config;
+  /** Drained before the parts close (DRAIN_TIMEOUT). */
+  sip: SipFrontEnd | null;
 }
 
 async function startAll(config: Config, logger: Logger): Promise<Running> {
-  const running: Running = { parts: [], config };
+  const running: Running = { parts: [], config, sip: null };
   const core = createReflectorCore({ config, logger: logger.child({ component: 'reflector' }) });
   const interconnect = createInterconnect({ config, logger: logger.child({ component: 'interconnect' }), core });
   const mixer = createMixer({ config, logger: logger.child({ component: 'mixer' }), core });
@@ -101,6 +106,7 @@ async function startAll(config: Config, logger: Logger): Promise<Running> {
     }
     running.parts.push(entry);
   }
+  running.sip = sip;
   return running;
 }
 
@@ -141,6 +147,9 @@ function reload(running: Running, configPath: string | undefined, logger: Logger
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'firewall-rules') {
+    return runFirewallRules(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  }
   const args = parseArgs(argv);
   if (args.help) { process.stdout.write(USAGE); return 0; }
   if (args.errors.length > 0) {
@@ -173,11 +182,28 @@ export async function main(argv: readonly string[]): Promise<number> {
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => { finish = resolve; });
   let stopping = false;
+  /** Set while draining (DRAIN_TIMEOUT): a second signal ends the drain at once. */
+  let drain: AbortController | null = null;
+  let drained = false;
   const stop = (signal: string): void => {
     if (running === null) { stopRequested ??= signal; return; }
+    if (drain !== null) { drain.abort(); return; }
     if (stopping) return;
-    stopping = true;
     const current = running;
+    if (!drained && current.config.drainTimeoutS > 0 && current.sip !== null) {
+      // Refuse new sessions (503) while the calls in progress go on, then leave as below.
+      const ac = new AbortController();
+      drain = ac;
+      logger.info('draining', { signal, timeoutS: current.config.drainTimeoutS, calls: current.sip.stats().dialogs ?? 0 });
+      void current.sip.drain(current.config.drainTimeoutS * 1000, ac.signal).then((result) => {
+        drain = null;
+        drained = true;
+        logger.info('drained', { result });
+        stop(signal);
+      });
+      return;
+    }
+    stopping = true;
     logger.info('shutdown', { signal });
     const deadline = setTimeout(() => {
       logger.error('shutdown_deadline', { ms: SHUTDOWN_DEADLINE_MS });

@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-relay] [--relay-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -23,6 +23,7 @@ import { hasTaskset } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
 import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
 import { benchMixer, type MixerBenchResult } from '../src/mixer/bench.js';
+import { benchRelay, type RelayBenchResult } from '../src/interconnect/bench.js';
 
 const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
 const REFLECTOR_PORT = 26000;
@@ -42,11 +43,13 @@ interface BenchArgs {
   readonly io?: string;
   /** Measure the mixer's cost (mixed participants one core sustains at 8 and 16 kHz). */
   readonly mixer: boolean;
+  /** Measure the inter-reflector relay's CPU per relayed packet, plain and protected (secret). */
+  readonly relay: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-relay] [--relay-only]\n`,
   );
   process.exit(2);
 }
@@ -60,6 +63,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let retries = 1;
   let io: string | undefined;
   let mixer = true;
+  let relay = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -68,7 +72,9 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
     else if (a === '--no-mixer') mixer = false;
-    else if (a === '--mixer-only') { fanout = false; held = false; }
+    else if (a === '--mixer-only') { fanout = false; held = false; relay = false; }
+    else if (a === '--no-relay') relay = false;
+    else if (a === '--relay-only') { fanout = false; held = false; mixer = false; }
     else if (a === '--io') {
       io = argv[++i];
       if (io !== 'auto' && io !== 'dgram' && io !== 'mmsg') usage('--io must be auto, dgram or mmsg');
@@ -91,7 +97,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, relay, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -306,6 +312,26 @@ async function main(): Promise<void> {
     }
   }
 
+  // The inter-reflector relay (SPEC §6, §15): CPU per relayed packet, plain and protected (AES-256-GCM),
+  // both ends in this process on loopback; alternated, so that load changes hit both alike.
+  const relayResults: RelayBenchResult[] = [];
+  if (args.relay) {
+    const packets = args.quick ? 5000 : 40_000;
+    for (const sizeBytes of [172, 1200]) {
+      for (let round = 0; round < (args.quick ? 1 : 3); round++) {
+        for (const secret of [undefined, 'bench-secret']) {
+          try {
+            const r = await benchRelay({ packets, sizeBytes, ...(secret !== undefined ? { secret } : {}) });
+            relayResults.push(r);
+            emit({ type: 'relay', time: new Date().toISOString(), loadavg_1m: round2(loadavg()[0]), round, ...r });
+          } catch (err) {
+            emit({ type: 'relay', sizeBytes, protected: secret !== undefined, error: err instanceof Error ? err.message : String(err) });
+          }
+        }
+      }
+    }
+  }
+
   // Human-readable table.
   const w = (s: string): void => {
     process.stderr.write(s + '\n');
@@ -337,7 +363,20 @@ async function main(): Promise<void> {
   for (const r of mixerResults) {
     w(`mixer ${r.rateHz / 1000} kHz ${r.codec}: ${r.talkers}/${r.participants} talking → ${Math.round(r.participantsPerCore)} mixed participants per core (realtime factor ${r.realtimeFactor.toFixed(1)})`);
   }
+  for (const sizeBytes of [...new Set(relayResults.map((r) => r.sizeBytes))]) {
+    const med = (prot: boolean): number | null => {
+      const xs = relayResults.filter((r) => r.sizeBytes === sizeBytes && r.protected === prot).map((r) => r.cpuUsPerPacket).sort((x, y) => x - y);
+      return xs.length === 0 ? null : xs[Math.floor(xs.length / 2)];
+    };
+    const plain = med(false);
+    const prot = med(true);
+    w(`relay ${sizeBytes} B: ${fmt(plain, 0, 2)} µs CPU per relayed packet plain, ${fmt(prot, 0, 2)} µs protected (AES-256-GCM)${plain !== null && prot !== null ? `, +${(prot - plain).toFixed(2)} µs` : ''} (median of runs, both ends)`);
+  }
   for (const m of refs.missing) w(`note: ${m}`);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 main().catch((err: unknown) => {

@@ -55,6 +55,7 @@ export function defaultConfig(): Config {
     peers: [],
     ice: true,
     inactivityTimeoutS: 120,
+    drainTimeoutS: 0,
     maxSessions: 1000,
     maxParticipants: 5000,
     maxParticipantsPerSession: 100,

@@ -80,6 +80,8 @@ export interface SsrcStats {
   bytes: number;
   payloadType: number;
   rtcpPackets: number;
+  /** RTP packets whose sequence number was already received (within the last 32768). */
+  duplicates: number;
   cname?: string;
 }
 
@@ -94,7 +96,17 @@ export interface MediaOptions {
   readonly record?: boolean;
   /** RTP payload type to send PCMU with (the answer's number). */
   readonly payloadType?: number;
+  /**
+   * A video stream instead: VIDEO_PAYLOAD_BYTES of a test pattern as VP8 (PT 96, 90 kHz) every
+   * VIDEO_FRAME_MS — a stand-in for an encoder, which this tool does not have; the reflector only
+   * forwards video, so the bytes need not decode.
+   */
+  readonly video?: boolean;
 }
+
+export const VIDEO_PAYLOAD_TYPE = 96;
+const VIDEO_PAYLOAD_BYTES = 1000;
+const VIDEO_FRAME_MS = 40;
 
 export class MediaEndpoint {
   readonly ssrc = randomBytes(4).readUInt32BE(0);
@@ -110,6 +122,8 @@ export class MediaEndpoint {
   #timer: NodeJS.Timeout | null = null;
   #rtcpTimer: NodeJS.Timeout | null = null;
   readonly received = new Map<number, SsrcStats>();
+  /** Per SSRC: one bit per RTP sequence number seen (a sliding half: seq + 32768 is cleared). */
+  readonly #seen = new Map<number, Uint8Array>();
   readonly #recordings = new Map<number, { samples: Int16Array; length: number }>();
   #remoteRtpPort: number;
   #remoteAddress: string;
@@ -173,7 +187,9 @@ export class MediaEndpoint {
   }
 
   start(): void {
-    if (this.#source !== null && this.#timer === null) {
+    if (this.#o.video === true && this.#timer === null) {
+      this.#timer = setInterval(() => { this.#sendVideoFrame(); }, VIDEO_FRAME_MS);
+    } else if (this.#source !== null && this.#timer === null) {
       this.#timer = setInterval(() => { this.#sendFrame(); }, 20);
     }
     this.#rtcpTimer = setInterval(() => { this.#sendRtcp(); }, 1000);
@@ -200,6 +216,20 @@ export class MediaEndpoint {
     this.#rtp?.send(pkt, this.#remoteRtpPort, this.#remoteAddress);
   }
 
+  #sendVideoFrame(): void {
+    const pkt = Buffer.alloc(12 + VIDEO_PAYLOAD_BYTES, this.#sent & 0xff);
+    pkt[0] = 0x80;
+    pkt[1] = 0x80 | ((this.#o.payloadType ?? VIDEO_PAYLOAD_TYPE) & 0x7f); // marker: one packet per frame
+    pkt.writeUInt16BE(this.#seq, 2);
+    pkt.writeUInt32BE(this.#ts >>> 0, 4);
+    pkt.writeUInt32BE(this.ssrc, 8);
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#ts = (this.#ts + 90 * VIDEO_FRAME_MS) >>> 0;
+    this.#sent++;
+    this.#sentBytes += VIDEO_PAYLOAD_BYTES;
+    this.#rtp?.send(pkt, this.#remoteRtpPort, this.#remoteAddress);
+  }
+
   #sendRtcp(): void {
     // SR (RFC 3550 §6.4.1) without report blocks + SDES CNAME (§6.5).
     const sr = Buffer.alloc(28);
@@ -221,8 +251,8 @@ export class MediaEndpoint {
   #stats(ssrc: number): SsrcStats {
     let s = this.received.get(ssrc);
     if (s === undefined) {
-      if (this.received.size >= 256) return { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0 };
-      s = { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0 };
+      if (this.received.size >= 256) return { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0, duplicates: 0 };
+      s = { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0, duplicates: 0 };
       this.received.set(ssrc, s);
     }
     return s;
@@ -241,6 +271,18 @@ export class MediaEndpoint {
     if (off > end) return;
     const ssrc = b.readUInt32BE(8);
     const s = this.#stats(ssrc);
+    let seen = this.#seen.get(ssrc);
+    if (seen === undefined && this.#seen.size < 256) this.#seen.set(ssrc, seen = new Uint8Array(8192));
+    if (seen !== undefined) {
+      const seq = b.readUInt16BE(2);
+      const ahead = (seq + 32768) & 0xffff;
+      seen[ahead >> 3] &= ~(1 << (ahead & 7));
+      if ((seen[seq >> 3] & (1 << (seq & 7))) !== 0) {
+        s.duplicates++;
+      } else {
+        seen[seq >> 3] |= 1 << (seq & 7);
+      }
+    }
     s.packets++;
     s.bytes += end - off;
     s.payloadType = (b[1] ?? 0) & 0x7f;
@@ -281,6 +323,14 @@ export class MediaEndpoint {
 
   get sentPackets(): number { return this.#sent; }
 
+  /** Stops sending RTP and RTCP (receiving goes on); start() sends again. */
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#rtcpTimer !== null) clearInterval(this.#rtcpTimer);
+    this.#timer = null;
+    this.#rtcpTimer = null;
+  }
+
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     if (this.#rtcpTimer !== null) clearInterval(this.#rtcpTimer);
@@ -307,10 +357,14 @@ function closeUdp(s: dgram.Socket): Promise<void> {
   });
 }
 
-export function clientSdp(address: string, rtpPort: number, ssrc: number, cname: string, direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' = 'sendrecv'): string {
+export function clientSdp(address: string, rtpPort: number, ssrc: number, cname: string, direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' = 'sendrecv',
+  video?: { readonly rtpPort: number; readonly ssrc: number }): string {
   return [
     'v=0', `o=- ${ssrc} 1 IN IP4 ${address}`, 's=client', `c=IN IP4 ${address}`, 't=0 0',
     `m=audio ${rtpPort} RTP/AVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000',
-    `a=rtcp:${rtpPort + 1}`, `a=ssrc:${ssrc} cname:${cname}`, `a=${direction}`, '',
+    `a=rtcp:${rtpPort + 1}`, `a=ssrc:${ssrc} cname:${cname}`, `a=${direction}`,
+    ...(video !== undefined ? [`m=video ${video.rtpPort} RTP/AVP ${VIDEO_PAYLOAD_TYPE}`, `a=rtpmap:${VIDEO_PAYLOAD_TYPE} VP8/90000`,
+      `a=rtcp:${video.rtpPort + 1}`, `a=ssrc:${video.ssrc} cname:${cname}`, `a=${direction}`] : []),
+    '',
   ].join('\r\n');
 }
