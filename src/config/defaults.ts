@@ -53,6 +53,7 @@ export function defaultConfig(): Config {
     appshareServerPorts: { first: 7000, last: 7100 },
     appshareClientPorts: { first: 6000, last: 6100 },
     peers: [],
+    ice: true,
     inactivityTimeoutS: 120,
     drainTimeoutS: 0,
     maxSessions: 1000,

@@ -63,6 +63,8 @@ export interface Config {
   readonly appshareClientPorts: PortRange;
   readonly peers: readonly PeerConfig[];
   readonly interconnectionSecret?: string;
+  /** ICE-lite on the media ports (SPEC §16): answer ICE offers and their connectivity checks. */
+  readonly ice: boolean;
   readonly inactivityTimeoutS: number;
   /**
    * Seconds a reflector stopped with SIGTERM keeps its calls in progress while it refuses new ones

@@ -34,6 +34,17 @@ export interface SessionCodec {
   readonly fmtp?: string;
 }
 
+/**
+ * ICE-lite credentials of a stream (SPEC §16), present when the offer carried ICE
+ * (RFC 8839): ours from the answer, and the offerer's ufrag. A connectivity check's
+ * USERNAME is "ufrag:remoteUfrag"; its MESSAGE-INTEGRITY key is `pwd`.
+ */
+export interface IceCredentials {
+  readonly ufrag: string;
+  readonly pwd: string;
+  readonly remoteUfrag: string;
+}
+
 export interface StreamSpec {
   readonly medium: Medium;
   /** The SDP connection address (c=). Untrusted: sent to only once its IP proved return-routability. */
@@ -47,6 +58,10 @@ export interface StreamSpec {
   readonly ssrcs: readonly number[];
   /** Negotiated codecs, most preferred first. Empty for a rejected stream. */
   readonly codecs: readonly CodecMapping[];
+  /** ICE-lite answered for this stream (SPEC §16); absent without ICE in the offer or with ICE off. */
+  readonly ice?: IceCredentials;
+  /** RTCP multiplexed on the RTP port was negotiated (RFC 5761): RTCP is sent to its RTP address. */
+  readonly rtcpMux?: boolean;
 }
 
 export interface JoinRequest {

@@ -174,6 +174,7 @@ export class Attribution {
     if (previous !== undefined && previous !== stream) {
       // The source moved to another participant (rule 1 or keep-alive): unbind the old owner.
       previous.latchedIp[rtcp] = null;
+      previous.iceNominated[rtcp] = false;
       previous.latchedPort[rtcp] = 0;
       lost = previous;
     }

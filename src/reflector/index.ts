@@ -11,6 +11,7 @@
  *   pt-table.ts        payload-type translation tables
  *   rtcp-inspector.ts  what the core reads in RTCP (SDES, BYE, RFLX)
  *   keepalive.ts       keep-alive port classification and STUN answers
+ *   ice-agent.ts       ICE-lite: connectivity checks on the media ports (SPEC §16)
  *   checkip-server.ts  the check-IP TCP service
  *   host-policy.ts     HOSTS_ALLOW / HOSTS_DENY for media
  *   packet-sender.ts   the one narrow send interface (node:dgram sender)
@@ -39,6 +40,8 @@ export interface ReflectorCoreExtras {
   ioMode(): 'mmsg' | 'dgram';
   /** Datagrams handled specially, not dropped (see api.ts). */
   counters(): Readonly<Record<string, number>>;
+  /** ICE connectivity checks answered so far (SPEC §16). */
+  iceChecksAnswered(): number;
 }
 
 export function createReflectorCore(deps: ReflectorCoreDeps): ReflectorCore & ReflectorCoreExtras & Component {

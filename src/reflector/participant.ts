@@ -35,7 +35,14 @@ export class StreamState {
   /** Latched source by rtcp flag, as Node reported it (socket form); null = not latched. */
   readonly latchedIp: [string | null, string | null] = [null, null];
   readonly latchedPort: [number, number] = [0, 0];
+  /**
+   * By rtcp flag: the latch came from a nominated ICE check (SPEC §16). Media from any
+   * other source then never moves it; only another nominated check does.
+   */
+  readonly iceNominated: [boolean, boolean] = [false, false];
   enabled = false;
+  /** RFC 5761 negotiated: RTCP to this participant goes to its RTP destination, from the RTP port. */
+  rtcpMux = false;
   receives = false;
   sends = false;
   inPt: Uint8Array = new Uint8Array(0);
@@ -67,6 +74,7 @@ export class StreamState {
     const family = isIP(ip);
     this.sdpSendIp = family === 6 ? (udp6 ? ip : '') : family === 4 ? (udp6 ? `::ffff:${ip}` : ip) : '';
     this.enabled = spec.rtpPort > 0 && spec.rtpPort <= 65535 && spec.codecs.length > 0;
+    this.rtcpMux = spec.rtcpMux === true;
     this.sdpPort[0] = this.enabled ? spec.rtpPort : 0;
     this.sdpPort[1] = this.enabled && spec.rtcpPort > 0 && spec.rtcpPort <= 65535 ? spec.rtcpPort : 0;
     this.receives = this.enabled && receivesMedia(spec.direction);
@@ -86,6 +94,7 @@ export class StreamState {
     if (!this.enabled) {
       this.latchedIp[0] = this.latchedIp[1] = null;
       this.latchedPort[0] = this.latchedPort[1] = 0;
+      this.iceNominated[0] = this.iceNominated[1] = false;
     }
   }
 

@@ -63,6 +63,7 @@ import { SessionState, type Target } from './session.js';
 import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandler } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
+import { IceDrop, IceResponder } from './ice-agent.js';
 
 function quality(p: ParticipantState): { quality?: CallQuality } {
   const q = p.streams[MEDIUM_AUDIO]?.quality.snapshot();
@@ -93,6 +94,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   readonly #sessions = new Map<string, SessionState>();
   readonly #participants = new Map<string, ParticipantState>();
   readonly #attr = new Attribution();
+  /** ICE-lite credentials by ufrag and the check responder (SPEC §16). */
+  readonly #ice = new IceResponder();
   readonly #timers = new TimerSet();
   readonly #udp6: boolean;
   #hosts: HostPolicy;
@@ -130,6 +133,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   /** Call quality: RTCP reader, and per session the SRs that left towards its participants (for RTT). */
   readonly #qualityReader = new QualityReader();
   readonly #srLogs = new WeakMap<SessionState, SrLog>();
+  #iceAnswered = 0;
   #hookErrors = 0;
   #lastInternalLogAt = 0;
 
@@ -244,6 +248,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     await this.#closeSockets();
     for (const id of [...this.#participants.keys()]) this.leave(id, 'shutdown');
     this.#attr.clear();
+    this.#ice.clear();
   }
 
   async #closeSockets(): Promise<void> {
@@ -302,6 +307,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     session.participants.set(id, p);
     this.#participants.set(id, p);
     this.#attr.add(p);
+    this.#ice.add(p);
     session.rebuildTargets(this.#mixer !== null);
     if (created) this.#emit('session-created', session.name);
     this.#log.info('participant_joined', {
@@ -323,8 +329,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (p === undefined) return;
     const before = this.#audioRtcpKey(p);
     this.#attr.remove(p);
+    this.#ice.remove(p);
     this.#applyStreams(p, streams);
     this.#attr.add(p);
+    this.#ice.add(p);
     p.session.rebuildTargets(this.#mixer !== null);
     this.#log.info('participant_updated', {
       id,
@@ -351,6 +359,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (p === undefined || p.removed) return;
     p.removed = true;
     this.#attr.remove(p);
+    this.#ice.remove(p);
     this.#participants.delete(id);
     const session = p.session;
     session.participants.delete(id);
@@ -432,9 +441,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (p === undefined) return false;
     const s = p.streams[mediumIndex(medium)];
     if (s === null || (!rtcp && !s.receives)) return false;
-    const dest = allowedDestination(s, rtcp ? 1 : 0);
+    // rtcp-mux (RFC 5761): RTCP goes to the RTP destination, from the RTP port.
+    const mux = rtcp && s.rtcpMux;
+    const dest = allowedDestination(s, rtcp && !mux ? 1 : 0);
     if (dest === null) return false;
-    this.#senders[flowIndex(s.mediumIndex, rtcp)].send(packet, dest.port, dest.address);
+    this.#senders[flowIndex(s.mediumIndex, rtcp && !mux)].send(packet, dest.port, dest.address);
     // The mixer's SRs: a report block naming one gives this participant's round-trip time.
     if (rtcp && s.mediumIndex === MEDIUM_AUDIO) this.#qualityReader.noteOutgoing(packet, this.#srLog(p.session), Date.now());
     const c = s.counters;
@@ -468,6 +479,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   #onMedia(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
     try {
+      // RFC 7983 §7: a first byte of 0–3 is STUN (ICE connectivity checks, SPEC §16).
+      if (buf.length > 0 && buf[0] < 4) {
+        this.#onStun(flow, buf, rinfo);
+        return;
+      }
       // RFC 5761 §4: RTCP multiplexed on the RTP port has a second byte of 192–223
       // (RTP payload types 64–95 are not used, so this never misreads RTP).
       const rtcp = flowIsRtcp(flow) || (buf.length >= 2 && buf[1] >= 192 && buf[1] <= 223);
@@ -501,6 +517,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
         const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
         if (found === null) {
           this.#drop(this.#attr.lastDrop);
+          return;
+        }
+        if (found.iceNominated[flow & 1]) {
+          this.#codecDrops.add(IceDrop.UnnominatedSource);
           return;
         }
         this.#latch(found, flow, rinfo.address, rinfo.port);
@@ -634,21 +654,16 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   /**
    * RTCP is forwarded unchanged, as a transport translator does (RFC 3550 §7). `flow` is
-   * where it arrived: RTCP multiplexed on an RTP port (RFC 5761) goes out on that RTP
-   * flow to local participants, and to the mixer and peers as the medium's RTCP.
+   * where it arrived (an RTP flow for RTCP multiplexed on the RTP port, RFC 5761); it goes
+   * to each local recipient as that recipient negotiated: rtcp-mux ones at their RTP address
+   * from the RTP port, the others at their RTCP address from the RTCP port; and to the
+   * mixer and peers as the medium's RTCP.
    */
   #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null): void {
-    const targets = session.targets[flow];
-    const sock = this.#senders[flow];
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i];
-      if (t.participant === sender) continue;
-      sock.send(buf, t.port, t.address);
-      const c = t.counters;
-      c.rtcpPacketsOut++;
-      c.rtcpBytesOut += buf.length;
-    }
     const rtcpFlow = flow | 1;
+    this.#sendRtcpTo(session.targets[rtcpFlow], this.#senders[rtcpFlow], buf, sender);
+    const mux = session.muxRtcpTargets[flowMedium(flow)];
+    if (mux.length > 0) this.#sendRtcpTo(mux, this.#senders[rtcpFlow - 1], buf, sender);
     if (rtcpFlow === FLOW_AUDIO_RTCP && sender !== null && session.mixCount > 0) {
       const mixer = this.#mixer;
       if (mixer !== null) {
@@ -675,6 +690,50 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   #readQuality(s: StreamState, buf: Buffer, now: number): void {
     const samples = this.#qualityReader.read(buf, s.quality, this.#srLog(s.participant.session), now);
     for (const sample of samples) this.#emit('call-quality', sample);
+  }
+
+  #sendRtcpTo(targets: readonly Target[], sock: PacketSender, buf: Buffer, sender: ParticipantState | null): void {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      if (t.participant === sender) continue;
+      sock.send(buf, t.port, t.address);
+      const c = t.counters;
+      c.rtcpPacketsOut++;
+      c.rtcpBytesOut += buf.length;
+    }
+  }
+
+  /**
+   * A STUN datagram on a media port: an ICE connectivity check (SPEC §16) is answered
+   * from the port it came to, to its source only; a nominated one (USE-CANDIDATE)
+   * latches the stream's flow to that source. Checks count as activity (consent
+   * freshness, RFC 7675), so a participant whose checks and media stop times out like
+   * any inactive one. Anything unauthenticated is dropped and counted, never answered.
+   */
+  #onStun(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
+    if (!this.#config.ice) {
+      this.#codecDrops.add(IceDrop.Off);
+      return;
+    }
+    if (!this.#hosts.allowed(rinfo.address)) {
+      this.#drop(ReflectorDrop.HostDenied);
+      return;
+    }
+    const r = this.#ice.check(flow, buf, rinfo.address, rinfo.port);
+    if (r === null || r.stream === null) {
+      this.#codecDrops.add(this.#ice.lastDrop);
+      return;
+    }
+    const s = r.stream;
+    s.participant.lastActivityAt = Date.now();
+    this.#senders[flow].send(r.response, rinfo.port, rinfo.address);
+    this.#iceAnswered++;
+    if (!r.nominated) return;
+    const rtcp = flowIsRtcp(flow) ? 1 : 0;
+    if (s.iceNominated[rtcp] && s.latchedIp[rtcp] === rinfo.address && s.latchedPort[rtcp] === rinfo.port) return;
+    s.iceNominated[rtcp] = true;
+    this.#latch(s, flow, rinfo.address, rinfo.port);
+    this.#log.info('ice_nominated', { id: s.participant.id, session: s.participant.session.name, flow, source: formatEndpoint(rinfo.address, rinfo.port) });
   }
 
   #relayForward(session: string, flow: number, buf: Buffer): void {
@@ -943,6 +1002,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   }
 
   // ── Observation ──────────────────────────────────────────────────────────
+
+  /** ICE connectivity checks answered so far (SPEC §16; not in api.ts). */
+  iceChecksAnswered(): number {
+    return this.#iceAnswered;
+  }
 
   sessionNames(): readonly string[] {
     return [...this.#sessions.keys()];

@@ -44,6 +44,11 @@ export class SessionState {
   readonly telephoneEventRate = new Uint32Array(256);
   /** Recipients by flow index (audio RTP, audio RTCP, video RTP, video RTCP). */
   targets: (readonly Target[])[] = [EMPTY, EMPTY, EMPTY, EMPTY];
+  /**
+   * RTCP recipients by medium index that negotiated rtcp-mux (RFC 5761): their RTCP goes to
+   * their RTP destination, sent from the medium's RTP port. They are not in targets[rtcp flow].
+   */
+  muxRtcpTargets: (readonly Target[])[] = [EMPTY, EMPTY];
   /** Audio RTP recipients in `mix` mode while the mixer is set: they get telephone-event only. */
   mixTargets: readonly Target[] = EMPTY;
   /** Participants in `mix` mode. */
@@ -77,26 +82,29 @@ export class SessionState {
     const lists: Target[][] = [];
     for (let f = 0; f < FLOW_COUNT; f++) lists.push([]);
     const mix: Target[] = [];
+    const mux: Target[][] = [[], []];
     let mixCount = 0;
     for (const p of this.participants.values()) {
       if (p.mode === 'mix') mixCount++;
       for (const s of p.streams) {
         if (s === null || !s.receives) continue;
         for (const rtcp of [0, 1] as const) {
-          const dest = allowedDestination(s, rtcp);
+          const dest = allowedDestination(s, s.rtcpMux ? 0 : rtcp);
           if (dest === null) continue;
           const flow = flowIndex(s.mediumIndex, rtcp === 1);
           const t = new Target(p, dest.address, dest.port, s.outPt, s.counters);
           t.tePt = s.telephoneEvent.pt;
           t.teRateHz = s.telephoneEvent.rateHz;
           const mixed = mixerActive && p.mode === 'mix' && (flow === FLOW_AUDIO_RTP || flow === FLOW_AUDIO_RTCP);
-          if (!mixed) lists[flow].push(t);
+          if (!mixed && rtcp === 1 && s.rtcpMux) mux[s.mediumIndex].push(t);
+          else if (!mixed) lists[flow].push(t);
           else if (flow === FLOW_AUDIO_RTP) mix.push(t);
         }
       }
     }
     this.targets = lists;
     this.mixTargets = mix;
+    this.muxRtcpTargets = mux;
     this.mixCount = mixCount;
   }
 }

@@ -27,7 +27,13 @@
  *    IPv6 X-Address = address ^ (cookie ‖ transaction ID).
  *
  * The parser reads no attribute values; it only checks that they are bounded.
+ * readStunAttributes() then locates the attributes of ICE connectivity checks
+ * (RFC 8445 §7.1.1, §16.1) and the integrity attributes, which are verified with
+ * stunIntegrityOk() (MESSAGE-INTEGRITY, §15.4: HMAC-SHA1 over the message up to
+ * the attribute, with Message Length covering it) and stunFingerprintOk()
+ * (FINGERPRINT, §15.5: CRC-32 of the message before it, xor 0x5354554e).
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readU16, readU32, writeU16, writeU32 } from './big-endian.js';
 
 /** RFC 5389 §6. */
@@ -36,6 +42,20 @@ export const STUN_HEADER_SIZE = 20;
 export const STUN_BINDING_REQUEST = 0x0001;
 export const STUN_BINDING_SUCCESS = 0x0101;
 export const STUN_ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+export const STUN_ATTR_USERNAME = 0x0006;
+export const STUN_ATTR_MESSAGE_INTEGRITY = 0x0008;
+export const STUN_ATTR_PRIORITY = 0x0024;
+export const STUN_ATTR_USE_CANDIDATE = 0x0025;
+export const STUN_ATTR_FINGERPRINT = 0x8028;
+export const STUN_ATTR_ICE_CONTROLLED = 0x8029;
+export const STUN_ATTR_ICE_CONTROLLING = 0x802a;
+/** HMAC-SHA1 output (MESSAGE-INTEGRITY value) and CRC-32 (FINGERPRINT value) sizes. */
+export const STUN_INTEGRITY_SIZE = 20;
+export const STUN_FINGERPRINT_SIZE = 4;
+/** RFC 5389 §15.5: the CRC-32 is xor'ed with this ("STUN"). */
+export const STUN_FINGERPRINT_XOR = 0x5354554e;
+/** RFC 5389 §15.3: USERNAME is less than 513 bytes. */
+export const STUN_MAX_USERNAME = 512;
 export const STUN_FAMILY_IPV4 = 0x01;
 export const STUN_FAMILY_IPV6 = 0x02;
 
@@ -65,6 +85,8 @@ export const StunDrop = {
   BadCookie: 'stun_bad_cookie',
   BadLength: 'stun_bad_length',
   AttributeOverrun: 'stun_attribute_overrun',
+  /** An attribute of a fixed size with another length, or FINGERPRINT not last (§15.4, §15.5). */
+  BadAttribute: 'stun_bad_attribute',
 } as const;
 export type StunDrop = (typeof StunDrop)[keyof typeof StunDrop];
 
@@ -289,4 +311,212 @@ function formatIpv6(a: Uint8Array): string {
   const hex = g.map((x) => x.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+// ── ICE connectivity checks: USERNAME, MESSAGE-INTEGRITY, FINGERPRINT ──────────
+
+/**
+ * Offsets of the attributes of a check, found by readStunAttributes(); -1 = absent.
+ * Offsets point at the attribute's 4-byte header. Preallocate and reuse.
+ */
+export class StunAttributes {
+  usernameOffset = -1;
+  usernameLength = 0;
+  integrityOffset = -1;
+  fingerprintOffset = -1;
+  priority = -1;
+  useCandidate = false;
+  controlling = false;
+  controlled = false;
+}
+
+/**
+ * Locates the ICE check attributes of a message that parseStun() accepted. Rules
+ * (RFC 5389 §15.4/§15.5): MESSAGE-INTEGRITY is 20 bytes, FINGERPRINT 4 bytes and the
+ * last attribute; attributes after MESSAGE-INTEGRITY other than FINGERPRINT are
+ * ignored; USERNAME is 1–512 bytes; PRIORITY is 4 bytes. Returns null or a drop reason.
+ */
+export function readStunAttributes(buf: Uint8Array, out: StunAttributes): StunDrop | null {
+  out.usernameOffset = -1;
+  out.usernameLength = 0;
+  out.integrityOffset = -1;
+  out.fingerprintOffset = -1;
+  out.priority = -1;
+  out.useCandidate = false;
+  out.controlling = false;
+  out.controlled = false;
+  let pos = STUN_HEADER_SIZE;
+  while (pos < buf.length) {
+    if (pos + ATTR_HEADER_SIZE > buf.length) return StunDrop.AttributeOverrun;
+    const type = readU16(buf, pos);
+    const len = readU16(buf, pos + 2);
+    const next = pos + ATTR_HEADER_SIZE + Math.ceil(len / WORD) * WORD;
+    if (next > buf.length) return StunDrop.AttributeOverrun;
+    if (out.fingerprintOffset >= 0) return StunDrop.BadAttribute; // FINGERPRINT must be last
+    if (type === STUN_ATTR_FINGERPRINT) {
+      if (len !== STUN_FINGERPRINT_SIZE) return StunDrop.BadAttribute;
+      out.fingerprintOffset = pos;
+    } else if (out.integrityOffset >= 0) {
+      // §15.4: attributes after MESSAGE-INTEGRITY (but FINGERPRINT) are ignored.
+    } else if (type === STUN_ATTR_MESSAGE_INTEGRITY) {
+      if (len !== STUN_INTEGRITY_SIZE) return StunDrop.BadAttribute;
+      out.integrityOffset = pos;
+    } else if (type === STUN_ATTR_USERNAME) {
+      if (len === 0 || len > STUN_MAX_USERNAME || out.usernameOffset >= 0) return StunDrop.BadAttribute;
+      out.usernameOffset = pos;
+      out.usernameLength = len;
+    } else if (type === STUN_ATTR_PRIORITY) {
+      if (len !== 4) return StunDrop.BadAttribute;
+      out.priority = readU32(buf, pos + ATTR_HEADER_SIZE);
+    } else if (type === STUN_ATTR_USE_CANDIDATE) {
+      if (len !== 0) return StunDrop.BadAttribute;
+      out.useCandidate = true;
+    } else if (type === STUN_ATTR_ICE_CONTROLLING) {
+      if (len !== 8) return StunDrop.BadAttribute;
+      out.controlling = true;
+    } else if (type === STUN_ATTR_ICE_CONTROLLED) {
+      if (len !== 8) return StunDrop.BadAttribute;
+      out.controlled = true;
+    }
+    pos = next;
+  }
+  return null;
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (ISO 3309 / ITU-T V.42, as zlib) of buf[start, end). */
+export function crc32(buf: Uint8Array, start: number, end: number): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** True when the FINGERPRINT attribute at `fpOffset` matches the message before it (§15.5). */
+export function stunFingerprintOk(buf: Uint8Array, fpOffset: number): boolean {
+  if (fpOffset < STUN_HEADER_SIZE || fpOffset + ATTR_HEADER_SIZE + STUN_FINGERPRINT_SIZE !== buf.length) return false;
+  const expected = (crc32(buf, 0, fpOffset) ^ STUN_FINGERPRINT_XOR) >>> 0;
+  return readU32(buf, fpOffset + ATTR_HEADER_SIZE) === expected;
+}
+
+const hmacHeader = Buffer.alloc(STUN_HEADER_SIZE);
+
+/** HMAC-SHA1 over buf[0, miOffset) with Message Length set to end just after MESSAGE-INTEGRITY (§15.4). */
+function stunHmac(buf: Uint8Array, miOffset: number, key: Uint8Array): Buffer {
+  hmacHeader.set(buf.subarray(0, STUN_HEADER_SIZE));
+  writeU16(hmacHeader, OFFSET_LENGTH, miOffset + ATTR_HEADER_SIZE + STUN_INTEGRITY_SIZE - STUN_HEADER_SIZE);
+  const h = createHmac('sha1', key);
+  h.update(hmacHeader);
+  h.update(buf.subarray(STUN_HEADER_SIZE, miOffset));
+  return h.digest();
+}
+
+/**
+ * True when the MESSAGE-INTEGRITY attribute at `miOffset` is the HMAC-SHA1 of the
+ * message with `key` (short-term credentials: the key is the password, RFC 5389 §15.4).
+ * Compared in constant time.
+ */
+export function stunIntegrityOk(buf: Uint8Array, miOffset: number, key: Uint8Array): boolean {
+  const v = miOffset + ATTR_HEADER_SIZE;
+  if (miOffset < STUN_HEADER_SIZE || v + STUN_INTEGRITY_SIZE > buf.length) return false;
+  const mac = stunHmac(buf, miOffset, key);
+  return timingSafeEqual(mac, buf.subarray(v, v + STUN_INTEGRITY_SIZE));
+}
+
+/** Size of the ICE Binding Success Response (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT). */
+export function iceBindingSuccessSize(family: 4 | 6): number {
+  return stunBindingSuccessSize(family) + ATTR_HEADER_SIZE + STUN_INTEGRITY_SIZE + ATTR_HEADER_SIZE + STUN_FINGERPRINT_SIZE;
+}
+
+/**
+ * Writes at out[0] the Binding Success Response to an ICE check (RFC 8445 §7.3.1.3):
+ * XOR-MAPPED-ADDRESS of the request's source, MESSAGE-INTEGRITY with `key` (the
+ * responder's ice-pwd), FINGERPRINT. Returns the bytes written (64 for IPv4, 76 for
+ * IPv6), or 0 on the conditions of writeStunBindingSuccess().
+ */
+export function writeIceBindingSuccess(
+  request: Uint8Array,
+  address: string,
+  port: number,
+  family: 4 | 6,
+  key: Uint8Array,
+  out: Uint8Array,
+): number {
+  const size = iceBindingSuccessSize(family);
+  if (out.length < size) return 0;
+  const base = writeStunBindingSuccess(request, address, port, family, out);
+  if (base === 0) return 0;
+  const mi = base;
+  writeU16(out, mi, STUN_ATTR_MESSAGE_INTEGRITY);
+  writeU16(out, mi + 2, STUN_INTEGRITY_SIZE);
+  const mac = stunHmac(out, mi, key);
+  out.set(mac, mi + ATTR_HEADER_SIZE);
+  const fp = mi + ATTR_HEADER_SIZE + STUN_INTEGRITY_SIZE;
+  writeU16(out, OFFSET_LENGTH, size - STUN_HEADER_SIZE);
+  writeU16(out, fp, STUN_ATTR_FINGERPRINT);
+  writeU16(out, fp + 2, STUN_FINGERPRINT_SIZE);
+  writeU32(out, fp + ATTR_HEADER_SIZE, (crc32(out, 0, fp) ^ STUN_FINGERPRINT_XOR) >>> 0);
+  return size;
+}
+
+/** An ICE connectivity check to send (tools and tests; allocates). */
+export interface IceCheckOptions {
+  readonly transactionId: Uint8Array;
+  /** USERNAME, "RFRAG:LFRAG" (RFC 8445 §7.2.2). */
+  readonly username: string;
+  /** The responder's ice-pwd (the MESSAGE-INTEGRITY key). */
+  readonly password: string;
+  readonly priority?: number;
+  readonly useCandidate?: boolean;
+  /** Tie-breaker of ICE-CONTROLLING (8 bytes); default zeros. */
+  readonly controlling?: boolean;
+  readonly fingerprint?: boolean;
+}
+
+/** Builds a Binding Request with USERNAME, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE, MESSAGE-INTEGRITY, FINGERPRINT. */
+export function encodeIceCheck(o: IceCheckOptions): Buffer {
+  if (o.transactionId.length !== STUN_TRANSACTION_ID_SIZE) throw new RangeError('transaction ID is 12 bytes');
+  const user = Buffer.from(o.username, 'utf8');
+  const attrs: Buffer[] = [];
+  const attr = (type: number, value: Uint8Array): void => {
+    const a = Buffer.alloc(ATTR_HEADER_SIZE + Math.ceil(value.length / WORD) * WORD);
+    writeU16(a, 0, type);
+    writeU16(a, 2, value.length);
+    a.set(value, ATTR_HEADER_SIZE);
+    attrs.push(a);
+  };
+  attr(STUN_ATTR_USERNAME, user);
+  const prio = Buffer.alloc(4);
+  writeU32(prio, 0, o.priority ?? 0x6e0001ff);
+  attr(STUN_ATTR_PRIORITY, prio);
+  if (o.controlling !== false) attr(STUN_ATTR_ICE_CONTROLLING, Buffer.alloc(8));
+  if (o.useCandidate === true) attr(STUN_ATTR_USE_CANDIDATE, Buffer.alloc(0));
+  const body = Buffer.concat(attrs);
+  const withFp = o.fingerprint !== false;
+  const total = STUN_HEADER_SIZE + body.length + ATTR_HEADER_SIZE + STUN_INTEGRITY_SIZE + (withFp ? ATTR_HEADER_SIZE + STUN_FINGERPRINT_SIZE : 0);
+  const out = Buffer.alloc(total);
+  writeU16(out, OFFSET_TYPE, STUN_BINDING_REQUEST);
+  writeU32(out, OFFSET_COOKIE, STUN_MAGIC_COOKIE);
+  out.set(o.transactionId, STUN_OFFSET_TRANSACTION_ID);
+  out.set(body, STUN_HEADER_SIZE);
+  const mi = STUN_HEADER_SIZE + body.length;
+  writeU16(out, mi, STUN_ATTR_MESSAGE_INTEGRITY);
+  writeU16(out, mi + 2, STUN_INTEGRITY_SIZE);
+  out.set(stunHmac(out, mi, Buffer.from(o.password, 'utf8')), mi + ATTR_HEADER_SIZE);
+  writeU16(out, OFFSET_LENGTH, total - STUN_HEADER_SIZE);
+  if (withFp) {
+    const fp = mi + ATTR_HEADER_SIZE + STUN_INTEGRITY_SIZE;
+    writeU16(out, fp, STUN_ATTR_FINGERPRINT);
+    writeU16(out, fp + 2, STUN_FINGERPRINT_SIZE);
+    writeU32(out, fp + ATTR_HEADER_SIZE, (crc32(out, 0, fp) ^ STUN_FINGERPRINT_XOR) >>> 0);
+  }
+  return out;
 }

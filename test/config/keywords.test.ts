@@ -37,6 +37,7 @@ APPSHARE_CLIENT_PORTS 9000-9010
 REFLECTOR_INTERCONNECTION 127.0.0.3 5564 peer-secret
 REFLECTOR_INTERCONNECTION 127.0.0.4 5564
 INTERCONNECTION_SECRET shared-secret
+ICE off
 INACTIVITY_TIMEOUT 30
 DRAIN_TIMEOUT 20
 MAX_SESSIONS 10
@@ -83,6 +84,7 @@ const EXPECTED: Config = {
     { address: '127.0.0.4', rtpRelayPort: 5564, secret: 'shared-secret' },
   ],
   interconnectionSecret: 'shared-secret',
+  ice: false,
   inactivityTimeoutS: 30,
   drainTimeoutS: 20,
   maxSessions: 10,

@@ -95,16 +95,27 @@ describe('reflector core: fan-out', () => {
     expect(b.rtcp.all).to.have.length(0);
   });
 
-  it('handles RTCP multiplexed on the RTP port (RFC 5761): forwarded on RTP, read for BYE', async () => {
+  it('handles RTCP multiplexed on the RTP port (RFC 5761): sent to each receiver as it negotiated (mux: RTP port, else RTCP port), read for BYE', async () => {
     ({ core } = await startCore(CORE_IP));
     const a = await client('127.0.1.124');
     const b = await client('127.0.1.125');
-    a.join(core, 'mux', [a.stream({ ssrcs: [0xa] })]);
-    b.join(core, 'mux');
+    const c = await client('127.0.1.126');
+    a.join(core, 'mux', [{ ...a.stream({ ssrcs: [0xa], rtcpPort: a.rtp.port }), rtcpMux: true }]);
+    b.join(core, 'mux', [{ ...b.stream({ rtcpPort: b.rtp.port }), rtcpMux: true }]);
+    c.join(core, 'mux');
     await a.rtp.send(rtcpRr(0xa), AUDIO, CORE_IP);
     const got = await b.rtp.nextMessage(WAIT_MS);
     expect(got.msg).to.deep.equal(rtcpRr(0xa));
     expect(got.rinfo.port).to.equal(AUDIO);
+    const gotC = await c.rtcp.nextMessage(WAIT_MS);
+    expect(gotC.msg).to.deep.equal(rtcpRr(0xa));
+    expect(gotC.rinfo.port).to.equal(AUDIO + 1);
+    // RTCP from the non-mux participant reaches the mux one on its RTP port, from our RTP port.
+    await c.rtcp.send(rtcpRr(0xc), AUDIO + 1, CORE_IP);
+    const back = await b.rtp.nextMessage(WAIT_MS);
+    expect(back.msg).to.deep.equal(rtcpRr(0xc));
+    expect(back.rinfo.port).to.equal(AUDIO);
+    expect(c.rtp.all).to.have.length(0);
     const removed = new Promise<string>((resolve) => core?.events.once('participant-removed', (_id, _s, reason) => resolve(reason)));
     await a.rtp.send(rtcpBye([0xa]), AUDIO, CORE_IP);
     expect((await b.rtp.nextMessage(WAIT_MS)).msg[1]).to.equal(203);

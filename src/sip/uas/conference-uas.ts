@@ -237,7 +237,7 @@ export class ConferenceUas implements TransactionUser {
       publicAddress: this.#config.publicAddress, audioPort: this.#config.audioPort, videoPort: this.#config.videoPort,
       audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
       sessionCodecs: (medium) => this.#core.sessionCodecs(name.name, medium),
-      sessionId: sdpSessionId, sessionVersion: 1,
+      sessionId: sdpSessionId, sessionVersion: 1, ice: this.#config.ice,
     });
     if (!neg.ok) throw new SipError(neg.status, neg.reason);
     if (this.#dialogs.size >= this.#config.maxParticipants + 64) throw new SipError(503, 'Service Unavailable', [['Retry-After', '10']]);
@@ -312,7 +312,7 @@ export class ConferenceUas implements TransactionUser {
       body = sdpForStreams(base, d.streams);
     } else {
       const neg = negotiate({
-        ...base, offer: req.body.toString('utf8'), mode: d.mode,
+        ...base, offer: req.body.toString('utf8'), mode: d.mode, ice: this.#config.ice,
         audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
         sessionCodecs: (medium) => this.#core.sessionCodecs(d.session, medium),
       });

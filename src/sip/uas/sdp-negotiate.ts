@@ -16,6 +16,7 @@ import net from 'node:net';
 import * as sdpTransform from 'sdp-transform';
 import type { AudioMode } from '../../config/types.js';
 import type { CodecMapping, Direction, Medium, SessionCodec, StreamSpec } from '../../reflector/api.js';
+import { addSessionIce, hostCandidates, localIceCredentials, offeredIceUfrag, offersRtcpMux, streamIce } from './ice-sdp.js';
 
 /** Static payload types (RFC 3551 Table 4) of the codecs a reflector is likely to meet. */
 const STATIC_PTS: Readonly<Record<number, { name: string; clockRateHz: number; channels: number }>> = {
@@ -61,6 +62,8 @@ export interface NegotiationInput {
   /** o= line identity of this dialog's answers. */
   readonly sessionId: number;
   readonly sessionVersion: number;
+  /** ICE (SPEC §16): answer ICE offers as an ICE-lite agent. Off when absent. */
+  readonly ice?: boolean;
 }
 
 export type NegotiationResult =
@@ -142,6 +145,16 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
   const streams: StreamSpec[] = [];
   const used = new Set<Medium>();
   const sessionDir = DIRECTIONS.find((d) => d === offer.direction);
+  // ICE (SPEC §16): our credentials follow the first offered ICE ufrag (a restart changes both).
+  let firstUfrag: string | undefined;
+  if (input.ice === true) {
+    for (const m of offer.media) {
+      firstUfrag = offeredIceUfrag(offer, m);
+      if (firstUfrag !== undefined) break;
+    }
+  }
+  const iceCreds = firstUfrag === undefined ? null : localIceCredentials(input.sessionId, firstUfrag);
+  let iceAnswered = false;
 
   for (const m of offer.media) {
     const medium: Medium | undefined = m.type === 'audio' ? 'audio' : m.type === 'video' ? 'video' : undefined;
@@ -191,14 +204,21 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
     }
     used.add(medium);
     const direction: Direction = DIRECTIONS.find((d) => d === m.direction) ?? sessionDir ?? 'sendrecv';
-    const rtcpPort = m.rtcp !== undefined && m.rtcp.port > 0 && m.rtcp.port < 65536 ? m.rtcp.port : m.port + 1;
+    const mux = offersRtcpMux(m);
+    const remoteUfrag = iceCreds === null ? undefined : offeredIceUfrag(offer, m);
+    const rtcpPort = mux ? m.port : m.rtcp !== undefined && m.rtcp.port > 0 && m.rtcp.port < 65536 ? m.rtcp.port : m.port + 1;
     const ssrcs: number[] = [];
     for (const s of Array.isArray(m.ssrcs) ? m.ssrcs : []) {
       const id = Number(s.id);
       if (Number.isInteger(id) && id >= 0 && id <= 0xffffffff && !ssrcs.includes(id) && ssrcs.length < 16) ssrcs.push(id);
     }
-    streams.push({ medium, address, rtpPort: m.port, rtcpPort, direction, ssrcs, codecs: mappings });
+    const ice = iceCreds !== null && remoteUfrag !== undefined ? streamIce(iceCreds, remoteUfrag) : undefined;
+    streams.push({
+      medium, address, rtpPort: m.port, rtcpPort, direction, ssrcs, codecs: mappings,
+      ...(ice === undefined ? {} : { ice }), ...(mux ? { rtcpMux: true } : {}),
+    });
     const port = medium === 'audio' ? input.audioPort : input.videoPort;
+    if (ice !== undefined) iceAnswered = true;
     answer.media.push({
       type: medium,
       port,
@@ -206,11 +226,14 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       payloads: mappings.map((x) => x.participantPt).join(' '),
       rtp: mappings.map((x) => ({ payload: x.participantPt, codec: x.name, rate: x.clockRateHz, ...(x.channels > 1 ? { encoding: x.channels } : {}) })),
       fmtp: mappings.filter((x) => x.fmtp !== undefined).map((x) => ({ payload: x.participantPt, config: x.fmtp ?? '' })),
-      rtcp: { port: port + 1 },
+      rtcp: { port: mux ? port : port + 1 },
+      ...(mux ? { rtcpMux: 'rtcp-mux' } : {}),
+      ...(ice === undefined || input.publicAddress === '' ? {} : { candidates: hostCandidates(input.publicAddress, port, mux) }),
       direction: mirror(direction),
     });
   }
   if (streams.length === 0) return { ok: false, status: 488, reason: 'No acceptable media stream' };
+  if (iceCreds !== null && iceAnswered) addSessionIce(answer, iceCreds);
   return { ok: true, answer: sdpTransform.write(answer), streams };
 }
 
@@ -237,7 +260,9 @@ function pruneTelephoneEvents(mappings: CodecMapping[]): void {
 /** Our SDP for a re-INVITE without an offer (RFC 3264 §8: the numbers of the dialog's last answer): the current streams offered again (sendrecv). */
 export function sdpForStreams(input: Omit<NegotiationInput, 'offer' | 'mode' | 'sessionCodecs' | 'audioCodecs' | 'videoCodecs'>, streams: readonly StreamSpec[]): string {
   const ipVer = net.isIPv6(input.publicAddress) ? 6 : 4;
+  const ice = streams.find((s) => s.ice !== undefined)?.ice;
   return sdpTransform.write({
+    ...(ice === undefined ? {} : { icelite: 'ice-lite', iceUfrag: ice.ufrag, icePwd: ice.pwd }),
     version: 0,
     origin: { username: '-', sessionId: input.sessionId, sessionVersion: input.sessionVersion, netType: 'IN', ipVer, address: input.publicAddress },
     name: 'rtp-reflector',
@@ -250,7 +275,9 @@ export function sdpForStreams(input: Omit<NegotiationInput, 'offer' | 'mode' | '
         payloads: s.codecs.map((c) => c.participantPt).join(' '),
         rtp: s.codecs.map((c) => ({ payload: c.participantPt, codec: c.name, rate: c.clockRateHz, ...(c.channels > 1 ? { encoding: c.channels } : {}) })),
         fmtp: s.codecs.filter((c) => c.fmtp !== undefined).map((c) => ({ payload: c.participantPt, config: c.fmtp ?? '' })),
-        rtcp: { port: port + 1 },
+        rtcp: { port: s.rtcpMux === true ? port : port + 1 },
+        ...(s.rtcpMux === true ? { rtcpMux: 'rtcp-mux' } : {}),
+        ...(s.ice === undefined ? {} : { candidates: hostCandidates(input.publicAddress, port, s.rtcpMux === true) }),
         direction: 'sendrecv' as const,
       };
     }),
