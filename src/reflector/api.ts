@@ -5,6 +5,7 @@
  */
 import type { AudioMode } from '../config/types.js';
 import type { TypedEmitter } from '../runtime/typed-emitter.js';
+import type { SrtpKey, SrtpSuite } from '../srtp/srtp-keys.js';
 
 export type Medium = 'audio' | 'video';
 export const MEDIA: readonly Medium[] = ['audio', 'video'];
@@ -47,6 +48,19 @@ export interface StreamSpec {
   readonly ssrcs: readonly number[];
   /** Negotiated codecs, most preferred first. Empty for a rejected stream. */
   readonly codecs: readonly CodecMapping[];
+  /** SRTP (RTP/SAVP with SDES keys, SPEC §15); absent = plain RTP. */
+  readonly srtp?: SrtpStreamKeys;
+}
+
+/** The SDES keys of one SRTP stream (RFC 4568): the participant's and the reflector's answer key. */
+export interface SrtpStreamKeys {
+  readonly suite: SrtpSuite;
+  /** The a=crypto tag the answer used. */
+  readonly tag: number;
+  /** What the participant sends is protected with this key (from its offer). */
+  readonly remote: SrtpKey;
+  /** What the reflector sends to the participant is protected with this key (from its answer). */
+  readonly local: SrtpKey;
 }
 
 export interface JoinRequest {

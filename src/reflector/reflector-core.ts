@@ -60,6 +60,7 @@ import { SessionState, type Target } from './session.js';
 import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandler } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
+import { SrtpDrop, type SrtpOutbound } from '../srtp/srtp-context.js';
 
 function isWildcardListen(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
@@ -417,6 +418,13 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (s === null) return false;
     const dest = allowedDestination(s, rtcp ? 1 : 0);
     if (dest === null) return false;
+    if (s.srtp !== null) {
+      // SPEC §15: the mixer's output and announcements to an SRTP participant are protected too.
+      this.#gen = (this.#gen + 1) >>> 0 || 1;
+      const sec = this.#protect(s.srtp.outbound, packet, rtcp);
+      if (sec === null) return false;
+      packet = sec;
+    }
     this.#senders[flowIndex(s.mediumIndex, rtcp)].send(packet, dest.port, dest.address);
     const c = s.counters;
     if (rtcp) {
@@ -455,24 +463,22 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       // RFC 5761 §4: RTCP multiplexed on the RTP port has a second byte of 192–223
       // (RTP payload types 64–95 are not used, so this never misreads RTP).
       const rtcp = flowIsRtcp(flow) || (buf.length >= 2 && buf[1] >= 192 && buf[1] <= 223);
+      // A defect found before attribution is final unless the source turns out to be an SRTP
+      // stream (SPEC §15): SRTCP is encrypted after 8 bytes and SRTP's last byte is the tag,
+      // so those are checked again after decryption.
+      let early: string | null = null;
       if (!rtcp) {
-        const d = parseRtpHeader(buf, this.#rtp);
-        if (d !== null) {
-          this.#codecDrops.add(d);
-          return;
-        }
+        early = parseRtpHeader(buf, this.#rtp);
       } else {
         if (buf.length < RTCP_MIN_SIZE) {
           this.#drop(ReflectorDrop.MalformedRtcp);
           return;
         }
         this.#inspector.inspect(buf, this.#rtcp);
-        if (this.#rtcp.drop !== null) {
-          this.#codecDrops.add(this.#rtcp.drop);
-          return;
-        }
+        early = this.#rtcp.drop;
       }
       let s = this.#attr.sources[flow].get(rinfo.address, rinfo.port);
+      let fresh = false;
       if (s === undefined) {
         if (!this.#hosts.allowed(rinfo.address)) {
           this.#drop(ReflectorDrop.HostDenied);
@@ -482,14 +488,36 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
           this.#drop(ReflectorDrop.OwnSource);
           return;
         }
-        const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
+        const found = early !== null && (buf.length < 12 || buf[0] >> 6 !== 2) ? null : this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
         if (found === null) {
-          this.#drop(this.#attr.lastDrop);
+          if (early !== null) this.#codecDrops.add(early);
+          else this.#drop(this.#attr.lastDrop);
           return;
         }
-        this.#latch(found, flow, rinfo.address, rinfo.port);
         s = found;
+        fresh = true;
       }
+      const srtp = s.srtp;
+      if (srtp !== null) {
+        // Decrypt at the edge: everything after this point (fan-out, mixer, relay) sees plain RTP.
+        const plain = rtcp ? srtp.inbound.unprotectRtcp(buf) : srtp.inbound.unprotectRtp(buf);
+        if (plain === null) {
+          this.#codecDrops.add(srtp.inbound.lastDrop);
+          return;
+        }
+        buf = plain;
+        if (!rtcp) early = parseRtpHeader(buf, this.#rtp);
+        else {
+          this.#inspector.inspect(buf, this.#rtcp);
+          early = this.#rtcp.drop;
+        }
+      }
+      if (early !== null) {
+        this.#codecDrops.add(early);
+        return;
+      }
+      // Latch only what passed validation (and, for SRTP, authentication).
+      if (fresh) this.#latch(s, flow, rinfo.address, rinfo.port);
       const p = s.participant;
       const now = Date.now();
       p.lastActivityAt = now;
@@ -593,7 +621,12 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (t.participant === sender) continue;
-      const out = canonical === NO_PT ? buf : this.#withPt(buf, t.outPt[canonical]);
+      let out = canonical === NO_PT ? buf : this.#withPt(buf, t.outPt[canonical]);
+      if (t.srtp !== null) {
+        const sec = this.#protect(t.srtp, out, false);
+        if (sec === null) continue;
+        out = sec;
+      }
       sock.send(out, t.port, t.address);
       const c = t.counters;
       c.rtpPacketsOut++;
@@ -609,13 +642,16 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null, fromPeer: string | null): void {
     const targets = session.targets[flow];
     const sock = this.#senders[flow];
+    this.#gen = (this.#gen + 1) >>> 0 || 1;
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (t.participant === sender) continue;
-      sock.send(buf, t.port, t.address);
+      const out = t.srtp === null ? buf : this.#protect(t.srtp, buf, true);
+      if (out === null) continue;
+      sock.send(out, t.port, t.address);
       const c = t.counters;
       c.rtcpPacketsOut++;
-      c.rtcpBytesOut += buf.length;
+      c.rtcpBytesOut += out.length;
     }
     const rtcpFlow = flow | 1;
     if (rtcpFlow === FLOW_AUDIO_RTCP && sender !== null && session.mixCount > 0) {
@@ -674,6 +710,25 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     this.#copyGen[pt] = this.#gen;
     this.#copyBuf[pt] = copy;
     return copy;
+  }
+
+  /**
+   * SRTP/SRTCP of `plain` for one recipient's context (SPEC §15), or null when its key is used
+   * up. Recipients that share a context and PT numbering get the same bytes within one fan-out
+   * (the context remembers its last output for this datagram generation).
+   */
+  #protect(ctx: SrtpOutbound, plain: Buffer, rtcp: boolean): Buffer | null {
+    const pt = rtcp ? 256 : plain[1];
+    if (ctx.cacheGen === this.#gen && ctx.cachePt === pt && ctx.cacheOut !== null) return ctx.cacheOut;
+    const out = rtcp ? ctx.protectRtcp(plain) : ctx.protectRtp(plain);
+    if (out === null) {
+      this.#codecDrops.add(SrtpDrop.KeyExpired);
+      return null;
+    }
+    ctx.cacheGen = this.#gen;
+    ctx.cachePt = pt;
+    ctx.cacheOut = out;
+    return out;
   }
 
   #onKeepalive(index: number, buf: Buffer, rinfo: RemoteInfo): void {

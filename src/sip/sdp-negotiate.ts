@@ -9,6 +9,7 @@ import net from 'node:net';
 import * as sdpTransform from 'sdp-transform';
 import type { AudioMode } from '../config/types.js';
 import type { CodecMapping, Direction, Medium, SessionCodec, StreamSpec } from '../reflector/api.js';
+import { chooseCrypto, keyToInline, type OfferedCrypto, type SrtpPolicy } from './sdp-crypto.js';
 
 /** Static payload types (RFC 3551 Table 4) of the codecs a reflector is likely to meet. */
 const STATIC_PTS: Readonly<Record<number, { name: string; clockRateHz: number; channels: number }>> = {
@@ -55,6 +56,10 @@ export interface NegotiationInput {
   /** o= line identity of this dialog's answers. */
   readonly sessionId: number;
   readonly sessionVersion: number;
+  /** SRTP policy (config SRTP, SPEC §15); default optional. */
+  readonly srtp?: SrtpPolicy;
+  /** The dialog's current streams (re-INVITE): the reflector keeps its SRTP key. */
+  readonly previousStreams?: readonly StreamSpec[];
 }
 
 export type NegotiationResult =
@@ -136,6 +141,9 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
   const streams: StreamSpec[] = [];
   const used = new Set<Medium>();
   const sessionDir = DIRECTIONS.find((d) => d === offer.direction);
+  const policy: SrtpPolicy = input.srtp ?? 'optional';
+  /** Why SRTP rules rejected a stream: the 488 says so when nothing is left. */
+  let srtpReason: string | undefined;
 
   for (const m of offer.media) {
     const medium: Medium | undefined = m.type === 'audio' ? 'audio' : m.type === 'video' ? 'video' : undefined;
@@ -144,9 +152,22 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
     const reject = (): void => {
       answer.media.push({ type: String(m.type), port: 0, protocol, payloads: firstFmt, rtp: [], fmtp: [] });
     };
-    if (medium === undefined || used.has(medium) || m.port === 0 || !/^RTP\/AVPF?$/.test(protocol)) {
+    const secure = /^RTP\/SAVPF?$/.test(protocol);
+    if (medium === undefined || used.has(medium) || m.port === 0 || !(secure || /^RTP\/AVPF?$/.test(protocol))) {
       reject();
       continue;
+    }
+    if (secure && policy === 'off') { srtpReason = 'SRTP not enabled on this server'; reject(); continue; }
+    if (!secure && policy === 'required') { srtpReason = 'SRTP required'; reject(); continue; }
+    let crypto: ReturnType<typeof chooseCrypto> | undefined;
+    if (secure) {
+      const offered: OfferedCrypto[] = (Array.isArray(m.crypto) ? m.crypto : []).map((c) => ({
+        id: Number(c.id), suite: String(c.suite), config: String(c.config),
+        ...(typeof c.sessionConfig === 'string' ? { sessionConfig: c.sessionConfig } : {}),
+      }));
+      const prev = input.previousStreams?.find((p) => p.medium === medium)?.srtp;
+      crypto = chooseCrypto(offered, prev);
+      if (!crypto.ok) { srtpReason = `No acceptable crypto (${crypto.reason})`; reject(); continue; }
     }
     const address = m.connection?.ip ?? offer.connection?.ip;
     if (address === undefined || !(net.isIP(address) > 0) || !(m.port > 0 && m.port < 65536)) {
@@ -190,9 +211,11 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       const id = Number(s.id);
       if (Number.isInteger(id) && id >= 0 && id <= 0xffffffff && !ssrcs.includes(id) && ssrcs.length < 16) ssrcs.push(id);
     }
-    streams.push({ medium, address, rtpPort: m.port, rtcpPort, direction, ssrcs, codecs: mappings });
+    const srtp = crypto !== undefined && crypto.ok ? crypto.keys : undefined;
+    streams.push({ medium, address, rtpPort: m.port, rtcpPort, direction, ssrcs, codecs: mappings, ...(srtp !== undefined ? { srtp } : {}) });
     const port = medium === 'audio' ? input.audioPort : input.videoPort;
     answer.media.push({
+      ...(crypto !== undefined && crypto.ok ? { crypto: [crypto.answer] } : {}),
       type: medium,
       port,
       protocol,
@@ -203,7 +226,7 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       direction: mirror(direction),
     });
   }
-  if (streams.length === 0) return { ok: false, status: 488, reason: 'No acceptable media stream' };
+  if (streams.length === 0) return { ok: false, status: 488, reason: srtpReason ?? 'No acceptable media stream' };
   return { ok: true, answer: sdpTransform.write(answer), streams };
 }
 
@@ -219,7 +242,8 @@ export function sdpForStreams(input: Omit<NegotiationInput, 'offer' | 'mode' | '
     media: streams.map((s) => {
       const port = s.medium === 'audio' ? input.audioPort : input.videoPort;
       return {
-        type: s.medium, port, protocol: 'RTP/AVP',
+        ...(s.srtp !== undefined ? { crypto: [{ id: s.srtp.tag, suite: s.srtp.suite, config: keyToInline(s.srtp.local) }] } : {}),
+        type: s.medium, port, protocol: s.srtp !== undefined ? 'RTP/SAVP' : 'RTP/AVP',
         payloads: s.codecs.map((c) => c.canonicalPt).join(' '),
         rtp: s.codecs.map((c) => ({ payload: c.canonicalPt, codec: c.name, rate: c.clockRateHz })),
         fmtp: s.codecs.filter((c) => c.fmtp !== undefined).map((c) => ({ payload: c.canonicalPt, config: c.fmtp ?? '' })),
