@@ -931,6 +931,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   drops(): Readonly<Record<string, number>> {
     const out: Record<string, number> = { ...this.#drops };
+    // SRTP reasons (SPEC §15) are always present, so that a dashboard sees 0 before the first failure.
+    for (const reason of Object.values(SrtpDrop)) out[reason] = 0;
     for (const [reason, n] of Object.entries(this.#codecDrops.snapshot())) out[reason] = (out[reason] ?? 0) + n;
     out.send_error = this.#sendErrors.sendErrors;
     out.socket_error = this.#socketErrors + (this.#checkIp?.errors ?? 0);

@@ -1,7 +1,9 @@
 /**
- * The SIP front end (SPEC §4): transports on SIP_PORT plus the user agent that
- * joins callers to sessions of the reflector core.
+ * The SIP front end (SPEC §4, §15): transports on SIP_PORT (and SIP over TLS
+ * on SIP_TLS_PORT) plus the user agent that joins callers to sessions of the
+ * reflector core.
  */
+import { readTlsCredentials, type TlsCredentials } from '../config/tls-files.js';
 import type { Config } from '../config/types.js';
 import type { ReflectorCore } from '../reflector/api.js';
 import type { Component } from '../runtime/component.js';
@@ -23,7 +25,16 @@ export type SipFrontEnd = Component & {
   stats(): Record<string, number>;
   /** The bound SIP port (UDP and TCP); equals SIP_PORT unless that was 0. */
   readonly port: number;
+  /** The bound SIP over TLS port; 0 without TLS. */
+  readonly tlsPort: number;
 };
+
+/** TLS_CERT / TLS_KEY as read now, or an Error naming the file. */
+function tlsCredentials(config: Config): TlsCredentials | Error | undefined {
+  if (!config.sipTransports.includes('tls') || config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const r = readTlsCredentials(config.tlsCert, config.tlsKey);
+  return r.ok ? r.credentials : new Error(`${r.keyword}: ${r.message}`);
+}
 
 export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
   let config = deps.config;
@@ -34,16 +45,30 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
   let closed = false;
   return {
     get port() { return transport.port; },
+    get tlsPort() { return transport.tlsPort; },
     async start() {
       if (started) return;
       started = true;
       ua = new SipUserAgent(config, log, deps.core, transport, deps.options);
-      await transport.start(config.listenAddress, config.sipPort, config.sipTransports);
-      log.info('sip_listening', { address: config.listenAddress, port: transport.port, transports: config.sipTransports });
+      const creds = tlsCredentials(config);
+      if (creds instanceof Error) throw creds;
+      await transport.start(config.listenAddress, config.sipPort, config.sipTransports,
+        creds === undefined ? undefined : { port: config.sipTlsPort, credentials: creds });
+      log.info('sip_listening', {
+        address: config.listenAddress, port: transport.port, transports: config.sipTransports,
+        ...(creds === undefined ? {} : { tlsPort: transport.tlsPort }), srtp: config.srtp,
+      });
     },
     reload(next: Config) {
       config = next;
       ua?.reload(next);
+      // SPEC §15: SIGHUP re-reads the certificate and key; calls on open connections go on.
+      const creds = tlsCredentials(next);
+      if (creds instanceof Error) log.error('sip_tls_reload_failed', { error: creds.message, note: 'the previous certificate stays in use' });
+      else if (creds !== undefined) {
+        transport.setTlsCredentials(creds);
+        log.info('sip_tls_reloaded', { cert: next.tlsCert });
+      }
     },
     async close() {
       if (closed) return;

@@ -105,3 +105,21 @@ export function chooseCrypto(offered: readonly OfferedCrypto[], previous?: SrtpS
   }
   return { ok: false, reason: reasons.length === 0 ? 'no a=crypto line' : reasons.slice(0, 3).join('; ') };
 }
+
+/**
+ * SPEC §15: SDES keys in SDP over plain UDP/TCP SIP are visible on the wire. Logs a warning the
+ * first time that happens (once per process lifetime of the SIP front end), not per call.
+ */
+export class KeyExposureWarning {
+  #warned = false;
+
+  check(log: { warn(event: string, fields?: Record<string, unknown>): void }, transport: string,
+    streams: readonly { readonly srtp?: unknown }[]): void {
+    if (this.#warned || transport === 'tls' || !streams.some((s) => s.srtp !== undefined)) return;
+    this.#warned = true;
+    log.warn('srtp_keys_in_clear', {
+      transport,
+      note: 'SRTP keys (SDES a=crypto) were exchanged over unencrypted SIP: anyone who sees the signalling can decrypt the media; use SIP over TLS (logged once)',
+    });
+  }
+}

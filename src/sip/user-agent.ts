@@ -17,6 +17,7 @@ import {
   type ParseResult, type PartialRequest, type SipRequest, type SipResponse, type ViaHop,
 } from './message.js';
 import { negotiate, sdpForStreams } from './sdp-negotiate.js';
+import { KeyExposureWarning } from './sdp-crypto.js';
 import { InviteServerTransaction } from './server-invite-transaction.js';
 import { NonInviteServerTransaction } from './server-non-invite-transaction.js';
 import { decodeSessionName } from './session-name.js';
@@ -44,6 +45,8 @@ export interface UserAgentOptions {
 export interface SendPort {
   send(dest: SipSource, data: Buffer): boolean;
   readonly port: number;
+  /** The SIP over TLS port (SPEC §15), 0 or absent without TLS. */
+  readonly tlsPort?: number;
 }
 
 type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -104,6 +107,7 @@ export class SipUserAgent {
   readonly #pendingAnswers = new Map<string, { dialog: Dialog; answer: Buffer }>();
   readonly #counts = new Map<string, number>();
   #closing = false;
+  readonly #keyWarning = new KeyExposureWarning();
   readonly #onRemoved: (id: string, session: string, reason: LeaveReason) => void;
 
   constructor(config: Config, log: Logger, core: ReflectorCore, port: SendPort, opts: UserAgentOptions = {}) {
@@ -167,7 +171,7 @@ export class SipUserAgent {
   // responses
 
   #replyTarget(via: ViaHop, src: SipSource): SipSource {
-    if (src.transport === 'tcp') return src;
+    if (src.transport !== 'udp') return src;
     // RFC 3581 §4: with rport, answer to the source port; else RFC 3261 §18.2.2 to the Via port at the source IP.
     if (via.rport) return src;
     return { transport: 'udp', address: src.address, port: via.port ?? 5060 };
@@ -223,7 +227,7 @@ export class SipUserAgent {
   #io(req: SipRequest, src: SipSource): TransactionIo {
     const top = req.via[0];
     const dest = top !== undefined ? this.#replyTarget(top, src) : src;
-    return { reliable: src.transport === 'tcp', send: (data) => { this.#port.send(dest, data); } };
+    return { reliable: src.transport !== 'udp', send: (data) => { this.#port.send(dest, data); } };
   }
 
   #onRequest(req: SipRequest, src: SipSource): void {
@@ -346,6 +350,8 @@ export class SipUserAgent {
     if (this.#closing) { respond(503, 'Service Unavailable (shutting down)', { headers: [['Retry-After', '30']] }); return; }
     const ruri = parseSipUri(req.uri);
     if (ruri === undefined) { respond(416, 'Unsupported URI Scheme'); return; }
+    // RFC 5630 §3.1.3: a sips: Request-URI promises TLS on every hop, so it cannot arrive over UDP/TCP.
+    if (ruri.scheme === 'sips' && src.transport !== 'tls') { respond(416, 'Unsupported URI Scheme (sips: needs TLS)'); return; }
     const name = decodeSessionName(ruri.user);
     if (!name.ok) { respond(400, name.reason); return; }
     const modeParam = ruri.params.mode;
@@ -408,9 +414,10 @@ export class SipUserAgent {
       publicAddress: this.#config.publicAddress, audioPort: this.#config.audioPort, videoPort: this.#config.videoPort,
       audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
       sessionCodecs: (medium) => this.#core.sessionCodecs(name.name, medium),
-      sessionId: sdpSessionId, sessionVersion: 1,
+      sessionId: sdpSessionId, sessionVersion: 1, srtp: this.#config.srtp,
     });
     if (!neg.ok) { respond(neg.status, neg.reason); return; }
+    this.#keyWarning.check(this.#log, src.transport, neg.streams);
     if (this.#dialogs.size >= this.#config.maxParticipants + 64) {
       respond(503, 'Service Unavailable', { headers: [['Retry-After', '10']] });
       return;
@@ -444,7 +451,7 @@ export class SipUserAgent {
     this.#count('joins');
     const okOpts = {
       toTag: localTag,
-      headers: [['Contact', this.#ourContact(src)], ['Allow', ALLOW], ['Content-Type', 'application/sdp']] as const,
+      headers: [['Contact', this.#ourContact(src, ruri.scheme === 'sips')], ['Allow', ALLOW], ['Content-Type', 'application/sdp']] as const,
       body: neg.answer,
     };
     const delay = this.#opts.answerDelayMs ?? 0;
@@ -492,6 +499,7 @@ export class SipUserAgent {
         ...base, offer: req.body.toString('utf8'), mode: d.mode,
         audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
         sessionCodecs: (medium) => this.#core.sessionCodecs(d.session, medium),
+        srtp: this.#config.srtp, previousStreams: d.streams,
       });
       if (!neg.ok) { respond(neg.status, neg.reason); return; }
       this.#core.update(d.participantId, neg.streams);
@@ -602,10 +610,10 @@ export class SipUserAgent {
   #sendBye(d: Dialog): void {
     if (this.#clientTx.size >= (this.#opts.maxClientTransactions ?? 4096)) { this.#count('client_transactions_full'); return; }
     const branch = `${BRANCH_COOKIE}${randomBytes(8).toString('hex')}`;
-    const transport = d.source.transport === 'tcp' ? 'TCP' : 'UDP';
+    const transport = d.source.transport.toUpperCase();
     d.localCseq++;
     const headers: [string, string][] = [
-      ['Via', `SIP/2.0/${transport} ${this.#hostPort()};branch=${branch};rport`],
+      ['Via', `SIP/2.0/${transport} ${this.#hostPort(d.source)};branch=${branch};rport`],
       ['Max-Forwards', '70'],
       ['From', d.localNameAddr],
       ['To', d.remoteNameAddr],
@@ -617,7 +625,7 @@ export class SipUserAgent {
     const data = serialise({ startLine: `BYE ${d.remoteTarget} SIP/2.0`, headers });
     const dest = d.source;
     const tx = new NonInviteClientTransaction(
-      { reliable: dest.transport === 'tcp', send: (b) => { if (!this.#port.send(dest, b)) this.#count('bye_send_failed'); } },
+      { reliable: dest.transport !== 'udp', send: (b) => { if (!this.#port.send(dest, b)) this.#count('bye_send_failed'); } },
       data,
       {
         onFinal: (status) => { this.#awaitingFinal.delete(branch); this.#count(`bye_final_${status}`); },
@@ -646,13 +654,16 @@ export class SipUserAgent {
     return na !== undefined && parseSipUri(na.uri) !== undefined ? na.uri : undefined;
   }
 
-  #hostPort(): string {
+  #hostPort(src?: SipSource): string {
     const a = this.#config.publicAddress;
-    return `${a.includes(':') ? `[${a}]` : a}:${this.#port.port}`;
+    const port = src?.transport === 'tls' ? this.#port.tlsPort ?? this.#port.port : this.#port.port;
+    return `${a.includes(':') ? `[${a}]` : a}:${port}`;
   }
 
-  #ourContact(src: SipSource): string {
-    return `<sip:${this.#hostPort()}${src.transport === 'tcp' ? ';transport=tcp' : ''}>`;
+  /** Our Contact: over TLS `sips:` when the request used a sips: URI, else `;transport=tls` (RFC 5630 §3.1.3). */
+  #ourContact(src: SipSource, sips = false): string {
+    if (src.transport === 'tls') return sips ? `<sips:${this.#hostPort(src)}>` : `<sip:${this.#hostPort(src)};transport=tls>`;
+    return `<sip:${this.#hostPort(src)}${src.transport === 'tcp' ? ';transport=tcp' : ''}>`;
   }
 
   #newTag(): string {
