@@ -85,6 +85,8 @@ export class SipUdpClient extends EventEmitter {
     tcp.on('error', () => { /* surfaces as the TLS socket's error */ });
     const sock = tls.connect({
       socket: tcp,
+      // The name the certificate must carry: the server's address (an IP literal: no SNI).
+      host: this.#o.server, ...(net.isIP(this.#o.server) === 0 ? { servername: this.#o.server } : {}),
       rejectUnauthorized: this.#o.tlsVerify !== false, ...(this.#o.tlsCa !== undefined ? { ca: this.#o.tlsCa } : {}),
       minVersion: 'TLSv1.2',
     });
