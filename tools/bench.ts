@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-srtp] [--srtp-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -12,7 +12,9 @@
  * The reference programs are compiled from ../shared/perf into .tmp/perf.
  * `--io auto|dgram|mmsg` sets REFLECTOR_IO for our core child (auto: the core's
  * batched recvmmsg/sendmmsg I/O when its addon loads, else node:dgram); the I/O
- * it used is in each of its JSON lines.
+ * it used is in each of its JSON lines. Then the cost of SRTP (SPEC §15): one
+ * 5-party session all plain and all SRTP at the same offered rates (out
+ * packets/s, core CPU µs per out packet), and the per-packet crypto alone.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -23,6 +25,8 @@ import { hasTaskset } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
 import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
 import { benchMixer, type MixerBenchResult } from '../src/mixer/bench.js';
+import { benchSrtp, type SrtpBenchResult } from './bench/srtp.js';
+import { benchSrtpCrypto } from '../src/srtp/bench.js';
 
 const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
 const REFLECTOR_PORT = 26000;
@@ -42,11 +46,13 @@ interface BenchArgs {
   readonly io?: string;
   /** Measure the mixer's cost (mixed participants one core sustains at 8 and 16 kHz). */
   readonly mixer: boolean;
+  /** Measure the cost of SRTP termination against plain RTP. */
+  readonly srtp: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-srtp] [--srtp-only]\n`,
   );
   process.exit(2);
 }
@@ -60,6 +66,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let retries = 1;
   let io: string | undefined;
   let mixer = true;
+  let srtp = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -68,7 +75,9 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
     else if (a === '--no-mixer') mixer = false;
-    else if (a === '--mixer-only') { fanout = false; held = false; }
+    else if (a === '--mixer-only') { fanout = false; held = false; srtp = false; }
+    else if (a === '--no-srtp') srtp = false;
+    else if (a === '--srtp-only') { fanout = false; held = false; mixer = false; }
     else if (a === '--io') {
       io = argv[++i];
       if (io !== 'auto' && io !== 'dgram' && io !== 'mmsg') usage('--io must be auto, dgram or mmsg');
@@ -91,7 +100,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, srtp, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -306,6 +315,33 @@ async function main(): Promise<void> {
     }
   }
 
+  // SPEC §15: the cost of SRTP, plain and SRTP side by side in this run.
+  const srtpResults: SrtpBenchResult[] = [];
+  if (args.srtp) {
+    const crypto = benchSrtpCrypto(args.quick ? 20_000 : 200_000);
+    emit({ type: 'srtp_crypto', ...crypto });
+    for (const mode of ['plain', 'srtp'] as const) {
+      process.stderr.write(`bench: SRTP cost, ${mode} …\n`);
+      try {
+        const r = await benchSrtp({
+          host: '127.0.7.50', port: 26100, bindAddress: '127.0.7.51', parties: 5, sizeBytes: 172,
+          outRates: args.quick ? [4000, 16000] : [4000, 8000, 16000, 32000, 64000, 96000, 128000],
+          stepS: args.quick ? 0.5 : 2,
+          ...(args.io === undefined ? {} : { io: args.io }),
+          ...(reflectorCpu === undefined ? {} : { cpu: reflectorCpu }),
+        }, mode);
+        srtpResults.push(r);
+        emit({
+          type: 'srtp', mode, parties: r.parties, size: r.sizeBytes, io: r.io,
+          sustained_out_pps: r.sustainedOutPps, capped: r.capped, cpu_us_per_out: round(r.cpuUsPerOut ?? undefined, 2),
+          steps: r.steps.map((x) => ({ offered_out_pps: x.offeredOutPps, out_pps: x.outPps, loss_pct: round(x.lossPct, 3), cpu_us_per_out: round(x.cpuUsPerOut ?? undefined, 2), cpu_cores: round(x.cpuCores, 2), drops: x.drops })),
+        });
+      } catch (err) {
+        emit({ type: 'srtp', mode, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+
   // Human-readable table.
   const w = (s: string): void => {
     process.stderr.write(s + '\n');
@@ -336,6 +372,14 @@ async function main(): Promise<void> {
   if (sipNote !== undefined) w(`note: ${sipNote}`);
   for (const r of mixerResults) {
     w(`mixer ${r.rateHz / 1000} kHz ${r.codec}: ${r.talkers}/${r.participants} talking → ${Math.round(r.participantsPerCore)} mixed participants per core (realtime factor ${r.realtimeFactor.toFixed(1)})`);
+  }
+  const plainR = srtpResults.find((r) => r.mode === 'plain');
+  const srtpR = srtpResults.find((r) => r.mode === 'srtp');
+  for (const r of srtpResults) {
+    w(`SRTP cost, ${r.mode.padEnd(5)} ${r.parties}x${r.sizeBytes}: sustained ${r.sustainedOutPps}${r.capped ? '+' : ''} out pkt/s, core CPU ${r.cpuUsPerOut?.toFixed(2) ?? '-'} µs per out packet (at ${r.sustainedOutPps} out pkt/s)`);
+  }
+  if (plainR?.cpuUsPerOut != null && srtpR?.cpuUsPerOut != null && plainR.cpuUsPerOut > 0) {
+    w(`SRTP/plain: CPU per out packet ×${(srtpR.cpuUsPerOut / plainR.cpuUsPerOut).toFixed(2)}, sustained out rate ×${plainR.sustainedOutPps > 0 ? (srtpR.sustainedOutPps / plainR.sustainedOutPps).toFixed(2) : '-'}`);
   }
   for (const m of refs.missing) w(`note: ${m}`);
 }

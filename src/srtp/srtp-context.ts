@@ -9,7 +9,7 @@
  * Inbound failures return a drop reason (stable snake_case, a metric label);
  * nothing throws on untrusted input.
  */
-import { createHmac } from 'node:crypto';
+import { HmacSha1 } from './hmac-sha1.js';
 import {
   AesCmKeystream, deriveSessionKeys, RTCP_TAG_LENGTH, rtpTagLength, writeIv,
   type SessionKeys, type SrtpKey,
@@ -85,12 +85,17 @@ class Direction {
   rtpPackets = 0;
   rtcpPackets = 0;
   readonly iv = Buffer.alloc(16);
-  readonly roc = Buffer.alloc(4);
+  readonly rtpHmac: HmacSha1;
+  readonly rtcpHmac: HmacSha1;
+  /** The computed tag of the packet being checked. */
+  readonly tag = Buffer.alloc(20);
 
   constructor(key: SrtpKey) {
     this.keys = deriveSessionKeys(key.masterKey, key.masterSalt);
     this.rtpStream = new AesCmKeystream(this.keys.rtpKey);
     this.rtcpStream = new AesCmKeystream(this.keys.rtcpKey);
+    this.rtpHmac = new HmacSha1(this.keys.rtpAuth);
+    this.rtcpHmac = new HmacSha1(this.keys.rtcpAuth);
     this.rtpTag = rtpTagLength(key.suite);
     this.mki = key.mki !== undefined && key.mki.length > 0 ? key.mki : null;
     this.rtpLifetime = Math.min(key.lifetime ?? MAX_SRTP_INDEX, MAX_SRTP_INDEX);
@@ -101,15 +106,14 @@ class Direction {
     return this.mki === null ? 0 : this.mki.length;
   }
 
-  /** HMAC-SHA1 over `m` (and the ROC for SRTP) with the RTP or RTCP auth key. */
-  rtpMac(m: Buffer, end: number, index: number): Buffer {
-    const roc = Math.floor(index / 65536);
-    this.roc.writeUInt32BE(roc >>> 0, 0);
-    return createHmac('sha1', this.keys.rtpAuth).update(m.subarray(0, end)).update(this.roc).digest();
+  /** SRTP tag (RFC 3711 §4.2): HMAC-SHA1 over m[0,end) || ROC, `n` bytes into out[at]. */
+  rtpMac(m: Buffer, end: number, index: number, out: Buffer, at: number, n: number): void {
+    this.rtpHmac.mac(m, 0, end, Math.floor(index / 65536) >>> 0, out, at, n);
   }
 
-  rtcpMac(m: Buffer, end: number): Buffer {
-    return createHmac('sha1', this.keys.rtcpAuth).update(m.subarray(0, end)).digest();
+  /** SRTCP tag: HMAC-SHA1 over m[0,end) (which ends with E||index). */
+  rtcpMac(m: Buffer, end: number, out: Buffer, at: number, n: number): void {
+    this.rtcpHmac.mac(m, 0, end, -1, out, at, n);
   }
 }
 
@@ -151,8 +155,8 @@ export class SrtpInbound {
     const st = this.#rtp.get(ssrc);
     const index = estimateIndex(st === undefined ? -1 : st.maxIndex, seq);
     if (index < 0 || (st !== undefined && !st.fresh(index))) return this.#fail(SrtpDrop.Replay);
-    const mac = d.rtpMac(buf, len, index);
-    if (!tagEqual(buf, len + d.mkiLength, mac, d.rtpTag)) return this.#fail(SrtpDrop.AuthFailed);
+    d.rtpMac(buf, len, index, d.tag, 0, d.rtpTag);
+    if (!tagEqual(buf, len + d.mkiLength, d.tag, d.rtpTag)) return this.#fail(SrtpDrop.AuthFailed);
     if (d.rtpPackets >= d.rtpLifetime) return this.#fail(SrtpDrop.KeyExpired);
     let state = st;
     if (state === undefined) {
@@ -183,8 +187,8 @@ export class SrtpInbound {
     const ssrc = buf.readUInt32BE(4);
     const st = this.#rtcp.get(ssrc);
     if (st !== undefined && !st.fresh(index)) return this.#fail(SrtpDrop.Replay);
-    const mac = d.rtcpMac(buf, end);
-    if (!tagEqual(buf, end + d.mkiLength, mac, RTCP_TAG_LENGTH)) return this.#fail(SrtpDrop.AuthFailed);
+    d.rtcpMac(buf, end, d.tag, 0, RTCP_TAG_LENGTH);
+    if (!tagEqual(buf, end + d.mkiLength, d.tag, RTCP_TAG_LENGTH)) return this.#fail(SrtpDrop.AuthFailed);
     if (d.rtcpPackets >= d.rtcpLifetime) return this.#fail(SrtpDrop.KeyExpired);
     let state = st;
     if (state === undefined) {
@@ -275,9 +279,8 @@ export class SrtpOutbound {
       const ks = d.rtpStream.generate(d.iv, len - h);
       for (let i = h, k = 0; i < len; i++, k++) out[i] = plain[i] ^ ks[k];
     }
-    const mac = d.rtpMac(out, len, index);
     if (d.mki !== null) d.mki.copy(out, len);
-    mac.copy(out, len + mkiLen, 0, d.rtpTag);
+    d.rtpMac(out, len, index, out, len + mkiLen, d.rtpTag);
     return out;
   }
 
@@ -302,9 +305,8 @@ export class SrtpOutbound {
     const ks = d.rtcpStream.generate(d.iv, len - RTCP_HEADER);
     for (let i = RTCP_HEADER, k = 0; i < len; i++, k++) out[i] = plain[i] ^ ks[k];
     out.writeUInt32BE((0x80000000 | index) >>> 0, len);
-    const mac = d.rtcpMac(out, len + 4);
     if (d.mki !== null) d.mki.copy(out, len + 4);
-    mac.copy(out, len + 4 + mkiLen, 0, RTCP_TAG_LENGTH);
+    d.rtcpMac(out, len + 4, out, len + 4 + mkiLen, RTCP_TAG_LENGTH);
     return out;
   }
 }

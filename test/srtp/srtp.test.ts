@@ -147,3 +147,30 @@ describe('srtp: contexts', () => {
     expect(inb.lastDrop).to.equal(SrtpDrop.KeyExpired);
   });
 });
+
+describe('srtp: HMAC-SHA1 without per-packet allocation', () => {
+  it('RFC 2202 test cases 1, 2 and 6 (a key longer than a block)', async () => {
+    const { HmacSha1 } = await import('../../src/srtp/hmac-sha1.js');
+    const tag = (key: Buffer, data: Buffer): string => {
+      const out = Buffer.alloc(20);
+      new HmacSha1(key).mac(data, 0, data.length, -1, out, 0, 20);
+      return out.toString('hex');
+    };
+    expect(tag(Buffer.alloc(20, 0x0b), Buffer.from('Hi There'))).to.equal('b617318655057264e28bc0b6fb378c8ef146be00');
+    expect(tag(Buffer.from('Jefe'), Buffer.from('what do ya want for nothing?'))).to.equal('effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
+    expect(tag(Buffer.alloc(80, 0xaa), Buffer.from('Test Using Larger Than Block-Size Key - Hash Key First'))).to.equal('aa4ae5e15272d00e95705637ce8a3b55ed402112');
+  });
+  it('equals node:crypto for random keys, lengths 0-600 and a 32-bit tail', async () => {
+    const { HmacSha1 } = await import('../../src/srtp/hmac-sha1.js');
+    for (let t = 0; t < 200; t++) {
+      const key = Buffer.alloc(20, t);
+      const m = Buffer.alloc((t * 37) % 600, (t * 13) & 0xff);
+      const tail = t % 2 === 0 ? -1 : (t * 2654435761) >>> 0;
+      const out = Buffer.alloc(20);
+      new HmacSha1(key).mac(m, 0, m.length, tail, out, 0, 20);
+      const h = createHmac('sha1', key).update(m);
+      if (tail >= 0) { const b = Buffer.alloc(4); b.writeUInt32BE(tail); h.update(b); }
+      expect(out.toString('hex'), `case ${t}`).to.equal(h.digest('hex'));
+    }
+  });
+});
