@@ -22,7 +22,6 @@ export const SrtpDrop = {
   BadMki: 'srtp_unknown_mki',
   KeyExpired: 'srtp_key_expired',
   TooManySsrcs: 'srtp_too_many_ssrcs',
-  RtcpUnencrypted: 'srtcp_unencrypted',
 } as const;
 export type SrtpDrop = (typeof SrtpDrop)[keyof typeof SrtpDrop];
 
