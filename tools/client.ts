@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import * as sdpTransform from 'sdp-transform';
 import { answerSrtpKey, clientSdp, MediaEndpoint, writeWavS16Mono } from './lib/media.js';
-import { newLocalKey } from '../src/sip/sdp-crypto.js';
+import { newLocalKey } from '../src/sip/uas/sdp-crypto.js';
 import type { SrtpSuite } from '../src/srtp/srtp-keys.js';
 import {
   announced, getFile, ProxyProtocolError, putFile, RflxClient, RflxRequestError, shareStream, viewShare, type TcpTarget,

@@ -31,7 +31,7 @@ import type { InterconnectEvents, InterconnectLink, PeerSnapshot } from './api.j
 import { InterconnectDrop } from './drop-reasons.js';
 import { Peer, peerKey } from './peer.js';
 import { RelaySocketPair } from './relay-socket-pair.js';
-import { isValidSessionName } from './session-name.js';
+import { isValidSessionName } from '../rtp/session-name.js';
 import {
   RELAY_MAX_HOPS,
   RELAY_SHIM_MAGIC,

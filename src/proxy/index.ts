@@ -12,7 +12,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config/types.js';
 import type { InterconnectLink } from '../interconnect/api.js';
-import { isValidSessionName } from '../interconnect/session-name.js';
+import { isValidSessionName } from '../rtp/session-name.js';
 import type { ReflectorCore } from '../reflector/api.js';
 import { RateLimitedLog } from '../runtime/rate-limited-log.js';
 import { parseRflx } from '../rtp/rflx.js';

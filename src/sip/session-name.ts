@@ -1,33 +1,30 @@
 /**
- * Session names (SPEC §4): the Request-URI user part, percent-decoded, 1–64
- * Unicode code points, no control characters, case-sensitive.
+ * Session names in SIP (SPEC §4): the Request-URI user part, percent-decoded, then the one
+ * session-name rule of src/rtp/session-name.ts; a refusal carries the 400 reason phrase.
  */
-export const MAX_SESSION_NAME_CODE_POINTS = 64;
+import { SESSION_NAME_MAX_CODE_POINTS, sessionNameFault } from '../rtp/session-name.js';
 
 export type SessionNameResult =
   | { readonly ok: true; readonly name: string }
   /** `reason` is the 400 reason phrase. */
   | { readonly ok: false; readonly reason: string };
 
-// eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/u;
+const REASONS = {
+  empty: 'Session name missing',
+  control_characters: 'Session name contains control characters',
+  too_long: 'Session name too long',
+} as const;
 
 export function decodeSessionName(userPart: string | undefined): SessionNameResult {
-  if (userPart === undefined || userPart.length === 0) return { ok: false, reason: 'Session name missing' };
-  if (userPart.length > MAX_SESSION_NAME_CODE_POINTS * 12) return { ok: false, reason: 'Session name too long' };
+  if (userPart === undefined || userPart.length === 0) return { ok: false, reason: REASONS.empty };
+  // Bounds the work before decoding: at most 12 characters (%XX×4) per code point.
+  if (userPart.length > SESSION_NAME_MAX_CODE_POINTS * 12) return { ok: false, reason: REASONS.too_long };
   let name: string;
   try {
     name = decodeURIComponent(userPart);
   } catch {
     return { ok: false, reason: 'Session name badly percent-encoded' };
   }
-  if (name.length === 0) return { ok: false, reason: 'Session name missing' };
-  if (CONTROL_RE.test(name)) return { ok: false, reason: 'Session name contains control characters' };
-  let count = 0;
-  for (const _cp of name) {
-    void _cp;
-    if (++count > MAX_SESSION_NAME_CODE_POINTS) return { ok: false, reason: 'Session name too long' };
-  }
-  // Lone surrogates cannot come out of decodeURIComponent, so `name` is well-formed Unicode.
-  return { ok: true, name };
+  const fault = sessionNameFault(name);
+  return fault === undefined ? { ok: true, name } : { ok: false, reason: REASONS[fault] };
 }

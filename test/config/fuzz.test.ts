@@ -2,18 +2,7 @@ import { expect } from 'chai';
 import { tmpdir } from 'node:os';
 import { parseConfigText } from '../../src/config/load.js';
 import { CONFIG_KEYWORDS } from '../../src/config/schema.js';
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 const TOKENS = [
   '0', '1', '2', '80', '5564', '5566', '65534', '65535', '65536', '-1', '1e3', '0x10', 'NaN', 'Infinity', '99999999999999999999',

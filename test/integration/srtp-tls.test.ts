@@ -14,7 +14,7 @@ import * as sdpTransform from 'sdp-transform';
 import { runClient, type ClientSummary } from '../../tools/client.js';
 import { answerSrtpKey, clientSdp } from '../../tools/lib/media.js';
 import { SipUdpClient } from '../../tools/lib/sip-client.js';
-import { newLocalKey } from '../../src/sip/sdp-crypto.js';
+import { newLocalKey } from '../../src/sip/uas/sdp-crypto.js';
 import { SrtpOutbound } from '../../src/srtp/srtp-context.js';
 import { startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { parsePrometheusText, promValue } from '../helpers/prom-text.js';

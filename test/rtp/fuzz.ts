@@ -2,18 +2,7 @@
  * Seeded input generator for the "random input never throws" tests of the
  * codecs: random buffers, truncations and bit flips of valid packets.
  */
-
-/** mulberry32: a small deterministic PRNG, so a failure reproduces from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 /**
  * Calls `check` with `count` buffers derived from `seeds` (valid packets) and

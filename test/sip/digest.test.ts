@@ -1,6 +1,6 @@
 /** Digest (RFC 7616 / RFC 8760 for SIP): golden vectors, challenges, stale nonces, replays, HA1 secrets, rate limit. */
 import { expect } from 'chai';
-import { DigestAuthenticator, FailureLimiter, computeHa1, digestResponse, parseAuthorization, parseChallenge, type DigestCredentials } from '../../src/sip/digest.js';
+import { DigestAuthenticator, FailureLimiter, computeHa1, digestResponse, parseAuthorization, parseChallenge, type DigestCredentials } from '../../src/sip/uas/digest.js';
 
 describe('sip/digest', () => {
   it('computes the RFC 2617 §3.5 MD5 example', () => {

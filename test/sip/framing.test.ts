@@ -1,6 +1,6 @@
 /** SIP framing (RFC 3261 §7.5, §18.3) and the typed message layer over drachtio's parser. */
 import { expect } from 'chai';
-import { FrameDrop, StreamFramer, contentLengthOf, frameDatagram, type Frame } from '../../src/sip/framing.js';
+import { FrameDrop, StreamFramer, contentLengthOf, frameDatagram, type Frame } from '../../src/sip/transport/framing.js';
 import { MAX_SIP_MESSAGE_BYTES, SipParseDrop, parseSipMessage, parseVia } from '../../src/sip/message.js';
 
 const OPTIONS = (id: string, body = ''): string => [

@@ -8,10 +8,11 @@ import { expect } from 'chai';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
-import { StreamFramer, frameDatagram, type Frame } from '../../src/sip/framing.js';
+import { StreamFramer, frameDatagram, type Frame } from '../../src/sip/transport/framing.js';
 import { parseSipMessage, type SipResponse } from '../../src/sip/message.js';
 import { clientSdp } from '../../tools/lib/media.js';
 import { SipUdpClient } from '../../tools/lib/sip-client.js';
+import { prng } from '../helpers/prng.js';
 
 const IP = '127.0.2.30';
 const CLIENT_IP = '127.0.2.130';
@@ -19,18 +20,6 @@ const CLIENT_IP = '127.0.2.130';
 /** Paces a burst so that loopback UDP buffers do not overflow (not a synchronisation). */
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => { setTimeout(resolve, ms); });
-}
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function invite(callId: string, opts: { extraHeaders?: string; contentLength?: string; body?: string; via?: string; cseq?: string; uriUser?: string; transport?: string } = {}): string {

@@ -9,8 +9,8 @@ import { createReflectorCore } from '../../src/reflector/index.js';
 import type { Component } from '../../src/runtime/component.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { createSipFrontEnd, type SipFrontEnd } from '../../src/sip/index.js';
-import type { TransportLimits } from '../../src/sip/transport.js';
-import type { UserAgentOptions } from '../../src/sip/user-agent.js';
+import type { TransportLimits } from '../../src/sip/transport/transport.js';
+import type { UserAgentOptions } from '../../src/sip/index.js';
 
 export interface Harness {
   readonly config: Config;

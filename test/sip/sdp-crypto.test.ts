@@ -1,8 +1,8 @@
 /** SDES (RFC 4568) in the reflector's offer/answer and the SRTP policy (SPEC §15). */
 import { expect } from 'chai';
 import * as sdpTransform from 'sdp-transform';
-import { chooseCrypto, parseKeyParams } from '../../src/sip/sdp-crypto.js';
-import { negotiate, sdpForStreams, type NegotiationInput } from '../../src/sip/sdp-negotiate.js';
+import { chooseCrypto, parseKeyParams } from '../../src/sip/uas/sdp-crypto.js';
+import { negotiate, sdpForStreams, type NegotiationInput } from '../../src/sip/uas/sdp-negotiate.js';
 
 const KEY = 'WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz'; // 30 bytes, RFC 4568 §9.1's example
 const KEY2 = 'PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR';

@@ -1,7 +1,7 @@
 /** Mix mode answers only codecs the mixer really decodes, at the rates it handles (SPEC §13). */
 import { expect } from 'chai';
 import { mixerCodecNames } from '../../src/mixer/codecs.js';
-import { MIXER_CODECS, negotiate, type NegotiationInput } from '../../src/sip/sdp-negotiate.js';
+import { MIXER_CODECS, negotiate, type NegotiationInput } from '../../src/sip/uas/sdp-negotiate.js';
 
 function offer(media: string[]): string {
   return ['v=0', 'o=- 1 1 IN IP4 127.0.2.51', 's=-', 'c=IN IP4 127.0.2.51', 't=0 0', ...media, ''].join('\r\n');

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import * as sdpTransform from 'sdp-transform';
 import type { Medium, SessionCodec } from '../../src/reflector/api.js';
-import { negotiate, type NegotiationInput } from '../../src/sip/sdp-negotiate.js';
+import { negotiate, type NegotiationInput } from '../../src/sip/uas/sdp-negotiate.js';
 
 function offer(media: string[], c = '127.0.2.50'): string {
   return ['v=0', `o=- 1 1 IN IP4 ${c}`, 's=-', `c=IN IP4 ${c}`, 't=0 0', ...media, ''].join('\r\n');

@@ -1,9 +1,9 @@
 /** RFC 3261 §17 transaction machines with fake timers and an exact event log. */
 import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { NonInviteClientTransaction } from '../../src/sip/client-non-invite-transaction.js';
-import { InviteServerTransaction } from '../../src/sip/server-invite-transaction.js';
-import { NonInviteServerTransaction } from '../../src/sip/server-non-invite-transaction.js';
+import { NonInviteClientTransaction } from '../../src/sip/transaction/non-invite-client.js';
+import { InviteServerTransaction } from '../../src/sip/transaction/invite-server.js';
+import { NonInviteServerTransaction } from '../../src/sip/transaction/non-invite-server.js';
 
 describe('sip/transactions (fake timers)', () => {
   let clock: ReturnType<typeof FakeTimers.install>;

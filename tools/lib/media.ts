@@ -3,7 +3,7 @@
  * generated tone or a WAV file (S16LE mono 8 kHz), RTCP SR + SDES every
  * second, and per-SSRC receive statistics with optional WAV recordings.
  */
-import { keyToInline, parseKeyParams } from '../../src/sip/sdp-crypto.js';
+import { keyToInline, parseKeyParams } from '../../src/sip/uas/sdp-crypto.js';
 import { SrtpInbound, SrtpOutbound } from '../../src/srtp/srtp-context.js';
 import { SRTP_SUITES, type SrtpKey } from '../../src/srtp/srtp-keys.js';
 import { randomBytes, randomInt } from 'node:crypto';

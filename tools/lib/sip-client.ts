@@ -9,9 +9,9 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { frameDatagram, StreamFramer, type Frame } from '../../src/sip/framing.js';
+import { frameDatagram, StreamFramer, type Frame } from '../../src/sip/transport/framing.js';
 import { parseSipMessage, serialise, splitHeaderList, parseNameAddr, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
-import { parseChallenge } from '../../src/sip/digest.js';
+import { parseChallenge } from '../../src/sip/uas/digest.js';
 
 export interface SipClientOptions {
   readonly localAddress: string;

@@ -7,9 +7,9 @@
  */
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { TlsCredentials } from '../config/tls-files.js';
-import type { DropCounter } from '../runtime/drop-counter.js';
-import type { Logger } from '../runtime/logger.js';
+import type { TlsCredentials } from '../../config/tls-files.js';
+import type { DropCounter } from '../../runtime/drop-counter.js';
+import type { Logger } from '../../runtime/logger.js';
 
 /** A handshake must complete within this time (slow-loris bound). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;

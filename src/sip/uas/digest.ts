@@ -6,7 +6,7 @@
  * nonce (bounded), to reject replays.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { DigestAlgorithm, SipUser } from '../config/types.js';
+import type { DigestAlgorithm, SipUser } from '../../config/types.js';
 
 export const DEFAULT_NONCE_TTL_MS = 300_000;
 const MAX_TRACKED_NONCES = 10_000;

@@ -21,7 +21,7 @@
  *                 | Confirmed |
  *                 +-----------+
  */
-import { TimerSet } from '../runtime/timer-set.js';
+import { TimerSet } from '../../runtime/timer-set.js';
 import { T1_MS, T2_MS, T4_MS, TIMEOUT_64T1_MS, type TransactionIo } from './timers.js';
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -40,6 +40,11 @@ export interface InviteServerCallbacks {
   /** No ACK arrived for a final response within 64·T1 (2xx: the dialog must be torn down). */
   onAckTimeout(status: number): void;
   onTerminated(): void;
+  /**
+   * The transport could not send a response (RFC 3261 §17.2.4: the TU is informed). `status` is the
+   * response that failed; for a 2xx no ACK can come, so the dialog must be torn down.
+   */
+  onTransportError?(status: number): void;
 }
 
 export class InviteServerTransaction {
@@ -99,9 +104,12 @@ export class InviteServerTransaction {
       case 'timer':
         this.#onTimer(ev.name);
         return;
-      case 'transport-error':
+      case 'transport-error': {
+        const status = this.#lastStatus;
         this.#terminate();
+        this.#cb.onTransportError?.(status);
         return;
+      }
     }
   }
 

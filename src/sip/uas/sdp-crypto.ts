@@ -8,8 +8,8 @@
  * stream without an acceptable line is rejected.
  */
 import { randomBytes } from 'node:crypto';
-import type { SrtpStreamKeys } from '../reflector/api.js';
-import { MASTER_KEY_LENGTH, MASTER_SALT_LENGTH, SRTP_SUITES, type SrtpKey, type SrtpSuite } from '../srtp/srtp-keys.js';
+import type { SrtpStreamKeys } from '../../reflector/api.js';
+import { MASTER_KEY_LENGTH, MASTER_SALT_LENGTH, SRTP_SUITES, type SrtpKey, type SrtpSuite } from '../../srtp/srtp-keys.js';
 
 /** SRTP policy (config key SRTP). */
 export type SrtpPolicy = 'off' | 'optional' | 'required';

@@ -12,7 +12,7 @@
  *       | Completed | Timer J (64·T1 UDP, 0 TCP)
  *       +-----------+ ----------> Terminated
  */
-import { TimerSet } from '../runtime/timer-set.js';
+import { TimerSet } from '../../runtime/timer-set.js';
 import { TIMEOUT_64T1_MS, type TransactionIo } from './timers.js';
 
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
@@ -20,7 +20,9 @@ export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'term
 export type NonInviteServerEvent =
   | { readonly type: 'retransmission' }
   | { readonly type: 'respond'; readonly status: number; readonly data: Buffer }
-  | { readonly type: 'timer'; readonly name: 'J' };
+  | { readonly type: 'timer'; readonly name: 'J' }
+  /** The transport could not send a response (RFC 3261 §17.2.4): the transaction ends. */
+  | { readonly type: 'transport-error' };
 
 export class NonInviteServerTransaction {
   #state: NonInviteServerState = 'trying';
@@ -58,6 +60,7 @@ export class NonInviteServerTransaction {
         else this.#timers.set('J', TIMEOUT_64T1_MS, () => this.handle({ type: 'timer', name: 'J' }));
         return;
       case 'timer':
+      case 'transport-error':
         this.#terminate();
         return;
     }

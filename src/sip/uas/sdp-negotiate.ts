@@ -7,8 +7,8 @@
  */
 import net from 'node:net';
 import * as sdpTransform from 'sdp-transform';
-import type { AudioMode } from '../config/types.js';
-import type { CodecMapping, Direction, Medium, SessionCodec, StreamSpec } from '../reflector/api.js';
+import type { AudioMode } from '../../config/types.js';
+import type { CodecMapping, Direction, Medium, SessionCodec, StreamSpec } from '../../reflector/api.js';
 import { chooseCrypto, keyToInline, type OfferedCrypto, type SrtpPolicy } from './sdp-crypto.js';
 
 /** Static payload types (RFC 3551 Table 4) of the codecs a reflector is likely to meet. */

@@ -13,7 +13,7 @@
  *       | Completed | Timer K (T4 UDP, 0 TCP)      Timer F anywhere before: timeout
  *       +-----------+ ----------> Terminated
  */
-import { TimerSet } from '../runtime/timer-set.js';
+import { TimerSet } from '../../runtime/timer-set.js';
 import { T1_MS, T2_MS, T4_MS, TIMEOUT_64T1_MS, type TransactionIo } from './timers.js';
 
 export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';

@@ -3,7 +3,7 @@
  * HOSTS_ALLOW is allowed, else one matching HOSTS_DENY is refused, else allowed.
  */
 import net from 'node:net';
-import type { Cidr } from '../config/types.js';
+import type { Cidr } from '../../config/types.js';
 
 function toBigInt(ip: string): { family: 4 | 6; value: bigint } | undefined {
   let a = ip;

@@ -4,7 +4,7 @@
  * mandatory there. Every message is bounded by MAX_SIP_MESSAGE_BYTES; a stream
  * that violates the framing is closed by the caller, never resynchronised.
  */
-import { MAX_SIP_MESSAGE_BYTES } from './message.js';
+import { MAX_SIP_MESSAGE_BYTES } from '../message.js';
 
 export const FrameDrop = {
   TooLarge: 'sip_too_large',

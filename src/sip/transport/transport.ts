@@ -8,13 +8,13 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { SipTransport as TransportName } from '../config/types.js';
-import { DropCounter } from '../runtime/drop-counter.js';
-import type { Logger } from '../runtime/logger.js';
-import type { TlsCredentials } from '../config/tls-files.js';
+import type { SipTransport as TransportName } from '../../config/types.js';
+import { DropCounter } from '../../runtime/drop-counter.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { TlsCredentials } from '../../config/tls-files.js';
 import { SipTlsListener } from './transport-tls.js';
 import { frameDatagram, StreamFramer, type Frame } from './framing.js';
-import { parseSipMessage, type ParseResult } from './message.js';
+import { parseSipMessage, type ParseResult } from '../message.js';
 
 export interface SipSource {
   readonly transport: 'udp' | 'tcp' | 'tls';
