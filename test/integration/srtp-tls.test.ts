@@ -219,4 +219,32 @@ describe('integration: SIP over TLS and SRTP (SPEC §15)', function () {
     expect(s.byeStatus).to.equal(200);
     expect(p.logs.filter((l) => l.event === 'participant_left' && l.reason !== 'bye')).to.have.length(0);
   });
+  it('across a reflector pair: an SRTP participant at one and a plain one at the other hear each other (decrypted at the edge, relayed in clear to the peer)', async () => {
+    cert = makeTestCert(dir, 'reflector-one', R);
+    const R2 = '127.0.60.2';
+    const pair = (self: string, peer: string): string => [
+      `LISTEN_ADDRESS ${self}`, `PUBLIC_ADDRESS ${self}`, `REFLECTOR_ID r-${self}`, `REFLECTOR_INTERCONNECTION ${peer} 5564 pair-secret`,
+      `TLS_CERT ${cert.cert}`, `TLS_KEY ${cert.key}`, 'STATUS_LISTEN off', 'LOG_LEVEL info', '',
+    ].join('\n');
+    const r1 = await startReflector({ config: pair(R, R2) });
+    r = r1;
+    const r2 = await startReflector({ config: pair(R2, R) });
+    try {
+      await r2.waitForLog((l) => l.event === 'peer_up', 15_000);
+      const recA = join(dir, 'pair-a');
+      const recB = join(dir, 'pair-b');
+      const a = runClient({ server: R, serverPort: 5061, session: 'pair', local: '127.0.60.15', toneHz: 440, durationS: 6, tls: true, tlsVerify: false, srtp: 'AES_CM_128_HMAC_SHA1_80', recordDir: recA });
+      const b = runClient({ server: R2, serverPort: 5060, session: 'pair', local: '127.0.60.16', toneHz: 1000, durationS: 6, recordDir: recB });
+      const [sa, sb] = await Promise.all([a, b]);
+      expect(sa.error ?? sb.error, JSON.stringify([sa, sb])).to.equal(undefined);
+      expect(sa.srtp).to.equal(true);
+      expect(sa.srtpDrops).to.deep.equal({});
+      const fromB = sa.received.find((x) => x.ssrc === sb.ssrc);
+      const fromA = sb.received.find((x) => x.ssrc === sa.ssrc);
+      expect(wavHasTone(fromB?.wav ?? '', 1000).present, `SRTP client at R1 hears R2's plain client: ${JSON.stringify(sa.received)}`).to.equal(true);
+      expect(wavHasTone(fromA?.wav ?? '', 440).present, `plain client at R2 hears R1's SRTP client: ${JSON.stringify(sb.received)}`).to.equal(true);
+    } finally {
+      await r2.stop();
+    }
+  });
 });
