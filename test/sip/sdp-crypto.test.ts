@@ -94,4 +94,20 @@ describe('sip/sdp-crypto: SDES keys and the SRTP policy', () => {
     expect(parseKeyParams('AES_CM_128_HMAC_SHA1_80', `uri:${KEY}`)).to.be.a('string');
     expect(chooseCrypto([{ id: -1, suite: 'AES_CM_128_HMAC_SHA1_80', config: `inline:${KEY}` }]).ok).to.equal(false);
   });
+  it('best-effort SRTP (RTP/AVP with a=crypto) is answered with our key and keeps RTP/AVP; off answers it plain', () => {
+    const be = offer('RTP/AVP', [`1 AES_CM_128_HMAC_SHA1_80 inline:${KEY}`]);
+    for (const policy of ['optional', 'required'] as const) {
+      const r = negotiate(input(be, policy));
+      expect(r.ok, policy).to.equal(true);
+      if (!r.ok) continue;
+      const m = sdpTransform.parse(r.answer).media[0];
+      expect([m?.protocol, m?.crypto?.length, r.streams[0]?.srtp?.suite]).to.deep.equal(['RTP/AVP', 1, 'AES_CM_128_HMAC_SHA1_80']);
+    }
+    const off = negotiate(input(be, 'off'));
+    expect(off.ok && [sdpTransform.parse(off.answer).media[0]?.crypto, off.streams[0]?.srtp]).to.deep.equal([undefined, undefined]);
+    const unsupported = offer('RTP/AVP', [`1 AES_256_CM_HMAC_SHA1_80 inline:${KEY}${KEY}`]);
+    expect(negotiate(input(unsupported, 'optional')).ok).to.equal(true);
+    const req = negotiate(input(unsupported, 'required'));
+    expect(!req.ok && req.reason).to.equal('SRTP required');
+  });
 });

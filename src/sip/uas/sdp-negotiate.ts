@@ -157,18 +157,23 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       reject();
       continue;
     }
+    const offered: OfferedCrypto[] = (Array.isArray(m.crypto) ? m.crypto : []).slice(0, 16).map((c) => ({
+      id: Number(c.id), suite: String(c.suite), config: String(c.config),
+      ...(typeof c.sessionConfig === 'string' ? { sessionConfig: c.sessionConfig } : {}),
+    }));
+    const prev = input.previousStreams?.find((p) => p.medium === medium)?.srtp;
     if (secure && policy === 'off') { srtpReason = 'SRTP not enabled on this server'; reject(); continue; }
-    if (!secure && policy === 'required') { srtpReason = 'SRTP required'; reject(); continue; }
     let crypto: ReturnType<typeof chooseCrypto> | undefined;
     if (secure) {
-      const offered: OfferedCrypto[] = (Array.isArray(m.crypto) ? m.crypto : []).map((c) => ({
-        id: Number(c.id), suite: String(c.suite), config: String(c.config),
-        ...(typeof c.sessionConfig === 'string' ? { sessionConfig: c.sessionConfig } : {}),
-      }));
-      const prev = input.previousStreams?.find((p) => p.medium === medium)?.srtp;
       crypto = chooseCrypto(offered, prev);
       if (!crypto.ok) { srtpReason = `No acceptable crypto (${crypto.reason})`; reject(); continue; }
+    } else if (offered.length > 0 && policy !== 'off') {
+      // "Best-effort SRTP" (baresip mediaenc=srtp, some desk phones): RTP/AVP with a=crypto. Answered
+      // with our a=crypto when a line is acceptable (the profile stays RTP/AVP), else as plain RTP.
+      const c = chooseCrypto(offered, prev);
+      if (c.ok) crypto = c;
     }
+    if (crypto === undefined && policy === 'required') { srtpReason = 'SRTP required'; reject(); continue; }
     const address = m.connection?.ip ?? offer.connection?.ip;
     if (address === undefined || !(net.isIP(address) > 0) || !(m.port > 0 && m.port < 65536)) {
       reject();
