@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-srtp] [--srtp-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-relay] [--relay-only] [--no-srtp] [--srtp-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -27,6 +27,7 @@ import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js
 import { benchMixer, type MixerBenchResult } from '../src/mixer/bench.js';
 import { benchSrtp, type SrtpBenchResult } from './bench/srtp.js';
 import { benchSrtpCrypto } from '../src/srtp/bench.js';
+import { benchRelay, type RelayBenchResult } from '../src/interconnect/bench.js';
 
 const HOSTS: Record<Impl, string> = { ours: '127.0.7.11', c: '127.0.7.12', naive: '127.0.7.13' };
 const REFLECTOR_PORT = 26000;
@@ -48,11 +49,13 @@ interface BenchArgs {
   readonly mixer: boolean;
   /** Measure the cost of SRTP termination against plain RTP. */
   readonly srtp: boolean;
+  /** Measure the inter-reflector relay's CPU per relayed packet, plain and protected (secret). */
+  readonly relay: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-srtp] [--srtp-only]\n`,
+    `bench: ${msg}\nusage: node dist/tools/bench.js [--quick] [--cells 5x172,10x1200] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-relay] [--relay-only] [--no-srtp] [--srtp-only]\n`,
   );
   process.exit(2);
 }
@@ -67,6 +70,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let io: string | undefined;
   let mixer = true;
   let srtp = true;
+  let relay = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -75,9 +79,11 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
     else if (a === '--no-mixer') mixer = false;
-    else if (a === '--mixer-only') { fanout = false; held = false; srtp = false; }
+    else if (a === '--mixer-only') { fanout = false; held = false; relay = false; srtp = false; }
+    else if (a === '--no-relay') relay = false;
+    else if (a === '--relay-only') { fanout = false; held = false; mixer = false; srtp = false; }
     else if (a === '--no-srtp') srtp = false;
-    else if (a === '--srtp-only') { fanout = false; held = false; mixer = false; }
+    else if (a === '--srtp-only') { fanout = false; held = false; mixer = false; relay = false; }
     else if (a === '--io') {
       io = argv[++i];
       if (io !== 'auto' && io !== 'dgram' && io !== 'mmsg') usage('--io must be auto, dgram or mmsg');
@@ -100,7 +106,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, srtp, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, relay, srtp, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -315,6 +321,26 @@ async function main(): Promise<void> {
     }
   }
 
+  // The inter-reflector relay (SPEC §6, §15): CPU per relayed packet, plain and protected (AES-256-GCM),
+  // both ends in this process on loopback; alternated, so that load changes hit both alike.
+  const relayResults: RelayBenchResult[] = [];
+  if (args.relay) {
+    const packets = args.quick ? 5000 : 40_000;
+    for (const sizeBytes of [172, 1200]) {
+      for (let round = 0; round < (args.quick ? 1 : 3); round++) {
+        for (const secret of [undefined, 'bench-secret']) {
+          try {
+            const r = await benchRelay({ packets, sizeBytes, ...(secret !== undefined ? { secret } : {}) });
+            relayResults.push(r);
+            emit({ type: 'relay', time: new Date().toISOString(), loadavg_1m: round2(loadavg()[0]), round, ...r });
+          } catch (err) {
+            emit({ type: 'relay', sizeBytes, protected: secret !== undefined, error: err instanceof Error ? err.message : String(err) });
+          }
+        }
+      }
+    }
+  }
+
   // SPEC §15: the cost of SRTP, plain and SRTP side by side in this run.
   const srtpResults: SrtpBenchResult[] = [];
   if (args.srtp) {
@@ -381,7 +407,20 @@ async function main(): Promise<void> {
   if (plainR?.cpuUsPerOut != null && srtpR?.cpuUsPerOut != null && plainR.cpuUsPerOut > 0) {
     w(`SRTP/plain: CPU per out packet ×${(srtpR.cpuUsPerOut / plainR.cpuUsPerOut).toFixed(2)}, sustained out rate ×${plainR.sustainedOutPps > 0 ? (srtpR.sustainedOutPps / plainR.sustainedOutPps).toFixed(2) : '-'}`);
   }
+  for (const sizeBytes of [...new Set(relayResults.map((r) => r.sizeBytes))]) {
+    const med = (prot: boolean): number | null => {
+      const xs = relayResults.filter((r) => r.sizeBytes === sizeBytes && r.protected === prot).map((r) => r.cpuUsPerPacket).sort((x, y) => x - y);
+      return xs.length === 0 ? null : xs[Math.floor(xs.length / 2)];
+    };
+    const plain = med(false);
+    const prot = med(true);
+    w(`relay ${sizeBytes} B: ${fmt(plain, 0, 2)} µs CPU per relayed packet plain, ${fmt(prot, 0, 2)} µs protected (AES-256-GCM)${plain !== null && prot !== null ? `, +${(prot - plain).toFixed(2)} µs` : ''} (median of runs, both ends)`);
+  }
   for (const m of refs.missing) w(`note: ${m}`);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,8 @@ export interface PeerSnapshot {
   readonly rtpRelayPort: number;
   /** REFLECTOR_ID from its HELLO, once heard. */
   readonly id?: string;
+  /** NODE_ID from its HELLO (absent for a peer of the previous, version-1 protocol). */
+  readonly nodeId?: number;
   readonly up: boolean;
   /** ms since epoch of the last valid HELLO. */
   readonly lastHelloAt?: number;

@@ -40,6 +40,26 @@ export const InterconnectDrop = {
    * relay_bad_version, relay_hop_limit, ...).
    */
   RelayHopLimit: 'relay_hop_limit',
+  /** A version-2 relay datagram whose ORIGIN is this reflector: its own media came back (a loop). */
+  RelayOwnOrigin: 'relay_own_origin',
+  /** A version-2 relay datagram seen before (same origin, flow and ORIGIN_SEQ): another path. */
+  RelayDuplicate: 'relay_duplicate',
+  /** ORIGIN_SEQ further back than the duplicate window (128): cannot be told from a duplicate. */
+  RelayTooOld: 'relay_too_old',
+  /** A session already keeps windows for 1024 origins. */
+  RelayTooManyOrigins: 'relay_too_many_origins',
+  /** A link with a secret: a relay datagram that is not protected (shim version 1 or 2). */
+  RelayUnprotected: 'relay_unprotected',
+  /** A protected datagram whose AEAD tag does not verify (forged, tampered, or another key). */
+  RelayAuthFailed: 'relay_auth_failed',
+  /** A protected datagram whose SEQ was already accepted or is older than the replay window (1024). */
+  RelayReplayed: 'relay_replayed',
+  /** No relay key (yet) for a protected datagram: no secret for that peer, or its HELLO not seen. */
+  RelayNoKey: 'relay_no_key',
+  /** A send key used 2^52 times (never in practice). */
+  RelayKeyExhausted: 'relay_key_exhausted',
+  /** A link with a secret: the peer speaks the previous format (HELLO without NODE_ID) and is refused. */
+  PeerVersionRefused: 'peer_version_refused',
   /** RELAY_ID not announced by that peer (or the session has ended there). */
   RelayUnknownSession: 'relay_unknown_session',
   SocketError: 'socket_error',

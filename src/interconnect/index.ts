@@ -1,20 +1,31 @@
 /**
- * Reflector interconnection (SPEC §6, §7 subtypes 16–20).
+ * Reflector interconnection (SPEC §6, §7 subtypes 16–20; graphs with cycles,
+ * docs/protocol.md "Graphs with cycles").
  *
  *   core ──forward()──▶ Interconnect ──[shim|packet]──▶ peer relay ports (UDP port, port+1)
- *   core ◀─injectRelayed()── Interconnect ◀──[shim|packet]── peers
+ *   core ◀─injectRelayed()── Interconnect ◀──[shim|packet]── peers      (local fan-out only)
+ *                            Interconnect ──[shim|packet]──▶ other peers (relayed on here)
  *                            Interconnect ◀─▶ peers: RTCP APP RFLX HELLO / SESSION_STATE (+18–20)
  *
- * Control: HELLO every helloMs (peer down after 3 missed; a new BOOT_EPOCH is a
- * restart and everything is re-announced at once), SESSION_STATE when a count
- * changes (at once, coalesced per event-loop turn) and every refreshMs.
- * COUNT towards peer P = local participants + counts learned from peers other
- * than P (split horizon), so trees of reflectors work.
+ * Routing: every reflector has a random NODE_ID. HELLO carries a distance
+ * vector (ROUTES, split horizon with poisoned reverse: METRIC 255 = "via you"),
+ * so each reflector knows its next hop towards every other one. Media that
+ * enters at origin O flows down O's shortest-path tree: a reflector asks its
+ * next hop towards O for O's media (JOINS in SESSION_STATE) while it or its
+ * own joiners have participants, and relays O's media only to peers that joined
+ * O with it. Each origin's participant count flows the same tree (ORIGINS), so
+ * counts neither double nor count to infinity in a cycle. Relay datagrams carry
+ * ORIGIN and ORIGIN_SEQ (shim version 2): a reflector drops its own packets and
+ * duplicates (a 128-packet window per origin and flow) while routes change.
  *
- * Relay: media of session S goes to P only while P's last COUNT for S is > 0,
- * never back to the peer it came from, with hop count + 1 (dropped above
- * RELAY_MAX_HOPS). Shims are precomputed per (session, medium, hop) and never
- * mutated, so the hot path sends [shim, packet] without allocating.
+ * A version-1 peer (HELLO without NODE_ID) is treated as part of this
+ * reflector: its participants count as ours and its media enters with us as
+ * origin; it gets version-1 shims and everything while its COUNT is > 0, with
+ * split horizon and the hop count as before (trees only through it).
+ *
+ * Hot path: version-1 shims are precomputed per (session, medium, hop); version-2
+ * shims are written into a ring of preallocated slots (dgram reads a buffer
+ * after a nextTick lookup, so a slot is not reused for SHIM_RING_SLOTS sends).
  */
 import { randomInt } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
@@ -34,13 +45,31 @@ import { RelaySocketPair } from './relay-socket-pair.js';
 import { isValidSessionName } from '../rtp/session-name.js';
 import {
   RELAY_MAX_HOPS,
+  RELAY_SHIM2_SIZE,
+  RELAY_SHIM3_SIZE,
+  RELAY_SHIM3_TAG_SIZE,
+  RELAY_SHIM_VERSION3,
+  writeRelayShim3,
   RELAY_SHIM_MAGIC,
   RELAY_SHIM_SIZE,
+  RELAY_SHIM_VERSION,
   RelayMedium,
   RelayShim,
   parseRelayShim,
   writeRelayShim,
+  writeRelayShim2,
 } from '../rtp/relay-shim.js';
+import {
+  METRIC_VIA_YOU,
+  decodeJoins,
+  decodeOrigins,
+  decodeRoutes,
+  encodeJoins,
+  encodeOrigins,
+  encodeRoutes,
+} from '../rtp/relay-routing.js';
+import { DupVerdict, DupWindow } from './dup-window.js';
+import { RelayOpener, RelaySealer, deriveRelayKey } from './relay-crypto.js';
 import { encodeRflx, findRflxApp, parseRflx, verifyRflxAuth } from '../rtp/rflx.js';
 
 export interface InterconnectTiming {
@@ -60,6 +89,23 @@ export interface InterconnectDeps {
 
 export type Interconnect = InterconnectLink & Component;
 
+const EMPTY_STATE: StateFor = { count: 0, origins: null, joins: null, sig: '0||' };
+const EMPTY_ROUTES: ReadonlyMap<number, number> = new Map();
+const EMPTY_JOINS: ReadonlySet<number> = new Set();
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+function sameMap(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const k of a) if (!b.has(k)) return false;
+  return true;
+}
+
 export const DEFAULT_TIMING: InterconnectTiming = { helloMs: 5000, refreshMs: 5000 };
 /** SPEC §6: a peer is down after 3 missed HELLOs. */
 export const MISSED_HELLOS = 3;
@@ -74,6 +120,15 @@ const CLOSE_FLUSH_MS = 500;
 /** Input defects are logged at most once per reason per interval. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
+/** Farthest reflector a route may reach (a longer one is unreachable: bounds counting to infinity). */
+export const MAX_ROUTE_METRIC = RELAY_MAX_HOPS;
+/** Version-2 shim slots in the send ring (see the file comment). */
+const SHIM_RING_SLOTS = 4096;
+/** Origins a session keeps duplicate windows for. */
+const MAX_ORIGINS_PER_SESSION = 1024;
+/** Flows per session: medium * 2 + rtcp. */
+const FLOWS = 4;
+
 /** Index of a medium in per-medium tables: its shim medium number (SPEC §6: 0 audio, 1 video). */
 const MEDIUM_INDEX: Readonly<Record<Medium, RelayMedium>> = { audio: RelayMedium.Audio, video: RelayMedium.Video };
 const MEDIUM_BY_INDEX: readonly Medium[] = ['audio', 'video'];
@@ -87,20 +142,47 @@ function nextBootEpoch(): bigint {
   return epoch;
 }
 
+/** A route to another reflector: metric (hops) and the peer it goes through. */
+interface Route {
+  readonly metric: number;
+  readonly via: Peer;
+}
+
+/** What we last announced to one peer for one session. */
+interface SentState {
+  readonly count: number;
+  /** COUNT, ORIGINS and JOINS as text, to see a change. */
+  readonly sig: string;
+}
+
+/** What we announce to one peer for one session. */
+interface StateFor {
+  readonly count: number;
+  readonly origins: Map<number, number> | null;
+  readonly joins: Set<number> | null;
+  readonly sig: string;
+}
+
 /** Our side of one session known to the interconnect (local participants or learned from peers). */
 class LocalSession {
   readonly name: string;
   /** Our RELAY_ID for the session: what our relay datagrams carry. */
   readonly relayId: number;
-  /** Shim per (medium, hop): index MEDIUM_INDEX * RELAY_MAX_HOPS + hop - 1. Constant bytes. */
+  /** Version-1 shim per (medium, hop): index MEDIUM_INDEX * RELAY_MAX_HOPS + hop - 1. Constant bytes. */
   readonly shims: Buffer[];
-  /** Last COUNT sent to each peer (absent = 0). */
-  readonly sent = new Map<string, number>();
-  /** Peers whose last COUNT for the session is > 0: they want its media and announcements. */
+  /** Last non-empty state sent to each peer (absent = nothing, or COUNT 0 sent). */
+  readonly sent = new Map<string, SentState>();
+  /** Peers whose last COUNT for the session is > 0 (announcements of the proxy go to them). */
   wanting: Peer[] = [];
-  /** Those of `wanting` that already got our SESSION_STATE for the session: its media goes to them. */
-  relayTo: Peer[] = [];
   wantingKeys: string[] = [];
+  /** Version-1 peers with COUNT > 0 that got our RELAY_ID: they get all of the session's media. */
+  legacyTo: Peer[] = [];
+  /** Per origin NODE_ID: version-2 peers that joined it here and got our RELAY_ID. */
+  targets = new Map<number, Peer[]>();
+  /** Our ORIGIN_SEQ per flow (medium * 2 + rtcp); a random start, so a new session is a new sequence space. */
+  readonly originSeq = new Uint32Array(FLOWS);
+  /** Duplicate windows per origin, one per flow. */
+  readonly windows = new Map<number, DupWindow[]>();
 
   constructor(name: string, relayId: number) {
     this.name = name;
@@ -114,6 +196,7 @@ class LocalSession {
         this.shims.push(block.subarray(offset, offset + RELAY_SHIM_SIZE));
       }
     }
+    for (let f = 0; f < FLOWS; f++) this.originSeq[f] = randomInt(0, 0x1_0000_0000);
   }
 }
 
@@ -153,9 +236,17 @@ class InterconnectImpl implements Interconnect, RelayPort {
   #pendingSends = 0;
   #sendsDrained: (() => void) | undefined;
 
-  /** Hop count of the relayed datagram being injected into the core (its forward() calls come back synchronously). */
-  #relayInHop = 0;
+  /** Our NODE_ID (docs/protocol.md): random, never 0; renewed if a peer has the same. */
+  #nodeId = randomInt(1, 0x1_0000_0000);
+  /** Next hop and metric towards every other version-2 reflector we can reach. */
+  #routes = new Map<number, Route>();
+  #helloHandle: NodeJS.Immediate | undefined;
   readonly #shimIn = new RelayShim();
+  /** Version-2 and -3 headers being sent (see the file comment); slots of RELAY_SHIM3_SIZE. */
+  readonly #shimRing = Buffer.alloc(SHIM_RING_SLOTS * RELAY_SHIM3_SIZE);
+  #shimSlot = 0;
+  /** Reused send list of a protected datagram: header, ciphertext, tag. */
+  readonly #sealedList: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
   /** Reused send list; dgram copies it before send() returns. */
   readonly #sendList: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
 
@@ -234,6 +325,8 @@ class InterconnectImpl implements Interconnect, RelayPort {
     this.#timers.dispose();
     if (this.#flushHandle !== undefined) clearImmediate(this.#flushHandle);
     this.#flushHandle = undefined;
+    if (this.#helloHandle !== undefined) clearImmediate(this.#helloHandle);
+    this.#helloHandle = undefined;
     if (wasRunning) {
       this.#core.setRelayPort(null);
       this.#core.events.off('participant-joined', this.#onJoined);
@@ -243,7 +336,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
       // SPEC §2/§6: leaving gracefully tells every peer COUNT 0.
       for (const session of this.#sessions.values()) {
         for (const peer of this.#peers.values()) {
-          if ((session.sent.get(peer.key) ?? 0) > 0) this.#sendSessionState(peer, session, 0);
+          if (session.sent.has(peer.key)) this.#sendSessionState(peer, session, EMPTY_STATE);
         }
         session.sent.clear();
       }
@@ -262,9 +355,10 @@ class InterconnectImpl implements Interconnect, RelayPort {
     return this.#sessions.get(session)?.wantingKeys ?? [];
   }
 
+  /** Participants of `session` at other reflectors: version-1 peers' COUNTs plus every reachable origin's count. */
   remoteCount(session: string): number {
-    let n = 0;
-    for (const peer of this.#peers.values()) n += peer.count(session);
+    let n = this.#legacyCount(session, null);
+    for (const origin of this.#routes.keys()) n += this.#originCount(session, origin);
     return n;
   }
 
@@ -293,33 +387,102 @@ class InterconnectImpl implements Interconnect, RelayPort {
 
   // ─── RelayPort (hot path) ───────────────────────────────────────────────
 
-  forward(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string | null): void {
+  /** A local participant's datagram (the core calls this; relayed ones are relayed on in #onRelay). */
+  forward(session: string, medium: Medium, rtcp: boolean, packet: Buffer): void {
     const entry = this.#sessions.get(session);
     if (entry === undefined) return;
-    const wanting = entry.relayTo;
-    if (wanting.length === 0) return;
-    // A relayed datagram comes back from core.injectRelayed() synchronously; anything else
-    // claiming to be relayed is not relayed on (no hop count to trust).
-    const hop = fromPeer === null ? 1 : this.#relayInHop > 0 ? this.#relayInHop + 1 : RELAY_MAX_HOPS + 1;
+    this.#relayOut(entry, MEDIUM_INDEX[medium], rtcp, packet, 1, this.#nodeId, -1, null);
+  }
+
+  /**
+   * Sends one datagram on: to version-1 peers with a version-1 shim, to the version-2 peers
+   * that joined `origin` with a version-2 shim. `originSeq` -1: a datagram entering here
+   * (we are its origin), numbered from our counter. Never to `except` (split horizon).
+   */
+  #relayOut(entry: LocalSession, m: RelayMedium, rtcp: boolean, packet: Buffer, hop: number,
+    origin: number, originSeq: number, except: Peer | null): void {
+    const legacy = entry.legacyTo;
+    const targets = entry.targets.get(origin);
+    const nTargets = targets === undefined ? 0 : targets.length;
+    if (legacy.length === 0 && nTargets === 0) return;
     if (hop > RELAY_MAX_HOPS) {
-      if (wanting.length > 1 || wanting[0].key !== fromPeer) this.#drop(InterconnectDrop.RelayHopLimit);
+      // The last resort against loops (through version-1 peers); counted when it stops something.
+      if (nTargets > 0 || legacy.length > 1 || (legacy.length === 1 && legacy[0] !== except)) this.#drop(InterconnectDrop.RelayHopLimit);
       return;
     }
-    const shim = entry.shims[MEDIUM_INDEX[medium] * RELAY_MAX_HOPS + hop - 1];
     const list = this.#sendList;
-    const bytes = RELAY_SHIM_SIZE + packet.length;
-    for (let i = 0; i < wanting.length; i++) {
-      const peer = wanting[i];
-      if (peer.key === fromPeer) continue; // split horizon
-      const pair = peer.pair;
-      if (pair === undefined || !pair.ready) continue;
-      list[0] = shim;
-      list[1] = packet;
-      if (rtcp) pair.rtcp.send(list, peer.rtcpRelayPort, peer.sendAddress);
-      else pair.rtp.send(list, peer.rtpRelayPort, peer.sendAddress);
-      peer.relayPacketsOut++;
-      peer.relayBytesOut += bytes;
+    list[1] = packet;
+    if (legacy.length > 0) {
+      list[0] = entry.shims[m * RELAY_MAX_HOPS + hop - 1];
+      const bytes = RELAY_SHIM_SIZE + packet.length;
+      for (let i = 0; i < legacy.length; i++) {
+        const peer = legacy[i];
+        if (peer !== except) this.#sendRelay(peer, rtcp, list, bytes);
+      }
     }
+    if (targets === undefined || nTargets === 0) return;
+    let seq = originSeq;
+    if (seq < 0) {
+      const flow = m * 2 + (rtcp ? 1 : 0);
+      seq = entry.originSeq[flow] = (entry.originSeq[flow] + 1) >>> 0;
+    }
+    let plainShim: Buffer | undefined;
+    const bytes = RELAY_SHIM2_SIZE + packet.length;
+    for (let i = 0; i < nTargets; i++) {
+      const peer = targets[i];
+      if (peer === except) continue;
+      if (peer.secret !== undefined) {
+        this.#sendSealed(peer, rtcp, m, hop, entry.relayId, origin, seq, packet);
+        continue;
+      }
+      if (plainShim === undefined) {
+        const at = this.#takeSlot();
+        writeRelayShim2(m, hop, entry.relayId, origin, seq, this.#shimRing, at);
+        plainShim = this.#shimRing.subarray(at, at + RELAY_SHIM2_SIZE);
+      }
+      list[0] = plainShim;
+      list[1] = packet;
+      this.#sendRelay(peer, rtcp, list, bytes);
+    }
+  }
+
+  #takeSlot(): number {
+    const at = this.#shimSlot * RELAY_SHIM3_SIZE;
+    this.#shimSlot = (this.#shimSlot + 1) % SHIM_RING_SLOTS;
+    return at;
+  }
+
+  /** A protected datagram (version 3) to a peer with a secret: its own SEQ, sealed with its key. */
+  #sendSealed(peer: Peer, rtcp: boolean, m: RelayMedium, hop: number, relayId: number,
+    origin: number, originSeq: number, packet: Buffer): void {
+    const sealer = peer.sealer;
+    if (sealer === undefined) {
+      this.#drop(InterconnectDrop.RelayNoKey, peer.key); // its HELLO (NODE_ID, BOOT_EPOCH) not yet seen
+      return;
+    }
+    const seq = sealer.next();
+    if (seq < 0) {
+      this.#drop(InterconnectDrop.RelayKeyExhausted, peer.key);
+      return;
+    }
+    const at = this.#takeSlot();
+    writeRelayShim3(m, hop, relayId, origin, originSeq, seq, this.#shimRing, at);
+    const header = this.#shimRing.subarray(at, at + RELAY_SHIM3_SIZE);
+    const [ct, tag] = sealer.seal(seq, header, packet);
+    const list = this.#sealedList;
+    list[0] = header;
+    list[1] = ct;
+    list[2] = tag;
+    this.#sendRelay(peer, rtcp, list, RELAY_SHIM3_SIZE + ct.length + tag.length);
+  }
+
+  #sendRelay(peer: Peer, rtcp: boolean, list: Buffer[], bytes: number): void {
+    const pair = peer.pair;
+    if (pair === undefined || !pair.ready) return;
+    if (rtcp) pair.rtcp.send(list, peer.rtcpRelayPort, peer.sendAddress);
+    else pair.rtp.send(list, peer.rtpRelayPort, peer.sendAddress);
+    peer.relayPacketsOut++;
+    peer.relayBytesOut += bytes;
   }
 
   // ─── Receiving ──────────────────────────────────────────────────────────
@@ -358,20 +521,76 @@ class InterconnectImpl implements Interconnect, RelayPort {
       this.#drop(bad, peer.key);
       return;
     }
+    let payload: Buffer;
+    if (peer.secret !== undefined) {
+      // The protected relay: only version 3, authenticated and not replayed, counts as the peer's.
+      if (shim.version !== RELAY_SHIM_VERSION3) {
+        this.#drop(InterconnectDrop.RelayUnprotected, peer.key);
+        return;
+      }
+      const opener = peer.opener;
+      if (opener === undefined) {
+        this.#drop(InterconnectDrop.RelayNoKey, peer.key);
+        return;
+      }
+      if (!opener.fresh(shim.seq)) {
+        this.#drop(InterconnectDrop.RelayReplayed, peer.key);
+        return;
+      }
+      const end = msg.length - RELAY_SHIM3_TAG_SIZE;
+      const plain = opener.open(shim.seq, msg.subarray(0, RELAY_SHIM3_SIZE), msg.subarray(RELAY_SHIM3_SIZE, end), msg.subarray(end));
+      if (plain === null) {
+        this.#drop(InterconnectDrop.RelayAuthFailed, peer.key);
+        return;
+      }
+      opener.accept(shim.seq);
+      payload = plain;
+    } else {
+      if (shim.version === RELAY_SHIM_VERSION3) {
+        this.#drop(InterconnectDrop.RelayNoKey, peer.key); // protected, but we have no secret for this peer
+        return;
+      }
+      payload = msg.subarray(shim.payloadOffset, shim.payloadOffset + shim.payloadLength);
+    }
     const session = peer.sessionByRelayId.get(shim.relayId);
     if (session === undefined) {
       this.#drop(InterconnectDrop.RelayUnknownSession, peer.key);
       return;
     }
+    const m = shim.medium;
+    const hop = shim.hopCount + 1;
+    const entry = this.#sessions.get(session) ?? this.#ensureSession(session);
+    if (shim.version === RELAY_SHIM_VERSION) {
+      // A version-1 peer's media enters here: we are its origin for version-2 peers.
+      peer.relayPacketsIn++;
+      peer.relayBytesIn += msg.length;
+      this.#core.injectRelayed(session, MEDIUM_BY_INDEX[m], rtcp, payload);
+      this.#relayOut(entry, m, rtcp, payload, hop, this.#nodeId, -1, peer);
+      return;
+    }
+    const origin = shim.origin;
+    if (origin === this.#nodeId) {
+      this.#drop(InterconnectDrop.RelayOwnOrigin, peer.key);
+      return;
+    }
+    let windows = entry.windows.get(origin);
+    if (windows === undefined) {
+      if (entry.windows.size >= MAX_ORIGINS_PER_SESSION) {
+        this.#drop(InterconnectDrop.RelayTooManyOrigins, peer.key);
+        return;
+      }
+      windows = [new DupWindow(), new DupWindow(), new DupWindow(), new DupWindow()];
+      entry.windows.set(origin, windows);
+    }
+    const verdict = windows[m * 2 + (rtcp ? 1 : 0)].check(shim.originSeq);
+    if (verdict !== DupVerdict.New) {
+      this.#drop(verdict === DupVerdict.Duplicate ? InterconnectDrop.RelayDuplicate : InterconnectDrop.RelayTooOld, peer.key);
+      return;
+    }
     peer.relayPacketsIn++;
     peer.relayBytesIn += msg.length;
-    this.#relayInHop = shim.hopCount;
-    try {
-      this.#core.injectRelayed(session, MEDIUM_BY_INDEX[shim.medium], rtcp,
-        msg.subarray(shim.payloadOffset, shim.payloadOffset + shim.payloadLength), peer.key);
-    } finally {
-      this.#relayInHop = 0;
-    }
+    this.#core.injectRelayed(session, MEDIUM_BY_INDEX[m], rtcp, payload);
+    this.#relayOut(entry, m, rtcp, payload, hop, origin, shim.originSeq, peer);
   }
 
   #onControl(peer: Peer, msg: Buffer): void {
@@ -396,18 +615,39 @@ class InterconnectImpl implements Interconnect, RelayPort {
       if (f.seq === undefined) return this.#drop(InterconnectDrop.SeqMissing, peer.key);
     }
     // Shape before any state changes.
+    let routes: Map<number, number> | undefined;
+    let origins: Map<number, number> | undefined;
+    let joins: Set<number> | undefined;
     switch (message.subtype) {
-      case RflxSubtype.Hello:
+      case RflxSubtype.Hello: {
         if (f.reflectorId === undefined || f.bootEpoch === undefined) {
           return this.#drop(InterconnectDrop.HelloMalformed, peer.key);
         }
+        if (f.nodeId === 0) return this.#drop(InterconnectDrop.HelloMalformed, peer.key);
+        if (f.nodeId !== undefined) {
+          const r = decodeRoutes(f.routes ?? EMPTY_BUFFER);
+          if (typeof r === 'string') return this.#drop(r, peer.key);
+          routes = r;
+        }
         break;
-      case RflxSubtype.SessionState:
+      }
+      case RflxSubtype.SessionState: {
         if (f.session === undefined || f.relayId === undefined || f.count === undefined) {
           return this.#drop(InterconnectDrop.SessionStateMalformed, peer.key);
         }
         if (!isValidSessionName(f.session)) return this.#drop(InterconnectDrop.BadSessionName, peer.key);
+        if (f.origins !== undefined) {
+          const o = decodeOrigins(f.origins);
+          if (typeof o === 'string') return this.#drop(o, peer.key);
+          origins = o;
+        }
+        if (f.joins !== undefined) {
+          const j = decodeJoins(f.joins);
+          if (typeof j === 'string') return this.#drop(j, peer.key);
+          joins = j;
+        }
         break;
+      }
       case RflxSubtype.PeerShareAnnounce:
       case RflxSubtype.PeerShareEnd:
       case RflxSubtype.PeerFileAnnounce:
@@ -431,25 +671,58 @@ class InterconnectImpl implements Interconnect, RelayPort {
     }
     switch (message.subtype) {
       case RflxSubtype.Hello:
-        this.#onHello(peer, f.reflectorId ?? '', now);
+        this.#onHello(peer, f.reflectorId ?? '', now, f.nodeId, routes);
         break;
       case RflxSubtype.SessionState:
-        this.#onSessionState(peer, f.session ?? '', f.relayId ?? 0, f.count ?? 0, now);
+        this.#onSessionState(peer, f.session ?? '', f.relayId ?? 0, f.count ?? 0, now, origins, joins);
         break;
       default:
         this.events.emit('peer-rflx', peer.key, message);
     }
   }
 
-  #onHello(peer: Peer, reflectorId: string, now: number): void {
+  #onHello(peer: Peer, reflectorId: string, now: number, nodeId: number | undefined, routes: Map<number, number> | undefined): void {
     peer.id = reflectorId;
     peer.lastHelloAt = now;
     const h = this.#timing.helloMs;
     this.#timers.set(`down:${peer.key}`, MISSED_HELLOS * h + h / 2, () => this.#guard(() => this.#peerDown(peer)));
-    if (!peer.up) {
+    if (nodeId !== undefined && nodeId === this.#nodeId) {
+      // Two reflectors drew the same random NODE_ID (or a reflector peers with itself): we take a new one.
+      this.#nodeId = randomInt(1, 0x1_0000_0000);
+      this.#logger.warn('interconnect_node_id_collision', { peer: peer.key, nodeId: this.#nodeId });
+      for (const p of this.#peers.values()) this.#updateKeys(p);
+      this.#routesChanged();
+    }
+    if (peer.secret !== undefined && nodeId === undefined) {
+      // A link with a secret protects relayed media (version 3); a peer of the previous format cannot.
+      this.#drop(InterconnectDrop.PeerVersionRefused, peer.key);
+      this.#dropLog.warn(`refused:${peer.key}`, 'peer_protocol_refused', {
+        peer: peer.key, id: reflectorId,
+        note: 'HELLO without NODE_ID: a peer of the previous interconnection format, which sends relayed media unprotected; not brought up — upgrade it, or remove the secret of this link',
+      });
+      this.#timers.clear(`down:${peer.key}`);
+      if (peer.up) this.#peerDown(peer);
+      return;
+    }
+    const versionChanged = peer.v2 !== (nodeId !== undefined) || (peer.nodeId !== undefined && peer.nodeId !== nodeId);
+    if (versionChanged && nodeId === undefined) {
+      this.#logger.info('peer_protocol_v1', { peer: peer.key, note: 'no NODE_ID: relaying as in version 1 (trees only through this peer)' });
+    }
+    peer.nodeId = nodeId;
+    this.#updateKeys(peer);
+    const routesChanged = !sameMap(peer.routes, routes ?? EMPTY_ROUTES);
+    if (routesChanged) peer.routes = routes ?? new Map();
+    const cameUp = !peer.up;
+    if (cameUp) {
       peer.up = true;
-      this.#logger.info('peer_up', { peer: peer.key, id: reflectorId, bootEpoch: peer.epoch?.toString() });
+      this.#logger.info('peer_up', { peer: peer.key, id: reflectorId, bootEpoch: peer.epoch?.toString(), nodeId });
       this.events.emit('peer-up', peer.key);
+    }
+    if (cameUp || routesChanged || versionChanged) this.#recomputeRoutes();
+    if (versionChanged) for (const entry of this.#sessions.values()) this.#rebuildTargets(entry);
+    // Its ROUTES say which origins it reaches through us: what we announce to it may change.
+    if (routesChanged || versionChanged) this.#markAllDirty();
+    if (cameUp) {
       this.#sendHello(peer); // so that it sees us at once too
       this.#announceAll(peer);
     }
@@ -457,8 +730,13 @@ class InterconnectImpl implements Interconnect, RelayPort {
 
   #onPeerRestart(peer: Peer): void {
     this.#logger.info('peer_restarted', { peer: peer.key, bootEpoch: peer.epoch?.toString() });
+    // New BOOT_EPOCH: new keys, once its HELLO (with its new NODE_ID) is here.
+    peer.nodeId = undefined;
+    this.#updateKeys(peer);
     this.#forgetPeerSessions(peer);
     for (const s of this.#sessions.values()) s.sent.delete(peer.key);
+    peer.routes = new Map();
+    this.#recomputeRoutes();
     if (peer.up) {
       this.#sendHello(peer);
       this.#announceAll(peer);
@@ -471,36 +749,123 @@ class InterconnectImpl implements Interconnect, RelayPort {
     this.#logger.info('peer_down', { peer: peer.key, id: peer.id, lastHelloAt: peer.lastHelloAt });
     this.#forgetPeerSessions(peer);
     for (const s of this.#sessions.values()) s.sent.delete(peer.key);
+    peer.routes = new Map();
+    this.#recomputeRoutes();
     this.events.emit('peer-down', peer.key);
   }
 
-  #onSessionState(peer: Peer, name: string, relayId: number, count: number, now: number): void {
-    if (count > 0 && !peer.sessions.has(name) && peer.sessions.size >= this.#config.maxSessions) {
+  #onSessionState(peer: Peer, name: string, relayId: number, count: number, now: number,
+    origins: Map<number, number> | undefined, joins: Set<number> | undefined): void {
+    const o = origins ?? EMPTY_ROUTES;
+    const j = joins ?? EMPTY_JOINS;
+    if ((count > 0 || j.size > 0) && !peer.sessions.has(name) && peer.sessions.size >= this.#config.maxSessions) {
       return this.#drop(InterconnectDrop.TooManySessions, peer.key);
     }
     const holder = peer.sessionByRelayId.get(relayId);
     if (holder !== undefined && holder !== name) this.#setRemote(peer, holder, 0, 0, now);
-    this.#setRemote(peer, name, relayId, count, now);
+    this.#setRemote(peer, name, relayId, count, now, o, j);
   }
 
-  /** Records a peer's COUNT for a session and propagates the consequences. */
-  #setRemote(peer: Peer, name: string, relayId: number, count: number, now: number): void {
-    const prev = peer.setSession(name, relayId, count, now);
-    if (prev === count) return;
-    if (count > 0) this.#ensureSession(name);
+  /** Records a peer's SESSION_STATE for a session and propagates the consequences. */
+  #setRemote(peer: Peer, name: string, relayId: number, count: number, now: number,
+    origins: ReadonlyMap<number, number> = EMPTY_ROUTES, joins: ReadonlySet<number> = EMPTY_JOINS): void {
+    const before = peer.sessions.get(name);
+    const same = before !== undefined && before.count === count && before.relayId === relayId &&
+      sameMap(before.origins, origins) && sameSet(before.joins, joins);
+    const prev = peer.setSession(name, relayId, count, now, origins, joins);
+    if (same || (before === undefined && count === 0 && joins.size === 0)) return;
+    if (count > 0 || joins.size > 0) this.#ensureSession(name);
     const entry = this.#sessions.get(name);
-    if (entry !== undefined) this.#rebuildWanting(entry);
-    this.events.emit('remote-count', name, peer.key, count);
+    if (entry !== undefined) this.#rebuildTargets(entry);
+    if (prev !== count) this.events.emit('remote-count', name, peer.key, count);
     this.#markDirty(name);
   }
 
   #forgetPeerSessions(peer: Peer): void {
     for (const name of peer.clearSessions()) {
       const entry = this.#sessions.get(name);
-      if (entry !== undefined) this.#rebuildWanting(entry);
+      if (entry !== undefined) this.#rebuildTargets(entry);
       this.events.emit('remote-count', name, peer.key, 0);
       this.#markDirty(name);
     }
+  }
+
+  // ─── Protected relay keys ───────────────────────────────────────────────
+
+  /**
+   * (Re)derives a secret peer's relay keys when the secret, a NODE_ID or a BOOT_EPOCH changed
+   * (docs/protocol.md "Protected relay"); without all of them there are no keys.
+   */
+  #updateKeys(peer: Peer): void {
+    const secret = peer.secret;
+    if (secret === undefined || peer.nodeId === undefined || peer.epoch === undefined) {
+      peer.sealer = undefined;
+      peer.opener = undefined;
+      peer.keyInputs = '';
+      return;
+    }
+    const inputs = `${peer.nodeId}/${peer.epoch}/${this.#nodeId}/${this.#bootEpoch}/${secret}`;
+    if (inputs === peer.keyInputs) return;
+    peer.keyInputs = inputs;
+    peer.sealer = new RelaySealer(deriveRelayKey(secret, this.#nodeId, this.#bootEpoch, peer.nodeId, peer.epoch));
+    peer.opener = new RelayOpener(deriveRelayKey(secret, peer.nodeId, peer.epoch, this.#nodeId, this.#bootEpoch));
+  }
+
+  // ─── Routing ────────────────────────────────────────────────────────────
+
+  /**
+   * Distance vector over the version-2 peers that are up: metric + 1 through each,
+   * the lowest metric wins, ties go to the peer with the lower NODE_ID; METRIC 255
+   * ("via you") and metrics above MAX_ROUTE_METRIC are unreachable.
+   */
+  #recomputeRoutes(): void {
+    const next = new Map<number, Route>();
+    const offer = (node: number, metric: number, via: Peer): void => {
+      if (node === this.#nodeId || metric > MAX_ROUTE_METRIC) return;
+      const cur = next.get(node);
+      if (cur === undefined || metric < cur.metric || (metric === cur.metric && (via.nodeId ?? 0) < (cur.via.nodeId ?? 0))) {
+        next.set(node, { metric, via });
+      }
+    };
+    for (const peer of this.#peers.values()) {
+      if (!peer.up || peer.nodeId === undefined) continue;
+      offer(peer.nodeId, 1, peer);
+      for (const [node, metric] of peer.routes) {
+        if (metric !== METRIC_VIA_YOU) offer(node, metric + 1, peer);
+      }
+    }
+    let changed = next.size !== this.#routes.size;
+    if (!changed) {
+      for (const [node, r] of next) {
+        const old = this.#routes.get(node);
+        if (old === undefined || old.metric !== r.metric || old.via !== r.via) { changed = true; break; }
+      }
+    }
+    if (!changed) return;
+    this.#routes = next;
+    this.#routesChanged();
+  }
+
+  /** Our ROUTES changed: tell every peer at once (coalesced), and re-announce sessions. */
+  #routesChanged(): void {
+    this.#markAllDirty();
+    if (this.#state !== 'running') return;
+    this.#helloHandle ??= setImmediate(() => {
+      this.#helloHandle = undefined;
+      this.#guard(() => { if (this.#state === 'running') this.#helloTick(); });
+    });
+  }
+
+  /** ROUTES for `peer`: ourselves at 0, others at their metric, 255 for those we reach through it. */
+  #routesFor(peer: Peer): Map<number, number> {
+    const out = new Map<number, number>([[this.#nodeId, 0]]);
+    for (const [node, r] of this.#routes) out.set(node, r.via === peer ? METRIC_VIA_YOU : r.metric);
+    return out;
+  }
+
+  #markAllDirty(): void {
+    for (const name of this.#sessions.keys()) this.#markDirty(name);
+    for (const name of this.#core.sessionNames()) this.#markDirty(name);
   }
 
   // ─── Announcing ─────────────────────────────────────────────────────────
@@ -514,23 +879,22 @@ class InterconnectImpl implements Interconnect, RelayPort {
     });
   }
 
-  /** Sends SESSION_STATE wherever a count changed (SPEC §6: at once). */
+  /** Sends SESSION_STATE wherever what we announce changed (SPEC §6: at once). */
   #flush(): void {
     if (this.#state !== 'running') return;
     const names = [...this.#dirty];
     this.#dirty.clear();
     for (const name of names) {
-      const local = this.#localCount(name);
       let entry = this.#sessions.get(name);
       if (entry === undefined) {
-        if (local === 0 && this.remoteCount(name) === 0) continue;
+        if (this.#localCount(name) === 0 && this.#remoteState(name) === 0) continue;
         entry = this.#ensureSession(name);
       }
       for (const peer of this.#peers.values()) {
-        const count = this.#countFor(name, local, peer);
-        if (count !== (entry.sent.get(peer.key) ?? 0)) this.#announce(peer, entry, count);
+        const st = this.#stateFor(entry, peer);
+        if (st.sig !== (entry.sent.get(peer.key)?.sig ?? EMPTY_STATE.sig)) this.#announce(peer, entry, st);
       }
-      this.#collect(entry, local);
+      this.#collect(entry);
     }
   }
 
@@ -548,45 +912,105 @@ class InterconnectImpl implements Interconnect, RelayPort {
       }
     }
     for (const entry of [...this.#sessions.values()]) {
-      const local = this.#localCount(entry.name);
       for (const peer of this.#peers.values()) {
-        const count = this.#countFor(entry.name, local, peer);
-        if (count > 0 || (entry.sent.get(peer.key) ?? 0) > 0) this.#announce(peer, entry, count);
+        const st = this.#stateFor(entry, peer);
+        if (st.count > 0 || (st.joins?.size ?? 0) > 0 || entry.sent.has(peer.key)) this.#announce(peer, entry, st);
       }
-      this.#collect(entry, local);
+      this.#collect(entry);
     }
   }
 
   /** Everything we have, to one peer at once (it came up or restarted). */
   #announceAll(peer: Peer): void {
     for (const entry of this.#sessions.values()) {
-      const count = this.#countFor(entry.name, this.#localCount(entry.name), peer);
-      if (count > 0 || (entry.sent.get(peer.key) ?? 0) > 0) this.#announce(peer, entry, count);
+      const st = this.#stateFor(entry, peer);
+      if (st.count > 0 || (st.joins?.size ?? 0) > 0 || entry.sent.has(peer.key)) this.#announce(peer, entry, st);
     }
   }
 
-  #announce(peer: Peer, entry: LocalSession, count: number): void {
-    this.#sendSessionState(peer, entry, count);
+  #announce(peer: Peer, entry: LocalSession, st: StateFor): void {
+    this.#sendSessionState(peer, entry, st);
     const announced = entry.sent.has(peer.key);
-    if (count > 0) entry.sent.set(peer.key, count);
+    if (st.count > 0 || (st.joins?.size ?? 0) > 0) entry.sent.set(peer.key, { count: st.count, sig: st.sig });
     else entry.sent.delete(peer.key);
-    if (entry.sent.has(peer.key) !== announced) this.#rebuildWanting(entry);
+    if (entry.sent.has(peer.key) !== announced) this.#rebuildTargets(entry);
   }
 
-  /** Drops a session nobody has any more, once every peer has heard COUNT 0. */
-  #collect(entry: LocalSession, local: number): void {
-    if (local > 0 || entry.sent.size > 0 || this.remoteCount(entry.name) > 0) return;
+  /** Drops a session nobody has any more, once every peer has heard that we left. */
+  #collect(entry: LocalSession): void {
+    if (this.#localCount(entry.name) > 0 || entry.sent.size > 0 || this.#remoteState(entry.name) > 0) return;
     this.#sessions.delete(entry.name);
     this.#relayIds.delete(entry.relayId);
   }
 
-  /** SPEC §6: COUNT towards `to` = local participants + those learned from peers other than `to`. */
-  #countFor(name: string, local: number, to: Peer): number {
-    let count = local;
-    for (const peer of this.#peers.values()) {
-      if (peer !== to) count += peer.count(name);
+  /** Peers that announced anything for the session (COUNT or JOINS). */
+  #remoteState(name: string): number {
+    let n = 0;
+    for (const peer of this.#peers.values()) if (peer.sessions.has(name)) n++;
+    return n;
+  }
+
+  /**
+   * What we announce to `to` for a session.
+   * To a version-1 peer, SPEC §6's COUNT: everything we reach other than through it.
+   * To a version-2 peer: ORIGINS = the origins it reaches through us (it said "via you" in its
+   * ROUTES) with their counts, ourselves included; COUNT = their sum; JOINS = the origins we
+   * reach through it whose media we want (participants here, or peers that joined them here).
+   */
+  #stateFor(entry: LocalSession, to: Peer): StateFor {
+    const name = entry.name;
+    const self = this.#localCount(name) + this.#legacyCount(name, to);
+    if (!to.v2) {
+      let count = self;
+      for (const origin of this.#routes.keys()) count += this.#originCount(name, origin);
+      return { count, origins: null, joins: null, sig: `${count}` };
     }
-    return count;
+    const origins = new Map<number, number>();
+    let count = 0;
+    if (self > 0 && to.routes.get(this.#nodeId) === METRIC_VIA_YOU) {
+      origins.set(this.#nodeId, self);
+      count += self;
+    }
+    const joins = new Set<number>();
+    for (const [origin, route] of this.#routes) {
+      const c = route.via.originCount(name, origin);
+      if (c === 0) continue;
+      if (route.via === to) {
+        if (this.#wants(name, origin, self, to)) joins.add(origin);
+      } else if (to.routes.get(origin) === METRIC_VIA_YOU) {
+        origins.set(origin, c);
+        count += c;
+      }
+    }
+    let sig = `${count}|`;
+    for (const [o, c] of origins) sig += `${o}:${c},`;
+    sig += '|';
+    for (const o of joins) sig += `${o},`;
+    return { count, origins, joins, sig };
+  }
+
+  /** We want `origin`'s media from `from`: participants here (or behind version-1 peers), or a joiner. */
+  #wants(name: string, origin: number, self: number, from: Peer): boolean {
+    if (self > 0) return true;
+    for (const peer of this.#peers.values()) {
+      if (peer !== from && peer.v2 && peer.joins(name).has(origin)) return true;
+    }
+    return false;
+  }
+
+  /** An origin's participant count for a session, as its next hop (the tree) reports it. */
+  #originCount(name: string, origin: number): number {
+    const route = this.#routes.get(origin);
+    return route === undefined ? 0 : route.via.originCount(name, origin);
+  }
+
+  /** COUNTs of version-1 peers (part of us for routing), except `except`. */
+  #legacyCount(name: string, except: Peer | null): number {
+    let n = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer !== except && !peer.v2) n += peer.count(name);
+    }
+    return n;
   }
 
   #localCount(name: string): number {
@@ -601,21 +1025,36 @@ class InterconnectImpl implements Interconnect, RelayPort {
       this.#relayIds.add(relayId);
       entry = new LocalSession(name, relayId);
       this.#sessions.set(name, entry);
-      this.#rebuildWanting(entry);
+      this.#rebuildTargets(entry);
     }
     return entry;
   }
 
-  #rebuildWanting(entry: LocalSession): void {
+  #rebuildTargets(entry: LocalSession): void {
+    const name = entry.name;
     const wanting: Peer[] = [];
+    const legacy: Peer[] = [];
+    const targets = new Map<number, Peer[]>();
     for (const peer of this.#peers.values()) {
-      if (peer.count(entry.name) > 0) wanting.push(peer);
+      if (peer.count(name) > 0) wanting.push(peer);
+      // Media goes only to peers that already got our SESSION_STATE with this session's RELAY_ID:
+      // relayed earlier, it would reach them with an id they cannot place yet (relay_unknown_session).
+      if (!entry.sent.has(peer.key)) continue;
+      if (!peer.v2) {
+        // Never unprotected media to a link with a secret (a version-1 peer there is refused anyway).
+        if (peer.count(name) > 0 && peer.secret === undefined) legacy.push(peer);
+        continue;
+      }
+      for (const origin of peer.joins(name)) {
+        let list = targets.get(origin);
+        if (list === undefined) targets.set(origin, list = []);
+        list.push(peer);
+      }
     }
     entry.wanting = wanting;
-    // Media goes only to peers that already got our SESSION_STATE with this session's RELAY_ID:
-    // relayed earlier, it would reach them with an id they cannot place yet (relay_unknown_session).
-    entry.relayTo = wanting.filter((p) => entry.sent.has(p.key));
     entry.wantingKeys = wanting.map((p) => p.key);
+    entry.legacyTo = legacy;
+    entry.targets = targets;
   }
 
   // ─── Sending control ────────────────────────────────────────────────────
@@ -625,11 +1064,18 @@ class InterconnectImpl implements Interconnect, RelayPort {
   }
 
   #sendHello(peer: Peer): void {
-    this.#sendControl(peer, RflxSubtype.Hello, { reflectorId: this.#config.reflectorId });
+    this.#sendControl(peer, RflxSubtype.Hello, {
+      reflectorId: this.#config.reflectorId, nodeId: this.#nodeId, routes: encodeRoutes(this.#routesFor(peer)),
+    });
   }
 
-  #sendSessionState(peer: Peer, entry: LocalSession, count: number): void {
-    this.#sendControl(peer, RflxSubtype.SessionState, { session: entry.name, relayId: entry.relayId, count });
+  #sendSessionState(peer: Peer, entry: LocalSession, st: StateFor): void {
+    const fields: RflxFields = { session: entry.name, relayId: entry.relayId, count: st.count };
+    if (peer.v2) {
+      if (st.origins !== null && st.origins.size > 0) fields.origins = encodeOrigins(st.origins);
+      if (st.joins !== null && st.joins.size > 0) fields.joins = encodeJoins(st.joins);
+    }
+    this.#sendControl(peer, RflxSubtype.SessionState, fields);
   }
 
   /**
@@ -670,6 +1116,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
   #renewEpoch(): void {
     this.#bootEpoch = nextBootEpoch();
     this.#seq = 0;
+    for (const peer of this.#peers.values()) this.#updateKeys(peer);
     this.#logger.info('interconnect_new_boot_epoch', { bootEpoch: this.#bootEpoch.toString(), reason: 'seq_exhausted' });
     setImmediate(() => this.#guard(() => {
       if (this.#state !== 'running') return;
@@ -678,6 +1125,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
         for (const s of this.#sessions.values()) s.sent.delete(peer.key);
         this.#announceAll(peer);
       }
+      for (const s of this.#sessions.values()) this.#rebuildTargets(s);
     }));
   }
 
@@ -711,6 +1159,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
         if (existing.secret !== c.secret) {
           existing.secret = c.secret;
           existing.seqWindow.reset();
+          this.#updateKeys(existing);
           this.#logger.info('peer_secret_changed', { peer: key });
         }
         continue;
@@ -735,7 +1184,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
         });
       }
     }
-    for (const entry of this.#sessions.values()) this.#rebuildWanting(entry);
+    for (const entry of this.#sessions.values()) this.#rebuildTargets(entry);
     return binds;
   }
 
@@ -776,17 +1225,18 @@ class InterconnectImpl implements Interconnect, RelayPort {
   #removePeer(peer: Peer): void {
     if (this.#state === 'running') {
       for (const entry of this.#sessions.values()) {
-        if ((entry.sent.get(peer.key) ?? 0) > 0) this.#sendSessionState(peer, entry, 0);
+        if (entry.sent.has(peer.key)) this.#sendSessionState(peer, entry, EMPTY_STATE);
       }
     }
     this.#timers.clear(`down:${peer.key}`);
     this.#peers.delete(peer.key);
     for (const s of this.#sessions.values()) s.sent.delete(peer.key);
     this.#forgetPeerSessions(peer);
-    if (peer.up) {
-      peer.up = false;
-      this.events.emit('peer-down', peer.key);
-    }
+    const wasUp = peer.up;
+    peer.up = false;
+    peer.routes = new Map();
+    this.#recomputeRoutes();
+    if (wasUp) this.events.emit('peer-down', peer.key);
     peer.pair?.removePeer(peer);
     this.#logger.info('peer_removed', { peer: peer.key });
   }

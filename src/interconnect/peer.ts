@@ -6,6 +6,7 @@
 import { isIPv4 } from 'node:net';
 import type { PeerConfig } from '../config/types.js';
 import type { PeerSnapshot } from './api.js';
+import type { RelayOpener, RelaySealer } from './relay-crypto.js';
 import type { RelaySocketPair } from './relay-socket-pair.js';
 import { SeqWindow } from './seq-window.js';
 
@@ -16,12 +17,20 @@ export function peerKey(address: string, rtpRelayPort: number): string {
 
 /** What a peer announced for one session. */
 export interface RemoteSession {
+  /** COUNT: participants reachable through the peer that it counts towards us. */
   count: number;
+  /** ORIGINS: the part of COUNT per origin NODE_ID (empty from a version-1 peer). */
+  origins: ReadonlyMap<number, number>;
+  /** JOINS: origins whose media the peer asks us for. */
+  joins: ReadonlySet<number>;
   /** The peer's RELAY_ID for the session (what its relay datagrams carry). */
   relayId: number;
   /** ms since epoch of the last SESSION_STATE (refresh), for expiry. */
   at: number;
 }
+
+const EMPTY_ORIGINS: ReadonlyMap<number, number> = new Map();
+const EMPTY_JOINS: ReadonlySet<number> = new Set();
 
 export class Peer {
   readonly key: string;
@@ -40,6 +49,18 @@ export class Peer {
   epoch: bigint | undefined;
   lastHelloAt: number | undefined;
   readonly seqWindow = new SeqWindow();
+  /**
+   * NODE_ID from its HELLO; undefined for a version-1 peer (no NODE_ID), which is
+   * treated as part of us for routing (docs/protocol.md: trees only through it).
+   */
+  nodeId: number | undefined;
+  /** Its last ROUTES: node → metric as it advertised them to us. */
+  routes: ReadonlyMap<number, number> = new Map();
+  /** Protected relay (with a secret): keys for both directions, once NODE_IDs and BOOT_EPOCHs are known. */
+  sealer: RelaySealer | undefined;
+  opener: RelayOpener | undefined;
+  /** What the keys were derived from (to see a change); never logged. */
+  keyInputs = '';
 
   /** Sessions this peer announced with COUNT > 0. */
   readonly sessions = new Map<string, RemoteSession>();
@@ -66,17 +87,26 @@ export class Peer {
     return this.sessions.get(session)?.count ?? 0;
   }
 
+  /** True for a peer speaking the current version (HELLO with NODE_ID). */
+  get v2(): boolean {
+    return this.nodeId !== undefined;
+  }
+
   /**
-   * Records a SESSION_STATE. Returns the previous count. COUNT 0 forgets the
-   * session (and its RELAY_ID).
+   * Records a SESSION_STATE. Returns the previous count. COUNT 0 without JOINS
+   * forgets the session (and its RELAY_ID).
    */
-  setSession(session: string, relayId: number, count: number, now: number): number {
+  setSession(
+    session: string, relayId: number, count: number, now: number,
+    origins: ReadonlyMap<number, number> = EMPTY_ORIGINS, joins: ReadonlySet<number> = EMPTY_JOINS,
+  ): number {
     const prev = this.sessions.get(session);
     const prevCount = prev?.count ?? 0;
-    // COUNT 0 ends the session and its RELAY_ID with it: stale relay datagrams are
+    const ended = count === 0 && joins.size === 0;
+    // The end of a session ends its RELAY_ID with it: stale relay datagrams are
     // then dropped, and a peer cycling ids cannot grow sessionByRelayId.
-    if (prev !== undefined && (prev.relayId !== relayId || count === 0)) this.#unmapRelayId(prev.relayId, session);
-    if (count === 0) {
+    if (prev !== undefined && (prev.relayId !== relayId || ended)) this.#unmapRelayId(prev.relayId, session);
+    if (ended) {
       if (prev !== undefined) this.sessions.delete(session);
       return prevCount;
     }
@@ -86,10 +116,22 @@ export class Peer {
       prev.count = count;
       prev.relayId = relayId;
       prev.at = now;
+      prev.origins = origins;
+      prev.joins = joins;
     } else {
-      this.sessions.set(session, { count, relayId, at: now });
+      this.sessions.set(session, { count, relayId, at: now, origins, joins });
     }
     return prevCount;
+  }
+
+  /** Its JOINS for a session (empty when none). */
+  joins(session: string): ReadonlySet<number> {
+    return this.sessions.get(session)?.joins ?? EMPTY_JOINS;
+  }
+
+  /** Its ORIGINS count for one origin of a session. */
+  originCount(session: string, origin: number): number {
+    return this.sessions.get(session)?.origins.get(origin) ?? 0;
   }
 
   /** Forgets everything learned from this peer instance; returns the sessions it had. */
@@ -112,6 +154,7 @@ export class Peer {
       address: this.address,
       rtpRelayPort: this.rtpRelayPort,
       ...(this.id !== undefined ? { id: this.id } : {}),
+      ...(this.nodeId !== undefined ? { nodeId: this.nodeId } : {}),
       up: this.up,
       ...(this.lastHelloAt !== undefined ? { lastHelloAt: this.lastHelloAt } : {}),
       ...(this.epoch !== undefined ? { bootEpoch: this.epoch.toString() } : {}),

@@ -16,7 +16,9 @@ import { FileFetch } from './file-fetch.js';
 import { type FileSpool, unlinkQuietly } from './file-spool.js';
 import { DEFAULT_FILE_TUNABLES, FileDrop, type FileEntry, type FileState, type FileTunables } from './file-types.js';
 import { passkeyMatches } from './passkey.js';
-import { PendingBySource } from './pending-by-source.js';
+import { RateLimitedLog } from '../runtime/rate-limited-log.js';
+import { silentLogger } from '../runtime/logger.js';
+import { type AdmissionTicket, type KnownSources, TcpAdmission } from '../runtime/tcp-admission.js';
 import { closeWith, LINE_MAX_BYTES, LineError, parseAuthLine, parseCount, readLine } from './tcp-line.js';
 
 export interface FileServerOptions {
@@ -24,6 +26,10 @@ export interface FileServerOptions {
   /** FILE_TRANSFER_PORT; 0 picks a free port (tests), see `port`. */
   readonly port: number;
   readonly tunables?: Partial<FileTunables>;
+  /** Participants' and peers' addresses, preferred by admission (default: none known). */
+  readonly known?: KnownSources;
+  /** Where refusals are logged (rate-limited); default: nowhere (they are still counted). */
+  readonly refusalLog?: RateLimitedLog;
 }
 
 export interface FileCounters {
@@ -46,7 +52,7 @@ export class FileServer {
   readonly #tunables: FileTunables;
   readonly #sockets = new Set<Socket>();
   readonly #fetches = new Map<number, FileFetch>();
-  readonly #pending: PendingBySource;
+  readonly #admission: TcpAdmission;
   #server: Server | null = null;
   #port = 0;
   #closed = false;
@@ -56,7 +62,14 @@ export class FileServer {
     this.#host = options.host;
     this.#requestedPort = options.port;
     this.#tunables = { ...DEFAULT_FILE_TUNABLES, ...options.tunables };
-    this.#pending = new PendingBySource(() => this.#tunables.maxPendingPerSource);
+    this.#admission = new TcpAdmission('file', () => ({
+      maxConnections: this.#tunables.maxConnections,
+      reservedForKnown: this.#tunables.reservedForKnown,
+      maxPerSource: this.#tunables.maxPerSource,
+      maxPendingPerSource: this.#tunables.maxPendingPerSource,
+      handshakeTimeoutMs: this.#tunables.handshakeTimeoutMs,
+      pressureHandshakeTimeoutMs: this.#tunables.pressureHandshakeTimeoutMs,
+    }), options.known ?? (() => false), this.drops, options.refusalLog ?? new RateLimitedLog(silentLogger()));
     spool.events.on('file-removed', (entry) => {
       const fetch = this.#fetches.get(entry.id);
       if (fetch?.entry === entry) fetch.abort();
@@ -68,7 +81,9 @@ export class FileServer {
 
   async listen(): Promise<number> {
     const server = createServer({ allowHalfOpen: true }, (s) => this.#onConnection(s));
-    server.maxConnections = this.#tunables.maxConnections;
+    // Our admission refuses (and counts) before this; the hard limit is a backstop against descriptor exhaustion.
+    server.maxConnections = this.#tunables.maxConnections + 64;
+    server.on('drop', () => { this.drops.add(FileDrop.OverHardLimit); });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: this.#host, port: this.#requestedPort }, () => { server.off('error', reject); resolve(); });
@@ -100,20 +115,19 @@ export class FileServer {
       this.drops.add(FileDrop.Idle);
       socket.destroy();
     });
-    // One host holding idle connections must not use up maxConnections for everyone.
-    const source = socket.remoteAddress ?? '';
-    if (!this.#pending.take(source)) {
-      this.drops.add(FileDrop.TooManyPending);
-      socket.destroy();
-      return;
-    }
-    void this.#handle(socket, source).catch(() => socket.destroy());
+    // A few hosts holding idle connections must not use up maxConnections for everyone (tcp-admission.ts).
+    const ticket = this.#admission.admit(socket);
+    if (ticket === null) { this.#sockets.delete(socket); return; }
+    void this.#handle(socket, ticket).catch(() => socket.destroy());
   }
 
-  async #handle(socket: Socket, source: string): Promise<void> {
-    // readLine always settles (line, deadline, length bound or close), so the count always comes back.
-    const result = await readLine(socket, LINE_MAX_BYTES, this.#tunables.handshakeTimeoutMs);
-    this.#pending.release(source);
+  /** Connections open on the port (admitted, not yet closed). */
+  get connections(): number { return this.#admission.connections; }
+
+  async #handle(socket: Socket, ticket: AdmissionTicket): Promise<void> {
+    // readLine always settles (line, deadline, length bound or close).
+    const result = await readLine(socket, LINE_MAX_BYTES, ticket.handshakeTimeoutMs);
+    ticket.settled();
     if (!result.ok) {
       if (result.error === LineError.Timeout) { this.drops.add(FileDrop.HandshakeTimeout); closeWith(socket, 'ERR timeout'); }
       else if (result.error === LineError.TooLong) { this.drops.add(FileDrop.LineTooLong); closeWith(socket, 'ERR line_too_long'); }

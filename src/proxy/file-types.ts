@@ -61,8 +61,14 @@ export interface FileTunables {
   readonly idleTimeoutMs: number;
   /** Simultaneous connections on FILE_TRANSFER_PORT. */
   readonly maxConnections: number;
-  /** Connections of one source address that have not sent their PUT/GET line yet. */
+  /** Connections of one unknown source address that have not sent their PUT/GET line yet (known: twice). */
   readonly maxPendingPerSource: number;
+  /** Connections of one unknown source address in all (known sources: four times as many). */
+  readonly maxPerSource: number;
+  /** Of maxConnections, how many only participants and peers may use (at most a quarter). */
+  readonly reservedForKnown: number;
+  /** Deadline for the PUT/GET line of an unknown source once half of the unknown share is in use. */
+  readonly pressureHandshakeTimeoutMs: number;
   /** FILE_TTL override in ms (tests); else FILE_TTL seconds from the config. */
   readonly ttlMs?: number;
 }
@@ -71,7 +77,10 @@ export const DEFAULT_FILE_TUNABLES: FileTunables = {
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
   maxConnections: 512,
-  maxPendingPerSource: 16,
+  maxPendingPerSource: 8,
+  maxPerSource: 16,
+  reservedForKnown: 128,
+  pressureHandshakeTimeoutMs: 2_000,
 };
 
 /** Drop and failure reasons of the file part (metric labels). */
@@ -90,6 +99,12 @@ export const FileDrop = {
   FetchFailed: 'file_fetch_failed',
   Idle: 'file_idle',
   TooManyPending: 'file_too_many_pending',
+  /** Admission (tcp-admission.ts): one source's connection limit, the port full, a pending unknown evicted for a participant. */
+  SourceLimit: 'file_source_limit',
+  Full: 'file_full',
+  Evicted: 'file_evicted',
+  /** Beyond the listener's hard limit (Node refuses before we see the socket). */
+  OverHardLimit: 'file_over_hard_limit',
 } as const;
 
 export function fileSnapshot(e: FileEntry): FileSnapshot {

@@ -28,6 +28,7 @@ import { FileSpool } from './file-spool.js';
 import type { FileEntry, FileSnapshot, FileTunables } from './file-types.js';
 import { newId, newPasskey, PASSKEY_BYTES } from './passkey.js';
 import { type Share, ShareHub } from './share-hub.js';
+import { sourceKey } from '../runtime/tcp-admission.js';
 import type { ShareSnapshot, ShareTunables } from './share-types.js';
 
 export type { FileSnapshot } from './file-types.js';
@@ -97,6 +98,15 @@ function textsFit(...texts: (string | undefined)[]): boolean {
 }
 
 const ANSWER_CACHE_MS = 60_000;
+/** How stale the known-sources set of TCP admission may be (a latch or a leave refreshes it at once). */
+const KNOWN_REFRESH_MS = 1_000;
+
+/** "ip:port" or "[v6]:port" → ip. */
+function hostOf(endpoint: string): string {
+  if (endpoint.startsWith('[')) return endpoint.slice(1, endpoint.indexOf(']'));
+  const colon = endpoint.lastIndexOf(':');
+  return colon < 0 ? endpoint : endpoint.slice(0, colon);
+}
 /** Refusals (input defects) are logged at most once per event per interval; the counters count them all. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -136,18 +146,48 @@ class ProxyImpl implements Proxy {
     this.#refusals = new RateLimitedLog(deps.logger, REFUSAL_LOG_INTERVAL_MS);
     const o = deps.options ?? {};
     this.#answers = new AnswerCache(o.answerCacheMs ?? ANSWER_CACHE_MS);
+    const known = (ip: string): boolean => this.#isKnown(ip);
     this.#hub = new ShareHub({
       host: deps.config.listenAddress,
       serverPorts: deps.config.appshareServerPorts,
       clientPorts: deps.config.appshareClientPorts,
       tunables: o.share,
+      known,
+      refusalLog: this.#refusals,
     });
     this.#spool = new FileSpool(this.#spoolOptions(deps.config, o.file));
-    this.#files = new FileServer(this.#spool, { host: deps.config.listenAddress, port: deps.config.fileTransferPort, tunables: o.file });
+    this.#files = new FileServer(this.#spool, {
+      host: deps.config.listenAddress, port: deps.config.fileTransferPort, tunables: o.file, known, refusalLog: this.#refusals,
+    });
     this.#fileTtlOverride = o.file?.ttlMs;
   }
 
   readonly #fileTtlOverride: number | undefined;
+
+  /** Source IPs of participants (SDP and latched addresses) and configured peers; rebuilt at most once a second. */
+  #known: Set<string> | null = null;
+  #knownAt = 0;
+
+  /** TCP admission prefers these sources (tcp-admission.ts). */
+  #isKnown(ip: string): boolean {
+    const now = Date.now();
+    if (this.#known === null || now - this.#knownAt > KNOWN_REFRESH_MS) {
+      const set = new Set<string>();
+      for (const p of this.#config.peers) set.add(sourceKey(p.address));
+      for (const session of this.#core.snapshot()) {
+        for (const p of session.participants) {
+          for (const st of p.streams) {
+            set.add(sourceKey(st.sdpAddress));
+            if (st.rtpSource !== undefined) set.add(sourceKey(hostOf(st.rtpSource)));
+            if (st.rtcpSource !== undefined) set.add(sourceKey(hostOf(st.rtcpSource)));
+          }
+        }
+      }
+      this.#known = set;
+      this.#knownAt = now;
+    }
+    return this.#known.has(ip);
+  }
 
   #spoolOptions(config: Config, file: Partial<FileTunables> | undefined): { dir: string; maxBytes: number; ttlMs: number } {
     return { dir: config.fileSpoolDir, maxBytes: config.fileMaxBytes, ttlMs: file?.ttlMs ?? config.fileTtlS * 1000 };
@@ -177,9 +217,9 @@ class ProxyImpl implements Proxy {
       this.#fileOwner.delete(entry.id);
       this.#logger.info('file_removed', { fileId: entry.id, session: entry.session, reason });
     }));
-    this.#on(this.#core.events, 'rtcp-latched', (id, session) => this.#guard(() => this.#onRtcpLatched(id, session)));
+    this.#on(this.#core.events, 'rtcp-latched', (id, session) => this.#guard(() => { this.#known = null; this.#onRtcpLatched(id, session); }));
     this.#on(this.#core.events, 'session-empty', (session) => this.#guard(() => this.#maybeEndSession(session)));
-    this.#on(this.#core.events, 'participant-removed', (id) => this.#answers.forgetParticipant(id));
+    this.#on(this.#core.events, 'participant-removed', (id) => { this.#known = null; this.#answers.forgetParticipant(id); });
     const link = this.#link;
     if (link !== null) {
       this.#on(link.events, 'peer-rflx', (peerKey, m) => this.#guard(() => this.#onPeerRflx(peerKey, m)));

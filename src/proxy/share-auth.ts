@@ -18,16 +18,15 @@ export async function authenticateShareLine(
   info: ShareInfo,
   ctx: ShareContext,
 ): Promise<Buffer | null> {
-  // One host holding idle connections must not use up a share port's connection limit.
-  const source = socket.remoteAddress ?? '';
-  if (!ctx.pending.take(source)) {
-    ctx.drops.add(ShareDrop.TooManyPending);
+  // Admission (per share port, tcp-admission.ts) ran when the connection was accepted; a refused one is destroyed.
+  const ticket = ctx.ticket(socket);
+  if (ticket === undefined || socket.destroyed) {
     socket.destroy();
     return null;
   }
-  // readLine always settles (line, deadline, length bound or close), so the slot always comes back.
-  const result = await readLine(socket, LINE_MAX_BYTES, ctx.tunables().handshakeTimeoutMs);
-  ctx.pending.release(source);
+  // readLine always settles (line, deadline, length bound or close).
+  const result = await readLine(socket, LINE_MAX_BYTES, ticket.handshakeTimeoutMs);
+  ticket.settled();
   if (!result.ok) {
     if (result.error === LineError.Timeout) {
       ctx.drops.add(ShareDrop.HandshakeTimeout);

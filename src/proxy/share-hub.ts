@@ -7,11 +7,15 @@ import type { PortRange } from '../config/types.js';
 import { DropCounter } from '../runtime/drop-counter.js';
 import { TypedEmitter } from '../runtime/typed-emitter.js';
 import { LocalShare } from './local-share.js';
-import { PendingBySource } from './pending-by-source.js';
+import type { Socket } from 'node:net';
+import { silentLogger } from '../runtime/logger.js';
+import { RateLimitedLog } from '../runtime/rate-limited-log.js';
+import { type AdmissionTicket, type KnownSources, TcpAdmission } from '../runtime/tcp-admission.js';
 import { listenFromPool, PortPool, type PooledListener } from './port-pool.js';
 import { RemoteShare, type ShareOrigin } from './remote-share.js';
 import {
   DEFAULT_SHARE_TUNABLES,
+  ShareDrop,
   type ShareContext,
   type ShareCounters,
   type ShareInfo,
@@ -36,6 +40,10 @@ export interface ShareHubOptions {
   readonly serverPorts: PortRange;
   readonly clientPorts: PortRange;
   readonly tunables?: Partial<ShareTunables>;
+  /** Participants' and peers' addresses, preferred by admission (default: none known). */
+  readonly known?: KnownSources;
+  /** Where refusals are logged (rate-limited); default: nowhere (they are still counted). */
+  readonly refusalLog?: RateLimitedLog;
 }
 
 export class ShareHub {
@@ -48,6 +56,9 @@ export class ShareHub {
   readonly #ctx: ShareContext;
   #host: string;
   #tunables: ShareTunables;
+  readonly #known: KnownSources;
+  readonly #refusalLog: RateLimitedLog;
+  readonly #tickets = new WeakMap<Socket, AdmissionTicket>();
   #closed = false;
 
   constructor(options: ShareHubOptions) {
@@ -55,11 +66,16 @@ export class ShareHub {
     this.#serverPool = new PortPool(options.serverPorts);
     this.#clientPool = new PortPool(options.clientPorts);
     this.#tunables = { ...DEFAULT_SHARE_TUNABLES, ...options.tunables };
+    this.#known = options.known ?? (() => false);
+    this.#refusalLog = options.refusalLog ?? new RateLimitedLog(silentLogger());
+    // The shares' own per-port check is a backstop behind admission: it sees a slightly higher bound, so that a
+    // connection admitted in the same turn as an eviction (the evicted socket not closed yet) is not refused there.
+    const backstop: ShareTunables = { ...this.#tunables, maxConnectionsPerPort: this.#tunables.maxConnectionsPerPort + 8 };
     this.#ctx = {
-      tunables: () => this.#tunables,
+      tunables: () => backstop,
       drops: this.drops,
       counters: this.counters,
-      pending: new PendingBySource(() => this.#tunables.maxPendingPerSource),
+      ticket: (socket) => this.#tickets.get(socket),
       ended: (id, reason) => this.#onEnded(id, reason),
       live: (id) => {
         const share = this.#shares.get(id);
@@ -133,9 +149,29 @@ export class ShareHub {
   }
 
   async #listen(pool: PortPool): Promise<PooledListener | null> {
-    const t = this.#tunables;
-    const listener = await listenFromPool(pool, this.#host, () => undefined, { allowHalfOpen: false });
-    if (listener !== null) listener.server.maxConnections = t.maxConnectionsPerPort + 8;
+    // Admission per port (tcp-admission.ts); it runs before the share's own 'connection' listener,
+    // which finds a refused socket destroyed and lets it go.
+    const admission = new TcpAdmission('share', () => {
+      const t = this.#tunables;
+      return {
+        maxConnections: t.maxConnectionsPerPort,
+        reservedForKnown: t.reservedForKnown,
+        maxPerSource: t.maxPerSource,
+        maxPendingPerSource: t.maxPendingPerSource,
+        handshakeTimeoutMs: t.handshakeTimeoutMs,
+        pressureHandshakeTimeoutMs: t.pressureHandshakeTimeoutMs,
+      };
+    }, this.#known, this.drops, this.#refusalLog);
+    const onConnection = (socket: Socket): void => {
+      socket.on('error', () => undefined);
+      const ticket = admission.admit(socket);
+      if (ticket !== null) this.#tickets.set(socket, ticket);
+    };
+    const listener = await listenFromPool(pool, this.#host, onConnection, { allowHalfOpen: false });
+    if (listener !== null) {
+      listener.server.maxConnections = this.#tunables.maxConnectionsPerPort + 64;
+      listener.server.on('drop', () => { this.drops.add(ShareDrop.OverHardLimit); });
+    }
     return listener;
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { DropCounter } from '../runtime/drop-counter.js';
-import type { PendingBySource } from './pending-by-source.js';
+import type { AdmissionTicket } from '../runtime/tcp-admission.js';
 
 export interface ShareInfo {
   readonly id: number;
@@ -42,8 +42,14 @@ export interface ShareTunables {
   readonly grantTimeoutMs: number;
   /** Connections (pending and authenticated) per share port. */
   readonly maxConnectionsPerPort: number;
-  /** Connections of one source address per share that have not sent their `SHARE`/`VIEW` line yet. */
+  /** Connections of one unknown source address per share port that have not sent their `SHARE`/`VIEW` line yet (known: twice). */
   readonly maxPendingPerSource: number;
+  /** Connections of one unknown source address per share port in all (known sources: four times as many). */
+  readonly maxPerSource: number;
+  /** Of maxConnectionsPerPort, how many only participants and peers may use (at most a quarter). */
+  readonly reservedForKnown: number;
+  /** Deadline for the first line of an unknown source once half of a port's unknown share is in use. */
+  readonly pressureHandshakeTimeoutMs: number;
   /** Idle limit of a peer's upstream connection before it is considered dead. */
   readonly upstreamTimeoutMs: number;
 }
@@ -53,7 +59,10 @@ export const DEFAULT_SHARE_TUNABLES: ShareTunables = {
   viewerBufferBytes: 4 * 1024 * 1024,
   grantTimeoutMs: 120_000,
   maxConnectionsPerPort: 256,
-  maxPendingPerSource: 16,
+  maxPendingPerSource: 8,
+  maxPerSource: 16,
+  reservedForKnown: 64,
+  pressureHandshakeTimeoutMs: 2_000,
   upstreamTimeoutMs: 30_000,
 };
 
@@ -67,6 +76,12 @@ export const ShareDrop = {
   SlowViewer: 'share_slow_viewer',
   UpstreamFailed: 'share_upstream_failed',
   TooManyPending: 'share_too_many_pending',
+  /** Admission (tcp-admission.ts): one source's limit on a port, the port full, a pending unknown evicted for a participant. */
+  SourceLimit: 'share_source_limit',
+  Full: 'share_full',
+  Evicted: 'share_evicted',
+  /** Beyond a listener's hard limit (Node refuses before we see the socket). */
+  OverHardLimit: 'share_over_hard_limit',
 } as const;
 
 export interface ShareCounters {
@@ -81,8 +96,8 @@ export interface ShareContext {
   readonly tunables: () => ShareTunables;
   readonly drops: DropCounter;
   readonly counters: ShareCounters;
-  /** Connections still waiting for their first line, per source address, over all share ports. */
-  readonly pending: PendingBySource;
+  /** The admission ticket of a connection accepted on a share port (undefined: refused, already destroyed). */
+  readonly ticket: (socket: Socket) => AdmissionTicket | undefined;
   /** The share has ended (after it closed its sockets); the hub releases its ports. */
   readonly ended: (id: number, reason: string) => void;
   /** The sharer of a local share authenticated. */

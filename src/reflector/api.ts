@@ -156,11 +156,12 @@ export type CoreEvents = {
 
 /**
  * Hook for the inter-reflector link. The core calls `forward` for every RTP/RTCP
- * datagram of a local participant (and for relayed ones, with the peer they came
- * from), and the interconnect decides which peers want it.
+ * datagram of a local participant, and the interconnect decides which peers want
+ * it. Relayed datagrams never come back here: the interconnect relays them from
+ * peer to peer itself and injects them into the core only for local fan-out.
  */
 export interface RelayPort {
-  forward(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string | null): void;
+  forward(session: string, medium: Medium, rtcp: boolean, packet: Buffer): void;
 }
 
 /**
@@ -202,8 +203,8 @@ export interface ReflectorCore {
   /** A participant's negotiated codecs with its own PT numbers, most preferred first; undefined for an unknown id. */
   participantCodecs(participantId: string, medium: Medium): readonly CodecMapping[] | undefined;
 
-  /** Media relayed from a peer: reflected to local participants, and relayed on (split horizon). */
-  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string): void;
+  /** Media relayed from a peer: reflected to local participants (and the mixer) only; the interconnect relays it on. */
+  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer): void;
   /**
    * Sends a packet of our own to a participant's latched (or proven SDP) address for that medium,
    * from the medium's port: RFLX announcements (audio, rtcp), the mixer's output (audio, rtp/rtcp).

@@ -437,7 +437,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     return true;
   }
 
-  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string): void {
+  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer): void {
     try {
       if (packet.length < (rtcp ? RTCP_MIN_SIZE : RTP_MIN_SIZE) || packet[0] >> 6 !== 2) {
         this.#drop(rtcp ? ReflectorDrop.MalformedRtcp : ReflectorDrop.MalformedRtp);
@@ -445,12 +445,9 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       }
       const s = this.#sessions.get(session);
       const flow = flowIndex(mediumIndex(medium), rtcp);
-      if (s === undefined) {
-        this.#relayForward(session, flow, packet, fromPeer);
-        return;
-      }
-      if (rtcp) this.#fanOutRtcp(s, flow, packet, null, fromPeer);
-      else this.#fanOutRtp(s, flow, packet, null, null, fromPeer);
+      if (s === undefined) return; // no local participants; the interconnect relays it on
+      if (rtcp) this.#fanOutRtcp(s, flow, packet, null);
+      else this.#fanOutRtp(s, flow, packet, null, null);
     } catch (err) {
       this.#internalError(err);
     }
@@ -541,7 +538,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       s.lastSsrc = ssrc;
       this.#attr.learnSsrc(s, ssrc);
     }
-    this.#fanOutRtp(s.participant.session, flow, buf, s.participant, s.inPt, null);
+    this.#fanOutRtp(s.participant.session, flow, buf, s.participant, s.inPt);
   }
 
   #onRtcp(s: StreamState, flow: number, buf: Buffer, now: number): void {
@@ -567,7 +564,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       return;
     }
     if (insp.cnameLength >= 0 || insp.nameLength >= 0) this.#readSdes(p, buf, insp);
-    this.#fanOutRtcp(p.session, flow, buf, p, null);
+    this.#fanOutRtcp(p.session, flow, buf, p);
     if (insp.byeCount > 0) {
       for (let i = 0; i < insp.byeCount; i++) p.byeSsrcs.add(insp.byeSsrcs[i]);
       if (p.allSsrcsSaidBye()) this.leave(p.id, 'rtcp_bye');
@@ -577,8 +574,9 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   /**
    * Reflects one RTP datagram to the session's recipients of `flow`, with the
    * PT byte mapped per recipient; gives audio to the mixer and everything to
-   * the relay. `inPt` is the sender's inbound table, null for relayed media
-   * (already canonical).
+   * the relay (a local sender's only: `sender` null is relayed media, which the
+   * interconnect relays on itself). `inPt` is the sender's inbound table, null for
+   * relayed media (already canonical).
    */
   #fanOutRtp(
     session: SessionState,
@@ -586,7 +584,6 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     buf: Buffer,
     sender: ParticipantState | null,
     inPt: Uint8Array | null,
-    fromPeer: string | null,
   ): void {
     const pt = buf[1] & 0x7f;
     const canonical = inPt === null ? pt : inPt[pt];
@@ -608,7 +605,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
         }
       }
     }
-    if (this.#relay !== null) this.#relayForward(session.name, flow, canonical === NO_PT ? buf : this.#withPt(buf, canonical), fromPeer);
+    if (sender !== null && this.#relay !== null) this.#relayForward(session.name, flow, canonical === NO_PT ? buf : this.#withPt(buf, canonical));
   }
 
   #sendRtpTo(
@@ -639,7 +636,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
    * where it arrived: RTCP multiplexed on an RTP port (RFC 5761) goes out on that RTP
    * flow to local participants, and to the mixer and peers as the medium's RTCP.
    */
-  #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null, fromPeer: string | null): void {
+  #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null): void {
     const targets = session.targets[flow];
     const sock = this.#senders[flow];
     this.#gen = (this.#gen + 1) >>> 0 || 1;
@@ -664,14 +661,14 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
         }
       }
     }
-    if (this.#relay !== null) this.#relayForward(session.name, rtcpFlow, buf, fromPeer);
+    if (sender !== null && this.#relay !== null) this.#relayForward(session.name, rtcpFlow, buf);
   }
 
-  #relayForward(session: string, flow: number, buf: Buffer, fromPeer: string | null): void {
+  #relayForward(session: string, flow: number, buf: Buffer): void {
     const relay = this.#relay;
     if (relay === null) return;
     try {
-      relay.forward(session, mediumOfIndex(flowMedium(flow)), flowIsRtcp(flow), this.#stable(buf), fromPeer);
+      relay.forward(session, mediumOfIndex(flowMedium(flow)), flowIsRtcp(flow), this.#stable(buf));
     } catch (err) {
       this.#hookError('relay', err);
     }

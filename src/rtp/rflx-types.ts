@@ -49,6 +49,14 @@ export const RflxTlv = {
   Timestamp: 20,
   Auth: 21,
   RequestId: 22,
+  /** Interconnection graphs with cycles (docs/protocol.md): the sender's NODE_ID, u32 ≠ 0. */
+  NodeId: 23,
+  /** Distance vector: entries of NODE_ID u32 + METRIC u8 (relay-routing.ts). */
+  Routes: 24,
+  /** Per-origin counts: entries of NODE_ID u32 + COUNT u32. */
+  Origins: 25,
+  /** Origins whose media the sender asks for: entries of NODE_ID u32. */
+  Joins: 26,
 } as const;
 export type RflxTlv = (typeof RflxTlv)[keyof typeof RflxTlv];
 
@@ -80,6 +88,11 @@ export interface RflxFields {
   /** 16 bytes: first half of HMAC-SHA256 (SPEC §6). */
   auth?: Buffer;
   requestId?: number;
+  nodeId?: number;
+  /** Raw list values; decode with relay-routing.ts. */
+  routes?: Buffer;
+  origins?: Buffer;
+  joins?: Buffer;
 }
 
 export interface RflxMessage {

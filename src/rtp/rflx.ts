@@ -68,11 +68,11 @@ export const RflxDrop = {
 export type RflxDropReason = (typeof RflxDrop)[keyof typeof RflxDrop];
 export type RflxDrop = RflxDropReason;
 
-type Kind = 'u16' | 'u32' | 'u64' | 'utf8' | 'bytes';
+type Kind = 'u16' | 'u32' | 'u64' | 'utf8' | 'bytes' | 'blob';
 interface TlvSpec {
   readonly field: keyof RflxFields;
   readonly kind: Kind;
-  /** Exact value size; -1 for variable (utf8). */
+  /** Exact value size; -1 for variable (utf8, blob). */
   readonly size: number;
 }
 
@@ -100,6 +100,10 @@ const TLV_SPECS: ReadonlyMap<number, TlvSpec> = new Map<number, TlvSpec>([
   [RflxTlv.Timestamp, { field: 'timestamp', kind: 'u64', size: 8 }],
   [RflxTlv.Auth, { field: 'auth', kind: 'bytes', size: RFLX_AUTH_SIZE }],
   [RflxTlv.RequestId, { field: 'requestId', kind: 'u32', size: 4 }],
+  [RflxTlv.NodeId, { field: 'nodeId', kind: 'u32', size: 4 }],
+  [RflxTlv.Routes, { field: 'routes', kind: 'blob', size: -1 }],
+  [RflxTlv.Origins, { field: 'origins', kind: 'blob', size: -1 }],
+  [RflxTlv.Joins, { field: 'joins', kind: 'blob', size: -1 }],
 ]);
 
 /** TLV types in the order the encoder writes them: ascending, AUTH last. */
@@ -136,6 +140,10 @@ function valueBytes(spec: TlvSpec, value: RflxFields[keyof RflxFields]): Buffer 
     }
     case 'bytes': {
       if (!(value instanceof Uint8Array) || value.length !== spec.size) throw new RangeError(`RFLX ${name}: ${spec.size} bytes expected`);
+      return Buffer.from(value);
+    }
+    case 'blob': {
+      if (!(value instanceof Uint8Array) || value.length > MAX_TLV_VALUE) throw new RangeError(`RFLX ${name}: at most 65535 bytes expected`);
       return Buffer.from(value);
     }
   }
@@ -289,6 +297,7 @@ export function parseRflx(buf: Buffer, offset: number, length: number): RflxMess
         assign(fields, spec.field, buf.readBigUInt64BE(at));
         break;
       case 'bytes':
+      case 'blob':
         assign(fields, spec.field, Buffer.from(buf.subarray(at, at + len)));
         break;
       case 'utf8': {

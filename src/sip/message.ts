@@ -30,8 +30,10 @@ export interface NameAddr {
 }
 
 export interface ViaHop {
-  /** The header value of this hop exactly as received. */
+  /** The header value of this hop as received (folding undone). */
   readonly raw: string;
+  /** The protocol version of the hop (`2.0`). */
+  readonly version: string;
   readonly transport: string;
   readonly host: string;
   readonly port?: number;
@@ -72,6 +74,12 @@ export const SipParseDrop = {
   BadFromTo: 'sip_bad_from_to',
   CseqMethodMismatch: 'sip_cseq_method_mismatch',
   BadVersion: 'sip_bad_version',
+  /** The request line is not `Method SP Request-URI SP SIP-Version` exactly, or the URI is not one. */
+  BadRequestLine: 'sip_bad_request_line',
+  /** Content-Length repeated with different values, not a number, or not the body's length (RFC 3261 §18.3, §20.14). */
+  BadContentLength: 'sip_bad_content_length',
+  /** A header field of a single value given several (RFC 3261 §7.3), or a Max-Forwards, Date or Contact that breaks its grammar. */
+  BadHeader: 'sip_bad_header',
 } as const;
 export type SipParseDrop = (typeof SipParseDrop)[keyof typeof SipParseDrop];
 
@@ -167,21 +175,23 @@ export function splitHeaderList(value: string): string[] {
   return out.filter((s) => s.length > 0);
 }
 
-const VIA_RE = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9]+)\s+(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?:\s*:\s*(\d{1,5}))?\s*((?:;.*)?)$/;
+// RFC 3261 §25.1: LWS is allowed around the '/' of sent-protocol (RFC 4475 §3.1.1.1).
+const VIA_RE = /^SIP\s*\/\s*(\d{1,3}\.\d{1,3})\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?:\s*:\s*(\d{1,5}))?\s*((?:;.*)?)$/;
 
 export function parseVia(value: string): ViaHop[] | undefined {
   const hops: ViaHop[] = [];
   for (const raw of splitHeaderList(value)) {
     const m = VIA_RE.exec(raw);
     if (m === null) return undefined;
-    const params = parseParams(m[4] ?? '');
-    const port = m[3] !== undefined ? Number(m[3]) : undefined;
+    const params = parseParams(m[5] ?? '');
+    const port = m[4] !== undefined ? Number(m[4]) : undefined;
     if (port !== undefined && (port < 1 || port > 65535)) return undefined;
     const branch = params.get('branch');
     hops.push({
       raw,
-      transport: (m[1] ?? '').toUpperCase(),
-      host: m[2] ?? '',
+      version: m[1] ?? '',
+      transport: (m[2] ?? '').toUpperCase(),
+      host: m[3] ?? '',
       ...(port !== undefined ? { port } : {}),
       ...(branch ? { branch } : {}),
       rport: params.has('rport'),
@@ -205,25 +215,82 @@ export function parseParams(text: string): Map<string, string> {
   return out;
 }
 
-/** From/To/Contact value: `"Name" <uri>;tag=x` or `uri;tag=x`. */
+/** RFC 3261 §25.1 token characters. */
+const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+
+/** Index of the quote closing the quoted-string that starts at `from` (a '"'), honouring quoted-pairs; -1 if unterminated. */
+function closingQuote(v: string, from: number): number {
+  for (let i = from + 1; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i;
+  }
+  return -1;
+}
+
+/**
+ * From/To/Contact value: `"Name" <uri>;tag=x`, `Name <uri>`, or `uri;tag=x`
+ * (RFC 3261 §20.10, §25.1). Undefined when it breaks the grammar: an
+ * unterminated quoted display name, a display name of non-token characters,
+ * whitespace inside <>, or a bare URI holding ',' or '?' (RFC 4475 §3.1.2.6,
+ * §3.1.2.13–15).
+ */
 export function parseNameAddr(raw: string): NameAddr | undefined {
   const v = raw.trim();
   let uri: string;
   let rest: string;
-  const lt = v.indexOf('<');
+  let lt: number;
+  if (v.startsWith('"')) {
+    const q = closingQuote(v, 0);
+    if (q < 0) return undefined;
+    lt = v.indexOf('<', q + 1);
+    if (lt < 0 || v.slice(q + 1, lt).trim().length > 0) return undefined;
+  } else {
+    lt = v.indexOf('<');
+    if (lt >= 0) {
+      const display = v.slice(0, lt).trim();
+      if (display.length > 0 && !display.split(/[ \t]+/).every((t) => TOKEN_RE.test(t))) return undefined;
+    }
+  }
   if (lt >= 0) {
     const gt = v.indexOf('>', lt);
     if (gt < 0) return undefined;
-    uri = v.slice(lt + 1, gt).trim();
+    uri = v.slice(lt + 1, gt);
     rest = v.slice(gt + 1);
   } else {
     const semi = v.indexOf(';');
     uri = (semi < 0 ? v : v.slice(0, semi)).trim();
     rest = semi < 0 ? '' : v.slice(semi);
+    if (/[,?]/.test(uri)) return undefined;
   }
   if (uri.length === 0 || /\s/.test(uri)) return undefined;
   const tag = parseParams(rest).get('tag');
   return { raw: v, uri, ...(tag ? { tag } : {}) };
+}
+
+/** Undoes header folding (RFC 3261 §7.3.1): CRLF followed by whitespace is one SP. */
+function unfold(value: string): string {
+  return value.replace(/\r?\n[ \t]+/g, ' ').trim();
+}
+
+const REQUEST_LINE_RE = /^([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP\/(\d{1,3}\.\d{1,3})$/;
+const URI_SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+/** RFC 3261 §20.17 / RFC 1123: `Fri, 01 Jan 2010 16:00:00 GMT` (only GMT). */
+const SIP_DATE_RE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/** The request defects drachtio accepts but RFC 3261 does not; undefined when none. */
+function requestDefect(head: string, uri: string, headers: ReadonlyMap<string, string>): { reason: SipParseDrop; detail: string } | undefined {
+  const eol = head.indexOf('\r\n');
+  const line = eol < 0 ? head : head.slice(0, eol);
+  if (!REQUEST_LINE_RE.test(line)) return { reason: SipParseDrop.BadRequestLine, detail: 'request line' };
+  if (!URI_SCHEME_RE.test(uri)) return { reason: SipParseDrop.BadRequestLine, detail: 'Request-URI' };
+  // A SIP Request-URI carries no headers component (RFC 3261 §19.1.5; RFC 4475 §3.1.2.11); a '?' in the user part is fine.
+  if (/^sips?:/i.test(uri) && uri.slice(Math.max(0, uri.lastIndexOf('@'))).includes('?')) return { reason: SipParseDrop.BadRequestLine, detail: 'headers in the Request-URI' };
+  const contact = headers.get('contact');
+  if (contact !== undefined && contact.trim() !== '*') {
+    for (const c of splitHeaderList(contact)) if (parseNameAddr(c) === undefined) return { reason: SipParseDrop.BadHeader, detail: 'Contact' };
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -249,10 +316,15 @@ export function parseSipMessage(head: string, body: Buffer): ParseResult {
     const name = k.toLowerCase();
     const full = COMPACT[name] ?? name;
     const prev = headers.get(full);
-    headers.set(full, prev === undefined ? v.trim() : prev + ',' + v.trim());
+    const value = unfold(v);
+    headers.set(full, prev === undefined ? value : prev + ',' + value);
   }
-  const method = str(parsed.method);
-  const uri = str(parsed.uri);
+  // Method and Request-URI come from the request line itself: drachtio percent-decodes the method
+  // (RE%47IST%45R is not REGISTER, RFC 4475 §3.1.1.5).
+  const eol = head.indexOf('\r\n');
+  const lineM = REQUEST_LINE_RE.exec(eol < 0 ? head : head.slice(0, eol));
+  const method = str(parsed.method) === undefined ? undefined : lineM?.[1] ?? str(parsed.method);
+  const uri = str(parsed.uri) === undefined ? undefined : lineM?.[2] ?? str(parsed.uri);
   const status = typeof parsed.status === 'number' ? parsed.status : undefined;
 
   const viaText = headers.get('via');
@@ -268,7 +340,25 @@ export function parseSipMessage(head: string, body: Buffer): ParseResult {
   for (const h of ['from', 'to', 'call-id', 'cseq']) {
     if (!headers.has(h) || (headers.get(h) ?? '').length === 0) return fail(SipParseDrop.MissingHeader, h);
   }
-  const cseqM = /^(\d{1,10})\s+([A-Za-z]+)$/.exec(headers.get('cseq') ?? '');
+  // Content-Length: one value (repeats must agree), and exactly the body that arrived (RFC 3261 §18.3, §20.14).
+  const clText = headers.get('content-length');
+  if (clText !== undefined) {
+    const values = clText.split(',').map((x) => x.trim());
+    if (!values.every((x) => /^\d{1,9}$/.test(x)) || new Set(values.map(Number)).size !== 1 || Number(values[0]) !== body.length) {
+      return fail(SipParseDrop.BadContentLength, 'Content-Length');
+    }
+  }
+  // Single-valued header fields (RFC 3261 §7.3, RFC 4475 §3.3.8): the values of repeats were joined with ','.
+  const callIdText = headers.get('call-id') ?? '';
+  if (callIdText.includes(',') || /\s/.test(callIdText)) return fail(SipParseDrop.BadHeader, 'Call-ID');
+  const maxForwards = headers.get('max-forwards');
+  if (maxForwards !== undefined && !/^\d{1,10}$/.test(maxForwards)) return fail(SipParseDrop.BadHeader, 'Max-Forwards');
+  const date = headers.get('date');
+  if (date !== undefined && !SIP_DATE_RE.test(date)) return fail(SipParseDrop.BadHeader, 'Date');
+  if (splitHeaderList(headers.get('from') ?? '').length > 1 || splitHeaderList(headers.get('to') ?? '').length > 1) {
+    return fail(SipParseDrop.BadFromTo, 'From/To');
+  }
+  const cseqM = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(headers.get('cseq') ?? '');
   const cseqSeq = cseqM !== null ? Number(cseqM[1]) : NaN;
   if (cseqM === null || !(cseqSeq < 2 ** 31)) return fail(SipParseDrop.BadCseq, 'CSeq');
   const cseq = { seq: cseqSeq, method: (cseqM[2] ?? '').toUpperCase() };
@@ -279,6 +369,8 @@ export function parseSipMessage(head: string, body: Buffer): ParseResult {
 
   if (method !== undefined && uri !== undefined) {
     if (cseq.method !== method.toUpperCase()) return fail(SipParseDrop.CseqMethodMismatch, 'CSeq method');
+    const defect = requestDefect(head, uri, headers);
+    if (defect !== undefined) return fail(defect.reason, defect.detail);
     return { ok: true, message: { kind: 'request', method: method.toUpperCase(), uri, headers, body, via, from, to, callId, cseq } };
   }
   if (status !== undefined && status >= 100 && status <= 699) {

@@ -53,7 +53,7 @@ describe('interconnect: forged and malformed datagrams', () => {
       ['bad_session_name', true, encodeRflx({ subtype: RflxSubtype.SessionState, ssrc: 0, fields: { session: 'a\u0007b', relayId: 1, count: 1 } })],
       ['unexpected_subtype', true, encodeRflx({ subtype: RflxSubtype.ShareRequest, ssrc: 0, fields: { requestId: 1, title: 't' } })],
       ['relay_too_short', false, Buffer.from([0x52, 0x10, 1, 0])],
-      ['relay_bad_version', false, Buffer.from([0x52, 0x25, 1, 0, 0, 0, 0, 1, 0x80])],
+      ['relay_bad_version', false, Buffer.from([0x52, 0x45, 1, 0, 0, 0, 0, 1, 0x80])],
       ['relay_bad_medium', true, Buffer.from([0x52, 0x12, 1, 0, 0, 0, 0, 1, 0x80])],
       ['relay_unknown_session', false, Buffer.from([0x52, 0x10, 1, 0, 0, 0, 0, 99, 0x80, 0, 0, 0])],
       ['relay_hop_limit', true, Buffer.from([0x52, 0x10, 9, 0, 0, 0, 0, 99, 0x80, 0, 0, 0])],

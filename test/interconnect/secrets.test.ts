@@ -3,6 +3,7 @@
  * TIMESTAMP, SEQ and AUTH; anything failing is dropped and counted by reason.
  */
 import { expect } from 'chai';
+import { encodeOrigins } from '../../src/rtp/relay-routing.js';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { encodeRflx } from '../../src/rtp/rflx.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -73,14 +74,18 @@ describe('interconnect: secrets', () => {
     expect(peerSnap(a, { key: keyOf(ip(3)) } as TestNode).up).to.equal(false);
 
     // A valid one brings the peer up; the same bytes again are a replay.
+    // A peer of the previous format (no NODE_ID) is refused on a link with a secret: it would relay media unprotected.
+    await raw.sendControl(ip(2), RflxSubtype.Hello, { reflectorId: 'x', bootEpoch: 5n }, secret, { seq: 9 });
+    await waitUntil(() => drops().peer_version_refused === 1, 5000, 'peer_version_refused');
+    expect(peerSnap(a, { key: keyOf(ip(3)) } as TestNode).up).to.equal(false);
     const good = encodeRflx({ subtype: RflxSubtype.Hello, ssrc: 0,
-      fields: { reflectorId: 'x', bootEpoch: 5n, timestamp: BigInt(Date.now()), seq: 10 } }, secret);
+      fields: { reflectorId: 'x', bootEpoch: 5n, timestamp: BigInt(Date.now()), seq: 10, nodeId: 77 } }, secret);
     await raw.sendRaw(ip(2), true, good);
     await waitUntil(() => peerSnap(a, { key: keyOf(ip(3)) } as TestNode).up, 5000, 'peer up');
     await raw.sendRaw(ip(2), true, good);
     await waitUntil(() => drops().replayed_seq === 1, 5000, 'replayed_seq');
     // Reordered but unseen SEQs are still accepted once.
-    await raw.sendControl(ip(2), RflxSubtype.SessionState, { session: 'z', relayId: 9, count: 1, bootEpoch: 5n }, secret, { seq: 8 });
+    await raw.sendControl(ip(2), RflxSubtype.SessionState, { session: 'z', relayId: 9, count: 1, bootEpoch: 5n, origins: encodeOrigins(new Map([[77, 1]])) }, secret, { seq: 8 });
     await waitUntil(() => a.link.remoteCount('z') === 1, 5000, 'SEQ 8 after 10 accepted');
     // An authenticated packet of an older boot epoch while the peer is up: a replay of its past.
     await raw.sendControl(ip(2), RflxSubtype.Hello, { reflectorId: 'x', bootEpoch: 4n }, secret, { seq: 11 });

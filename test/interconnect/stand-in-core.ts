@@ -3,8 +3,8 @@
  * wired to the real core (src/reflector): it implements only the surface the
  * interconnect uses (events, participantIds, sessionNames, setRelayPort,
  * injectRelayed) with the core's contract — local participants' datagrams go
- * to RelayPort.forward(..., null); relayed ones are recorded as "delivered to
- * local participants" and handed back synchronously to forward(..., fromPeer).
+ * to RelayPort.forward(); relayed ones are recorded as "delivered to local
+ * participants" (the interconnect relays them on itself, never through the core).
  * The interconnects under test talk to each other over real UDP sockets.
  */
 import type {
@@ -21,7 +21,6 @@ export interface Delivered {
   readonly medium: Medium;
   readonly rtcp: boolean;
   readonly packet: Buffer;
-  readonly fromPeer: string;
 }
 
 export class StandInCore implements ReflectorCore {
@@ -60,19 +59,14 @@ export class StandInCore implements ReflectorCore {
 
   /** A local participant's RTP/RTCP datagram: the core hands it to the relay port. */
   sendFromParticipant(session: string, medium: Medium, rtcp: boolean, packet: Buffer): void {
-    this.relayPort?.forward(session, medium, rtcp, packet, null);
-  }
-
-  deliveredFrom(fromPeer: string): Delivered[] {
-    return this.delivered.filter((d) => d.fromPeer === fromPeer);
+    this.relayPort?.forward(session, medium, rtcp, packet);
   }
 
   // ── ReflectorCore surface used by the interconnect ──
 
-  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer, fromPeer: string): void {
+  injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer): void {
     // A copy: the real core forwards and forgets; tests inspect later.
-    this.delivered.push({ session, medium, rtcp, packet: Buffer.from(packet), fromPeer });
-    this.relayPort?.forward(session, medium, rtcp, packet, fromPeer);
+    this.delivered.push({ session, medium, rtcp, packet: Buffer.from(packet) });
   }
 
   setRelayPort(port: RelayPort | null): void {

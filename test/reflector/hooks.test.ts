@@ -11,7 +11,7 @@ const VIDEO = 5568;
 const H264 = codec('H264', 96, 96, 90000);
 const DTMF = codec('telephone-event', 101, 101);
 
-interface Forwarded { session: string; medium: Medium; rtcp: boolean; packet: Buffer; fromPeer: string | null }
+interface Forwarded { session: string; medium: Medium; rtcp: boolean; packet: Buffer }
 
 describe('reflector core: hooks (relay, mixer, RFLX, sendTo, events)', () => {
   let core: TestCore | null = null;
@@ -22,10 +22,10 @@ describe('reflector core: hooks (relay, mixer, RFLX, sendTo, events)', () => {
     core = null;
   });
 
-  it('gives every local datagram to the relay with canonical PT, and reflects relayed media to locals with split horizon', async () => {
+  it('gives every local datagram to the relay with canonical PT, and reflects relayed media to locals only', async () => {
     ({ core } = await startCore(CORE_IP));
     const forwarded: Forwarded[] = [];
-    const relay: RelayPort = { forward: (session, medium, rtcp, packet, fromPeer) => forwarded.push({ session, medium, rtcp, packet: Buffer.from(packet), fromPeer }) };
+    const relay: RelayPort = { forward: (session, medium, rtcp, packet) => { forwarded.push({ session, medium, rtcp, packet: Buffer.from(packet) }); } };
     core.setRelayPort(relay);
     const a = await client('127.0.1.190');
     const b = await client('127.0.1.191');
@@ -35,24 +35,24 @@ describe('reflector core: hooks (relay, mixer, RFLX, sendTo, events)', () => {
     await a.rtcp.send(rtcpRr(0xa), AUDIO + 1, CORE_IP);
     await b.rtp.nextMessage(WAIT_MS);
     await b.rtcp.nextMessage(WAIT_MS);
-    expect(forwarded.map((f) => [f.session, f.medium, f.rtcp, f.fromPeer])).to.deep.equal([
-      ['relay', 'audio', false, null],
-      ['relay', 'audio', true, null],
+    expect(forwarded.map((f) => [f.session, f.medium, f.rtcp])).to.deep.equal([
+      ['relay', 'audio', false],
+      ['relay', 'audio', true],
     ]);
     expect(forwarded[0].packet[1] & 0x7f).to.equal(96, 'relayed with the canonical PT');
 
-    // From a peer: reflected to both locals (canonical → each one's PT), and offered to the relay again.
+    // From a peer: reflected to both locals (canonical → each one's PT), never back to the relay
+    // (the interconnect relays peer to peer itself).
     forwarded.length = 0;
-    core.injectRelayed('relay', 'audio', false, rtpPacket(0xee, 5, 96), '192.0.2.9:5564');
+    core.injectRelayed('relay', 'audio', false, rtpPacket(0xee, 5, 96));
     expect((await a.rtp.nextMessage(WAIT_MS)).msg[1]).to.equal(111);
     expect((await b.rtp.nextMessage(WAIT_MS)).msg[1]).to.equal(96);
-    expect(forwarded.map((f) => f.fromPeer)).to.deep.equal(['192.0.2.9:5564']);
-    core.injectRelayed('relay', 'audio', true, rtcpRr(0xee), '192.0.2.9:5564');
+    core.injectRelayed('relay', 'audio', true, rtcpRr(0xee));
     expect((await a.rtcp.nextMessage(WAIT_MS)).msg.readUInt32BE(4)).to.equal(0xee);
     expect((await b.rtcp.nextMessage(WAIT_MS)).msg.readUInt32BE(4)).to.equal(0xee);
-    // A session with no local participant is still relayed on (trees of reflectors).
-    core.injectRelayed('elsewhere', 'video', false, rtpPacket(0xef, 1, 96), '192.0.2.9:5564');
-    expect(forwarded.at(-1)?.session).to.equal('elsewhere');
+    // A session with no local participant: nothing to do here, and no session is created.
+    core.injectRelayed('elsewhere', 'video', false, rtpPacket(0xef, 1, 96));
+    expect(forwarded).to.deep.equal([]);
     expect(core.sessionNames()).to.deep.equal(['relay']);
   });
 

@@ -68,7 +68,7 @@ describe('rtp/relay-shim', () => {
     ['7 bytes', base.slice(0, 7), RelayShimDrop.TooShort],
     ['an RTCP packet (0x80)', w(0, 0x80), RelayShimDrop.BadMagic],
     ['version 0', w(1, 0x00), RelayShimDrop.BadVersion],
-    ['version 2', w(1, 0x20), RelayShimDrop.BadVersion],
+    ['version 4', w(1, 0x40), RelayShimDrop.BadVersion],
     ['medium 2', w(1, 0x12), RelayShimDrop.BadMedium],
     ['hop count 0', w(2, 0), RelayShimDrop.BadHopCount],
     ['hop count 9', w(2, 9), RelayShimDrop.HopLimit],

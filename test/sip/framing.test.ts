@@ -21,8 +21,12 @@ describe('sip/framing: datagrams', () => {
     expect(typeof f).to.equal('object');
     expect((f as Frame).body.toString()).to.equal('hello');
   });
-  it('drops a datagram shorter than its Content-Length', () => {
-    expect(frameDatagram(Buffer.from(OPTIONS('d2', 'hello').replace('Content-Length: 5', 'Content-Length: 50')))).to.equal(FrameDrop.ShortBody);
+  it('a datagram shorter than its Content-Length is framed, and the parser rejects it (a request gets 400, RFC 3261 §18.3)', () => {
+    const f = frameDatagram(Buffer.from(OPTIONS('d2', 'hello').replace('Content-Length: 5', 'Content-Length: 50')));
+    if (typeof f === 'string') throw new Error(`not framed: ${f}`);
+    const r = parseSipMessage(f.head, f.body);
+    expect(r.ok).to.equal(false);
+    if (!r.ok) { expect(r.reason).to.equal(SipParseDrop.BadContentLength); expect(r.partial).to.not.equal(undefined); }
   });
   it('treats CRLF-only datagrams as keep-alives', () => {
     expect(frameDatagram(Buffer.from('\r\n\r\n'))).to.equal('keepalive');
@@ -31,7 +35,11 @@ describe('sip/framing: datagrams', () => {
     expect(frameDatagram(Buffer.alloc(MAX_SIP_MESSAGE_BYTES + 1, 0x41))).to.equal(FrameDrop.TooLarge);
     expect(frameDatagram(Buffer.from('INVITE sip:x SIP/2.0\r\nVia: x'))).to.equal(FrameDrop.NoHeaderEnd);
     expect(frameDatagram(Buffer.from('INV\u0000ITE sip:x SIP/2.0\r\n\r\n'))).to.equal(FrameDrop.NotText);
-    expect(frameDatagram(Buffer.from(OPTIONS('d3').replace('Content-Length: 0', 'Content-Length: -1')))).to.equal(FrameDrop.BadContentLength);
+    // A bad Content-Length is framed so that the request can be answered 400; the parser names the reason.
+    const bad = frameDatagram(Buffer.from(OPTIONS('d3').replace('Content-Length: 0', 'Content-Length: -1')));
+    if (typeof bad === 'string') throw new Error(`not framed: ${bad}`);
+    const r = parseSipMessage(bad.head, bad.body);
+    expect(r.ok ? 'ok' : r.reason).to.equal(SipParseDrop.BadContentLength);
     expect(contentLengthOf('A: b\r\nl: 5\r\nContent-Length: 6')).to.equal(null);
     expect(contentLengthOf('A: b\r\nl: 5')).to.equal(5);
     expect(contentLengthOf('A: b')).to.equal(undefined);

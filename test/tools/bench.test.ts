@@ -150,6 +150,22 @@ describe('tools/bench', () => {
     expect(r.stderr).to.include('mixed participants per core');
   });
 
+  it('--relay-only reports CPU per relayed packet, plain and protected, as JSON lines (no speed asserted)', function () {
+    this.timeout(60000);
+    const bench = join(repoRoot(), 'dist', 'tools', 'bench.js');
+    const r = spawnSync(process.execPath, [bench, '--relay-only', '--quick'], { encoding: 'utf8', timeout: 50000 });
+    expect(r.status, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o.type === 'relay');
+    expect(lines.map((o) => `${String(o.sizeBytes)}/${String(o.protected)}`).sort()).to.deep.equal(['1200/false', '1200/true', '172/false', '172/true']);
+    for (const o of lines) {
+      expect(o.error, String(o.error)).to.equal(undefined);
+      // Loopback UDP under a loaded CI machine may drop a few; the figure is per delivered packet.
+      expect(o.delivered, 'relayed packets arrived').to.be.at.least(Math.floor((o.packets as number) * 0.95));
+      expect(o.cpuUsPerPacket).to.be.a('number').and.to.be.greaterThan(0);
+    }
+    expect(r.stderr).to.include('µs CPU per relayed packet plain');
+  });
+
   it('parses the C harness RESULT line and rejects an incomplete one', () => {
     const line =
       'RESULT K=10 R=1000 S=172 D=1 sent=10010 received=90090 expected=90090 loss_pct=0.0000 send_pct=100.00 ' +

@@ -83,6 +83,8 @@ export interface SsrcStats {
   bytes: number;
   payloadType: number;
   rtcpPackets: number;
+  /** RTP packets whose sequence number was already received (within the last 32768). */
+  duplicates: number;
   cname?: string;
 }
 
@@ -115,6 +117,8 @@ export class MediaEndpoint {
   #timer: NodeJS.Timeout | null = null;
   #rtcpTimer: NodeJS.Timeout | null = null;
   readonly received = new Map<number, SsrcStats>();
+  /** Per SSRC: one bit per RTP sequence number seen (a sliding half: seq + 32768 is cleared). */
+  readonly #seen = new Map<number, Uint8Array>();
   readonly #recordings = new Map<number, { samples: Int16Array; length: number }>();
   #remoteRtpPort: number;
   #remoteAddress: string;
@@ -257,8 +261,8 @@ export class MediaEndpoint {
   #stats(ssrc: number): SsrcStats {
     let s = this.received.get(ssrc);
     if (s === undefined) {
-      if (this.received.size >= 256) return { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0 };
-      s = { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0 };
+      if (this.received.size >= 256) return { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0, duplicates: 0 };
+      s = { ssrc, packets: 0, bytes: 0, payloadType: -1, rtcpPackets: 0, duplicates: 0 };
       this.received.set(ssrc, s);
     }
     return s;
@@ -279,6 +283,18 @@ export class MediaEndpoint {
     if (off > end) return;
     const ssrc = b.readUInt32BE(8);
     const s = this.#stats(ssrc);
+    let seen = this.#seen.get(ssrc);
+    if (seen === undefined && this.#seen.size < 256) this.#seen.set(ssrc, seen = new Uint8Array(8192));
+    if (seen !== undefined) {
+      const seq = b.readUInt16BE(2);
+      const ahead = (seq + 32768) & 0xffff;
+      seen[ahead >> 3] &= ~(1 << (ahead & 7));
+      if ((seen[seq >> 3] & (1 << (seq & 7))) !== 0) {
+        s.duplicates++;
+      } else {
+        seen[seq >> 3] |= 1 << (seq & 7);
+      }
+    }
     s.packets++;
     s.bytes += end - off;
     s.payloadType = (b[1] ?? 0) & 0x7f;
@@ -320,6 +336,14 @@ export class MediaEndpoint {
   }
 
   get sentPackets(): number { return this.#sent; }
+
+  /** Stops sending RTP and RTCP (receiving goes on); start() sends again. */
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#rtcpTimer !== null) clearInterval(this.#rtcpTimer);
+    this.#timer = null;
+    this.#rtcpTimer = null;
+  }
 
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);

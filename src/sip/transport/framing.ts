@@ -45,16 +45,27 @@ export function contentLengthOf(head: string): number | undefined | null {
 }
 
 function headIsText(head: Buffer): boolean {
-  // SIP headers are UTF-8 text: reject NUL and other C0 controls except HT/CR/LF.
+  // SIP headers are UTF-8 text: reject NUL and other C0 controls except HT/CR/LF, unless escaped as a
+  // quoted-pair ("\" followed by %x00-09 / %x0B-0C / %x0E-7F, RFC 3261 §25.1; RFC 4475 §3.1.1.2).
   for (let i = 0; i < head.length; i++) {
     const c = head[i] ?? 0;
+    if (c === 0x5c) {
+      const n = head[i + 1];
+      if (n !== undefined && n !== 0x0a && n !== 0x0d && n < 0x80) i++;
+      continue;
+    }
     if (c < 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) return false;
     if (c === 0x7f) return false;
   }
   return true;
 }
 
-/** Frames one UDP datagram. Leading CRLFs (keep-alives) are skipped; an all-CRLF datagram yields 'keepalive'. */
+/**
+ * Frames one UDP datagram. Leading CRLFs (keep-alives) are skipped; an all-CRLF datagram yields 'keepalive'.
+ * A Content-Length that is malformed, repeated with different values, or larger than what arrived still
+ * yields a frame (with every byte after the blank line as body): the parser rejects it, so that a request
+ * gets its 400 (RFC 3261 §18.3; RFC 4475 §3.1.2.2, §3.1.2.3, §3.3.9).
+ */
 export function frameDatagram(buf: Buffer): Frame | FrameDrop | 'keepalive' {
   if (buf.length > MAX_SIP_MESSAGE_BYTES) return FrameDrop.TooLarge;
   let start = 0;
@@ -66,11 +77,9 @@ export function frameDatagram(buf: Buffer): Frame | FrameDrop | 'keepalive' {
   if (!headIsText(headBuf)) return FrameDrop.NotText;
   const head = headBuf.toString('utf8');
   const cl = contentLengthOf(head);
-  if (cl === null) return FrameDrop.BadContentLength;
   const bodyAvail = buf.length - (end + 4);
-  if (cl === undefined) return { head, body: buf.subarray(end + 4) };
-  // RFC 3261 §18.3: a datagram shorter than Content-Length is discarded; extra bytes are ignored.
-  if (cl > bodyAvail) return FrameDrop.ShortBody;
+  // RFC 3261 §18.3: extra bytes after Content-Length are ignored; a short or bad one is the parser's to reject.
+  if (cl === null || cl === undefined || cl > bodyAvail) return { head, body: buf.subarray(end + 4) };
   return { head, body: buf.subarray(end + 4, end + 4 + cl) };
 }
 
