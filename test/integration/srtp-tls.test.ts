@@ -125,11 +125,17 @@ describe('integration: SIP over TLS and SRTP (SPEC §15)', function () {
   it('tampered SRTP (flipped bit, replay, wrong key) is dropped, counted and reaches no one; keys over UDP warn once', async () => {
     const p = await start();
     // Participant A: SRTP over plain UDP SIP, media from a socket of ours.
+    // Fixed ports on addresses of this test's own: RTCP is RTP port + 1 (a=rtcp of clientSdp).
     const aMedia = dgram.createSocket('udp4');
+    const aRtcp = dgram.createSocket('udp4');
     const bMedia = dgram.createSocket('udp4');
-    sockets.push(aMedia, bMedia);
-    await new Promise<void>((res) => aMedia.bind(0, '127.0.60.20', () => res()));
-    await new Promise<void>((res) => bMedia.bind(0, '127.0.60.21', () => res()));
+    const bRtcp = dgram.createSocket('udp4');
+    sockets.push(aMedia, aRtcp, bMedia, bRtcp);
+    const bind = (s: dgram.Socket, port: number, ip: string): Promise<void> => new Promise((res) => s.bind(port, ip, () => res()));
+    await bind(aMedia, 46402, '127.0.60.20');
+    await bind(aRtcp, 46403, '127.0.60.20');
+    await bind(bMedia, 46400, '127.0.60.21');
+    await bind(bRtcp, 46401, '127.0.60.21');
     const aKey = newLocalKey('AES_CM_128_HMAC_SHA1_80');
     const aSip = new SipUdpClient({ localAddress: '127.0.60.20', server: R, serverPort: 5060, user: 'a' });
     const bSip = new SipUdpClient({ localAddress: '127.0.60.21', server: R, serverPort: 5060, user: 'b' });
@@ -183,6 +189,25 @@ describe('integration: SIP over TLS and SRTP (SPEC §15)', function () {
     for (const g of got) expect(g.subarray(12).every((x) => x === 0x55)).to.equal(true);
     expect(await dropCount('srtp_auth_failed') - before.auth).to.equal(3);
     expect(await dropCount('srtp_replay') - before.replay).to.equal(1);
+
+    // SRTCP: one authentic SR reaches B decrypted; a flipped bit and a replay reach no one.
+    const rtcpAtB: Buffer[] = [];
+    bRtcp.on('message', (m) => { rtcpAtB.push(Buffer.from(m)); });
+    const sr = Buffer.alloc(28);
+    sr[0] = 0x80; sr[1] = 200; sr.writeUInt16BE(6, 2); sr.writeUInt32BE(ssrcA, 4); sr.fill(0x42, 8);
+    const srtcp = out.protectRtcp(sr) ?? Buffer.alloc(0);
+    const sendRtcp = (b: Buffer): Promise<void> => new Promise((res) => aRtcp.send(b, 5567, R, () => res()));
+    const tampered = Buffer.from(out.protectRtcp(sr) ?? Buffer.alloc(0));
+    tampered[12] ^= 0x01;
+    const before2 = { auth: await dropCount('srtp_auth_failed'), replay: await dropCount('srtp_replay') };
+    await sendRtcp(srtcp);
+    await sendRtcp(tampered);
+    await sendRtcp(srtcp);
+    await waitUntil(() => (rtcpAtB.length >= 1 ? true : undefined), 5000, 'RTCP at B');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(rtcpAtB.map((m) => m.toString('hex'))).to.deep.equal([sr.toString('hex')]);
+    expect(await dropCount('srtp_auth_failed') - before2.auth).to.equal(1);
+    expect(await dropCount('srtp_replay') - before2.replay).to.equal(1);
     expect(p.logs.filter((l) => l.event === 'srtp_keys_in_clear')).to.have.length(1);
   });
 
