@@ -57,7 +57,7 @@ function renderSessions(list) {
   return list.map((s) => {
     const remote = Object.entries(s.remoteCounts || {}).map(([k, n]) => esc(k) + ": " + n).join(", ");
     const rows = s.participants.map((p) => {
-      const media = p.streams.map((st) => esc(st.medium) + " " + esc(st.codecs.join("/")) + (st.rtpSource ? " @" + esc(st.rtpSource) : "")).join("<br>");
+      const media = p.streams.map((st) => esc(st.medium) + " " + esc(st.codecs.join("/")) + (st.srtp ? " SRTP" : "") + (st.rtpSource ? " @" + esc(st.rtpSource) : "")).join("<br>");
       return '<tr data-participant="' + esc(p.id) + '"><td>' + esc(p.user || p.sdesName || p.cname || "–") + '</td><td><code>' + esc(p.id) + '</code></td><td>' + esc(p.mode) +
         '</td><td>' + media + '</td><td>' + bits(p.rate && p.rate.inBitsPerS) + '</td><td>' + bits(p.rate && p.rate.outBitsPerS) +
         '</td><td>' + ago(p.joinedAt) + '</td><td>' + ago(p.lastRtcpAt) + '</td></tr>';

@@ -131,6 +131,8 @@ export interface ParticipantSnapshot {
     readonly rtcpSource?: string;
     readonly direction: Direction;
     readonly codecs: readonly string[];
+    /** The SRTP crypto-suite when the stream is SRTP (SPEC §15); absent for plain RTP. */
+    readonly srtp?: string;
     readonly counters: Readonly<StreamCounters>;
   }[];
 }

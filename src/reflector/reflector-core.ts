@@ -977,6 +977,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
         ...(rtcpSource === undefined ? {} : { rtcpSource }),
         direction: s.spec.direction,
         codecs: s.spec.codecs.map((c) => c.name),
+        ...(s.srtp === null ? {} : { srtp: s.srtp.keys.suite }),
         counters: { ...s.counters },
       });
     }

@@ -157,6 +157,10 @@ describe('integration: SIP over TLS and SRTP (SPEC §15)', function () {
     await cSip.bind();
     expect((await cSip.invite('other', clientSdp('127.0.60.22', 40000, 1, 'c', 'recvonly', cKey))).status).to.equal(200);
 
+    // The status API says which streams are SRTP.
+    const sessions = await (await fetch(`http://${R}:${STATUS}/api/sessions`)).json() as { name: string; participants: { user?: string; streams: { srtp?: string }[] }[] }[];
+    const tamper = sessions.find((x) => x.name === 'tamper');
+    expect(tamper?.participants.map((x) => [x.user, x.streams[0]?.srtp ?? null]).sort()).to.deep.equal([['a', 'AES_CM_128_HMAC_SHA1_80'], ['b', null]]);
     const got: Buffer[] = [];
     bMedia.on('message', (m) => { if (m.length >= 12 && m[1] < 192) got.push(Buffer.from(m)); });
     const out = new SrtpOutbound(aKey);
