@@ -4,11 +4,13 @@
  * them, handles signals, and closes them in reverse order.
  *
  *   reflector [--config FILE] [--check [FILE]]
+ *   reflector firewall-rules [--config FILE] [--format nft|iptables] ... (src/firewall/cli.ts)
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, checkConfigFile, formatIssue, resolveConfig } from './config/load.js';
 import type { Config } from './config/types.js';
+import { runFirewallRules } from './firewall/cli.js';
 import { createInterconnect } from './interconnect/index.js';
 import { createMixer } from './mixer/index.js';
 import { createOps } from './ops/index.js';
@@ -19,6 +21,7 @@ import { createLogger, type Logger } from './runtime/logger.js';
 import { createSipFrontEnd } from './sip/index.js';
 
 const USAGE = `usage: reflector [--config FILE] [--check [FILE]]
+       reflector firewall-rules [--config FILE] [--format nft|iptables] (--help for more)
 
   --config FILE   configuration file (default ./reflector.conf if present, else built-in defaults)
   --check [FILE]  validate the configuration, print every error, exit 0 (valid) or 1
@@ -141,6 +144,9 @@ function reload(running: Running, configPath: string | undefined, logger: Logger
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'firewall-rules') {
+    return runFirewallRules(argv.slice(1), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+  }
   const args = parseArgs(argv);
   if (args.help) { process.stdout.write(USAGE); return 0; }
   if (args.errors.length > 0) {

@@ -51,6 +51,9 @@ options:
   --duration S           seconds to stay joined without an action (10)
   --record-dir DIR       write what arrives per SSRC as WAV files
   --mode mix|reflect     audio mode asked for in the Request-URI
+  --video                also offer and send a video stream (VP8, PT 96, a 1000-byte
+                         test pattern every 40 ms — not a real encoder); the summary
+                         gets "video": ssrc, sentPackets, received per SSRC
   --timeout S            bound on each step of an action: an RFLX answer, an
                          announcement, a TCP answer line (30)
   --help                 this text
@@ -120,6 +123,8 @@ export interface ClientSummary {
   errorCode?: number;
   /** REASON of an RFLX ERROR answer, or the reason of a TCP `ERR` line. */
   errorReason?: string;
+  /** With --video: our video SSRC, what we sent and what arrived per SSRC. */
+  video?: { ssrc: number; sentPackets: number; received: { ssrc: number; packets: number; bytes: number; payloadType: number; rtcpPackets: number }[] };
 }
 
 export interface ClientOptions {
@@ -134,6 +139,8 @@ export interface ClientOptions {
   durationS: number;
   recordDir?: string;
   mode?: 'mix' | 'reflect';
+  /** Also send and receive a video stream. */
+  video?: boolean;
   action?: ClientAction;
   /** Bound on each step of an action (ms). */
   actionTimeoutMs?: number;
@@ -163,6 +170,7 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
     ...(o.toneHz !== undefined ? { toneHz: o.toneHz } : {}), ...(o.wavPath !== undefined ? { wavPath: o.wavPath } : {}),
     record: o.recordDir !== undefined,
   });
+  const video = o.video === true ? new MediaEndpoint({ localAddress: o.local, remoteAddress: o.server, remoteRtpPort: 0, cname, video: true }) : null;
   const summary: ClientSummary = {
     session: o.session, joined: false, statuses: [], ssrc: media.ssrc, sentPackets: 0, received: [], endedBy: 'client',
     transport: o.tls === true ? 'tls' : 'udp', srtp: false,
@@ -170,7 +178,9 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
   try {
     await sip.bind();
     const rtpPort = await media.bind();
-    const res = await sip.invite(o.session, clientSdp(o.local, rtpPort, media.ssrc, cname, 'sendrecv', srtpLocal), o.mode !== undefined ? `;mode=${o.mode}` : '');
+    const videoPort = video !== null ? await video.bind() : 0;
+    const sdp = clientSdp(o.local, rtpPort, media.ssrc, cname, 'sendrecv', video !== null ? { rtpPort: videoPort, ssrc: video.ssrc } : undefined, srtpLocal);
+    const res = await sip.invite(o.session, sdp, o.mode !== undefined ? `;mode=${o.mode}` : '');
     summary.statuses = [...res.statuses];
     if (res.algorithm !== undefined) summary.algorithm = res.algorithm;
     if (res.status !== 200 || res.answerSdp === undefined) {
@@ -191,6 +201,12 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
     const remoteAddress = audio.connection?.ip ?? answer.connection?.ip ?? o.server;
     media.setRemote(remoteAddress, audio.port);
     media.start();
+    if (video !== null) {
+      const v = answer.media.find((m) => m.type === 'video' && m.port > 0);
+      if (v === undefined) throw new Error('answer has no video stream');
+      video.setRemote(v.connection?.ip ?? answer.connection?.ip ?? o.server, v.port);
+      video.start();
+    }
     o.progress?.({ event: 'joined', session: o.session });
     let actionError: unknown;
     await new Promise<void>((resolve) => {
@@ -233,6 +249,10 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
       summary.received.push(entry);
     }
     await media.close();
+    if (video !== null) {
+      summary.video = { ssrc: video.ssrc, sentPackets: video.sentPackets, received: [...video.received.values()].map((x) => ({ ...x })) };
+      await video.close();
+    }
     sip.close();
   }
   return summary;
@@ -347,7 +367,7 @@ export function parseCli(argv: string[]): ClientOptions | null {
     options: {
       server: { type: 'string' }, session: { type: 'string' }, local: { type: 'string' },
       user: { type: 'string' }, password: { type: 'string' }, tone: { type: 'string' }, wav: { type: 'string' },
-      duration: { type: 'string' }, 'record-dir': { type: 'string' }, mode: { type: 'string' },
+      duration: { type: 'string' }, 'record-dir': { type: 'string' }, mode: { type: 'string' }, video: { type: 'boolean' },
       share: { type: 'string' }, title: { type: 'string' }, view: { type: 'boolean' }, 'share-id': { type: 'string' },
       'send-file': { type: 'string' }, 'get-file': { type: 'boolean' }, 'file-id': { type: 'string' },
       out: { type: 'string' }, offset: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean' },
@@ -398,6 +418,7 @@ export function parseCli(argv: string[]): ClientOptions | null {
     durationS: values.duration !== undefined ? Number(values.duration) : 10,
     ...(values['record-dir'] !== undefined ? { recordDir: values['record-dir'] } : {}),
     ...(mode !== undefined ? { mode } : {}),
+    ...(values.video === true ? { video: true } : {}),
     ...(action !== undefined ? { action } : {}),
     ...(timeoutS !== undefined ? { actionTimeoutMs: timeoutS * 1000 } : {}),
   };

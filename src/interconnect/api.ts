@@ -29,6 +29,8 @@ export interface PeerSnapshot {
 export type InterconnectEvents = {
   'peer-up': [key: string];
   'peer-down': [key: string];
+  /** The peer came back with a new BOOT_EPOCH: whatever it announced before is gone with its old process. */
+  'peer-restarted': [key: string];
   /** A peer's COUNT for a session changed (0 = it left). */
   'remote-count': [session: string, peerKey: string, count: number];
   /** A verified RFLX message of subtype 18, 19 or 20 from a peer (for the proxy). */

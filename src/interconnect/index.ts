@@ -244,6 +244,9 @@ class InterconnectImpl implements Interconnect, RelayPort {
   readonly #shimIn = new RelayShim();
   /** Version-2 and -3 headers being sent (see the file comment); slots of RELAY_SHIM3_SIZE. */
   readonly #shimRing = Buffer.alloc(SHIM_RING_SLOTS * RELAY_SHIM3_SIZE);
+  /** Views of the ring's slots, made once: version-2 (16 bytes) and version-3 (24 bytes) headers. */
+  readonly #slots2: Buffer[] = [];
+  readonly #slots3: Buffer[] = [];
   #shimSlot = 0;
   /** Reused send list of a protected datagram: header, ciphertext, tag. */
   readonly #sealedList: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
@@ -260,6 +263,11 @@ class InterconnectImpl implements Interconnect, RelayPort {
     this.#dropLog = new RateLimitedLog(deps.logger, DROP_LOG_INTERVAL_MS);
     this.#config = deps.config;
     this.#timing = { ...DEFAULT_TIMING, ...deps.timing };
+    for (let i = 0; i < SHIM_RING_SLOTS; i++) {
+      const at = i * RELAY_SHIM3_SIZE;
+      this.#slots2.push(this.#shimRing.subarray(at, at + RELAY_SHIM2_SIZE));
+      this.#slots3.push(this.#shimRing.subarray(at, at + RELAY_SHIM3_SIZE));
+    }
   }
 
   // ─── Component ──────────────────────────────────────────────────────────
@@ -436,9 +444,9 @@ class InterconnectImpl implements Interconnect, RelayPort {
         continue;
       }
       if (plainShim === undefined) {
-        const at = this.#takeSlot();
-        writeRelayShim2(m, hop, entry.relayId, origin, seq, this.#shimRing, at);
-        plainShim = this.#shimRing.subarray(at, at + RELAY_SHIM2_SIZE);
+        const slot = this.#takeSlot();
+        writeRelayShim2(m, hop, entry.relayId, origin, seq, this.#shimRing, slot * RELAY_SHIM3_SIZE);
+        plainShim = this.#slots2[slot];
       }
       list[0] = plainShim;
       list[1] = packet;
@@ -446,10 +454,11 @@ class InterconnectImpl implements Interconnect, RelayPort {
     }
   }
 
+  /** The next ring slot (its header bytes start at slot * RELAY_SHIM3_SIZE). */
   #takeSlot(): number {
-    const at = this.#shimSlot * RELAY_SHIM3_SIZE;
-    this.#shimSlot = (this.#shimSlot + 1) % SHIM_RING_SLOTS;
-    return at;
+    const slot = this.#shimSlot;
+    this.#shimSlot = (slot + 1) % SHIM_RING_SLOTS;
+    return slot;
   }
 
   /** A protected datagram (version 3) to a peer with a secret: its own SEQ, sealed with its key. */
@@ -465,9 +474,9 @@ class InterconnectImpl implements Interconnect, RelayPort {
       this.#drop(InterconnectDrop.RelayKeyExhausted, peer.key);
       return;
     }
-    const at = this.#takeSlot();
-    writeRelayShim3(m, hop, relayId, origin, originSeq, seq, this.#shimRing, at);
-    const header = this.#shimRing.subarray(at, at + RELAY_SHIM3_SIZE);
+    const slot = this.#takeSlot();
+    writeRelayShim3(m, hop, relayId, origin, originSeq, seq, this.#shimRing, slot * RELAY_SHIM3_SIZE);
+    const header = this.#slots3[slot];
     const [ct, tag] = sealer.seal(seq, header, packet);
     const list = this.#sealedList;
     list[0] = header;
@@ -734,6 +743,7 @@ class InterconnectImpl implements Interconnect, RelayPort {
     peer.nodeId = undefined;
     this.#updateKeys(peer);
     this.#forgetPeerSessions(peer);
+    this.events.emit('peer-restarted', peer.key);
     for (const s of this.#sessions.values()) s.sent.delete(peer.key);
     peer.routes = new Map();
     this.#recomputeRoutes();
@@ -955,7 +965,8 @@ class InterconnectImpl implements Interconnect, RelayPort {
    * To a version-1 peer, SPEC §6's COUNT: everything we reach other than through it.
    * To a version-2 peer: ORIGINS = the origins it reaches through us (it said "via you" in its
    * ROUTES) with their counts, ourselves included; COUNT = their sum; JOINS = the origins we
-   * reach through it whose media we want (participants here, or peers that joined them here).
+   * reach through it whose media we want (participants here, or peers that joined them here),
+   * with participants or not yet.
    */
   #stateFor(entry: LocalSession, to: Peer): StateFor {
     const name = entry.name;
@@ -973,11 +984,15 @@ class InterconnectImpl implements Interconnect, RelayPort {
     }
     const joins = new Set<number>();
     for (const [origin, route] of this.#routes) {
-      const c = route.via.originCount(name, origin);
-      if (c === 0) continue;
       if (route.via === to) {
+        // Joined whether or not the origin has participants yet: the join then travels with (not one
+        // round trip after) the counts, so media flows as soon as both sides know of each other.
+        // An origin without participants sends nothing, so this costs no relay.
         if (this.#wants(name, origin, self, to)) joins.add(origin);
-      } else if (to.routes.get(origin) === METRIC_VIA_YOU) {
+        continue;
+      }
+      const c = route.via.originCount(name, origin);
+      if (c > 0 && to.routes.get(origin) === METRIC_VIA_YOU) {
         origins.set(origin, c);
         count += c;
       }

@@ -4,7 +4,7 @@
  * removal. The TCP protocol is file-server.ts; fetching a peer's file is file-fetch.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { statfs, unlink } from 'node:fs/promises';
+import { readdir, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RflxErrorCode } from '../rtp/rflx-types.js';
 import { TimerSet } from '../runtime/timer-set.js';
@@ -49,8 +49,11 @@ export class FileSpool {
   readonly events = new TypedEmitter<FileSpoolEvents>();
   readonly #entries = new Map<number, FileEntry>();
   readonly #timers = new TimerSet();
-  /** Random per instance: several reflectors may share one spool directory. */
-  readonly #token = randomBytes(6).toString('hex');
+  /**
+   * Our pid and a random token per instance: several reflectors may share one spool directory, and the
+   * pid lets a later process remove what a killed one left behind (sweepStale).
+   */
+  readonly #token = `${process.pid}-${randomBytes(6).toString('hex')}`;
   #options: FileSpoolOptions;
   #closed = false;
 
@@ -175,6 +178,22 @@ export class FileSpool {
     for (const e of this.list()) if (e.origin?.peerKey === peerKey) this.remove(e.id, reason);
   }
 
+  /**
+   * Deletes spool files of reflector processes that no longer run (a SIGKILL or crash leaves its files:
+   * `close()` never ran). Only our own naming `rflx-<pid>-<token>-<id>` with a dead pid is touched, so
+   * live reflectors sharing the directory keep theirs. Returns the number removed; never throws.
+   */
+  async sweepStale(): Promise<number> {
+    let names: string[];
+    try { names = await readdir(this.#options.dir); } catch { return 0; }
+    const stale = names.filter((n) => {
+      const m = STALE_NAME.exec(n);
+      return m !== null && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]));
+    });
+    await Promise.all(stale.map((n) => unlinkQuietly(join(this.#options.dir, n))));
+    return stale.length;
+  }
+
   /** Deletes every spool file of this instance. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -183,6 +202,17 @@ export class FileSpool {
     const paths = this.list().map((e) => e.path);
     for (const e of this.list()) this.remove(e.id, 'shutdown');
     await Promise.all(paths.map(unlinkQuietly));
+  }
+}
+
+const STALE_NAME = /^rflx-(\d{1,10})-[0-9a-f]{12}-[0-9a-f]{8}$/;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

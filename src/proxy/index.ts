@@ -39,7 +39,14 @@ export interface ProxyOptions {
   readonly file?: Partial<FileTunables>;
   /** How long the answer to a REQUEST_ID is kept for retransmissions. */
   readonly answerCacheMs?: number;
+  /** How often shares and files are announced again to peers with participants (lost datagrams). */
+  readonly peerRefreshMs?: number;
 }
+
+/** Peer announcements (18, 20) are repeated this often, like SESSION_STATE (SPEC §6). */
+export const PEER_ANNOUNCE_REFRESH_MS = 5000;
+/** A peer's share not announced again for this many refresh intervals has ended (its SHARE_END was lost). */
+export const PEER_SHARE_MISSED_REFRESHES = 3.5;
 
 export interface ProxyDeps {
   readonly config: Config;
@@ -71,6 +78,8 @@ export const ProxyDrop = {
   FileRefused: 'proxy_file_refused',
   ListenFailed: 'proxy_listen_failed',
   ParticipantLimit: 'proxy_participant_limit',
+  /** A peer message from a peer key the interconnect does not know (no configured address to connect to). */
+  UnknownPeer: 'proxy_unknown_peer',
 } as const;
 
 function countOwned(owners: ReadonlyMap<number, string>, participantId: string): number {
@@ -126,6 +135,10 @@ class ProxyImpl implements Proxy {
   /** Peers each share / file was announced to (so SHARE_END reaches them, and none gets it twice). */
   readonly #sharePeers = new Map<number, Set<string>>();
   readonly #filePeers = new Map<number, Set<string>>();
+  #peerRefresh: NodeJS.Timeout | null = null;
+  /** Peer shares: when their origin peer last announced them (ms). */
+  readonly #peerShareSeen = new Map<number, number>();
+  readonly #peerRefreshMs: number;
   /** Shares whose announcement reached participants (SHARE_END is owed to them). */
   readonly #announced = new Set<number>();
   /** Who asked for each local share / file grant (per-participant limits). */
@@ -142,6 +155,7 @@ class ProxyImpl implements Proxy {
     this.#config = deps.config;
     this.#core = deps.core;
     this.#link = deps.interconnect;
+    this.#peerRefreshMs = deps.options?.peerRefreshMs ?? PEER_ANNOUNCE_REFRESH_MS;
     this.#logger = deps.logger;
     this.#refusals = new RateLimitedLog(deps.logger, REFUSAL_LOG_INTERVAL_MS);
     const o = deps.options ?? {};
@@ -203,6 +217,8 @@ class ProxyImpl implements Proxy {
     } catch (err) {
       this.#logger.error('spool_unavailable', { spool: this.#spool.dir, error: err instanceof Error ? err.message : String(err) });
     }
+    const swept = await this.#spool.sweepStale();
+    if (swept > 0) this.#logger.info('spool_swept', { spool: this.#spool.dir, files: swept, note: 'left behind by a reflector process that no longer runs' });
     await this.#files.listen();
     this.#state = 'running';
     this.#core.setRflxHandler({ onParticipantRflx: (id, session, app) => this.#guard(() => this.#onParticipantRflx(id, session, app)) });
@@ -224,6 +240,10 @@ class ProxyImpl implements Proxy {
     if (link !== null) {
       this.#on(link.events, 'peer-rflx', (peerKey, m) => this.#guard(() => this.#onPeerRflx(peerKey, m)));
       this.#on(link.events, 'remote-count', (session, peerKey, count) => this.#guard(() => this.#onRemoteCount(session, peerKey, count)));
+      // The restarted peer's files went with its old process (its spool is swept at start): forget them.
+      this.#on(link.events, 'peer-restarted', (peerKey) => this.#guard(() => this.#spool.removePeer(peerKey, 'peer_restarted')));
+      this.#peerRefresh = setInterval(() => this.#guard(() => this.#refreshPeers()), this.#peerRefreshMs);
+      this.#peerRefresh.unref();
     }
     this.#logger.info('proxy_started', {
       fileTransferPort: this.#files.port,
@@ -248,6 +268,8 @@ class ProxyImpl implements Proxy {
     const wasRunning = this.#state === 'running';
     this.#state = 'closed';
     if (wasRunning) this.#core.setRflxHandler(null);
+    if (this.#peerRefresh !== null) clearInterval(this.#peerRefresh);
+    this.#peerRefresh = null;
     // Shares end first, while still subscribed: participants get SHARE_END and peers 19.
     this.#hub.close();
     for (const off of this.#unsubscribe) off();
@@ -467,6 +489,7 @@ class ProxyImpl implements Proxy {
 
   #onShareEnded(share: Share, reason: string): void {
     const id = share.info.id;
+    this.#peerShareSeen.delete(id);
     this.#shareOwner.delete(id);
     this.#logger.info('share_ended', { shareId: id, session: share.info.session, origin: share.kind, reason });
     if (this.#announced.delete(id)) this.#toParticipants(share.info.session, msg.shareEnd(id));
@@ -507,6 +530,28 @@ class ProxyImpl implements Proxy {
   }
 
   // ─── Peers (18, 19, 20 in; session presence) ────────────────────────────
+
+  /**
+   * An announcement to a peer is one UDP datagram and the Internet loses some: every refresh interval,
+   * each announced share and available file goes again to every peer with participants in its session
+   * (split horizon kept). A peer that already knows the id ignores the repeat.
+   */
+  #refreshPeers(): void {
+    const stale = Date.now() - PEER_SHARE_MISSED_REFRESHES * this.#peerRefreshMs;
+    for (const share of this.#hub.list()) {
+      if (share.kind === 'peer' && (this.#peerShareSeen.get(share.info.id) ?? 0) < stale) share.end('peer_stale');
+    }
+    for (const share of this.#hub.list()) {
+      if (!this.#announced.has(share.info.id)) continue;
+      this.#sharePeers.get(share.info.id)?.clear();
+      this.#announceShareToPeers(share);
+    }
+    for (const entry of this.#spool.list()) {
+      if (entry.origin === null && entry.state !== 'ready') continue;
+      this.#filePeers.get(entry.id)?.clear();
+      this.#announceFileToPeers(entry);
+    }
+  }
 
   #onRemoteCount(session: string, peerKey: string, count: number): void {
     if (count > 0) {
@@ -558,31 +603,48 @@ class ProxyImpl implements Proxy {
   }
 
   async #onPeerShareAnnounce(peerKey: string, f: RflxFields): Promise<void> {
-    const { session, shareId, address, port, passkey } = f;
-    if (session === undefined || shareId === undefined || address === undefined || port === undefined || port === 0 ||
+    const { session, shareId, port, passkey } = f;
+    if (session === undefined || shareId === undefined || port === undefined || port === 0 ||
         passkey === undefined || passkey.length !== PASSKEY_BYTES || !isValidSessionName(session) || !textsFit(f.title, f.sharer)) {
       this.#drops.add(ProxyDrop.BadPeerMessage);
       return;
     }
     const known = this.#hub.get(shareId);
     if (known !== undefined) {
-      // A repeated announcement (refresh, or a loop in the topology) changes nothing.
+      // A repeated announcement (refresh, or a loop in the topology) changes nothing but keeps the share alive.
       if (known.kind !== 'peer' || known.origin.peerKey !== peerKey) this.#drops.add(ProxyDrop.PeerIdTaken);
+      else this.#peerShareSeen.set(shareId, Date.now());
       return;
     }
     // Nothing would ever end a share of a session nobody is in (no session-empty, no COUNT 0 to come).
     if (!this.#sessionAlive(session)) { this.#drops.add(ProxyDrop.PeerNoSession); return; }
+    const address = this.#peerTcpAddress(peerKey);
+    if (address === undefined) return;
     const info = { id: shareId, session, title: f.title ?? '', sharer: f.sharer ?? '', passkey };
+    this.#peerShareSeen.set(shareId, Date.now()); // before the await: a refresh tick may run meanwhile
     const share = await this.#hub.createRemote(info, { peerKey, address, port });
     if (share === null) {
+      if (!this.#hub.has(shareId)) this.#peerShareSeen.delete(shareId);
       if (!this.#hub.has(shareId)) {
         this.#drops.add(ProxyDrop.PoolExhausted);
         this.#refused('peer_share_refused', { shareId, session, peer: peerKey, reason: 'pool_exhausted' });
       }
       return;
     }
-    this.#logger.info('peer_share_started', { shareId, session, peer: peerKey, origin: `${address}:${port}`, clientPort: share.clientPort });
+    this.#logger.info('peer_share_started', { shareId, session, peer: peerKey, origin: `${address}:${port}`,
+      ...(f.address !== undefined && f.address !== address ? { announcedAddress: f.address } : {}), clientPort: share.clientPort });
     this.#announceShare(share);
+  }
+
+  /**
+   * SPEC §14: TCP to a peer (share proxy, file relay) goes to the peer's configured address (its
+   * REFLECTOR_INTERCONNECTION line) with the announced PORT; the announced ADDRESS is informational, so
+   * NAT between the reflectors needs no setting and a peer cannot aim our connections at a third host.
+   */
+  #peerTcpAddress(peerKey: string): string | undefined {
+    const address = this.#link?.peerAddress(peerKey);
+    if (address === undefined) this.#drops.add(ProxyDrop.UnknownPeer);
+    return address;
   }
 
   #onPeerShareEnd(peerKey: string, f: RflxFields): void {
@@ -594,8 +656,8 @@ class ProxyImpl implements Proxy {
   }
 
   #onPeerFileAnnounce(peerKey: string, f: RflxFields): void {
-    const { session, fileId, address, port, passkey, size, sha256 } = f;
-    if (session === undefined || fileId === undefined || address === undefined || port === undefined || port === 0 ||
+    const { session, fileId, port, passkey, size, sha256 } = f;
+    if (session === undefined || fileId === undefined || port === undefined || port === 0 ||
         passkey === undefined || passkey.length !== PASSKEY_BYTES || size === undefined || sha256 === undefined ||
         sha256.length !== 32 || !isValidSessionName(session) || !textsFit(f.name, f.sender)) {
       this.#drops.add(ProxyDrop.BadPeerMessage);
@@ -616,12 +678,15 @@ class ProxyImpl implements Proxy {
       this.#refused('peer_file_refused', { fileId, session, peer: peerKey, size, reason: 'larger than FILE_MAX_BYTES' });
       return;
     }
+    const address = this.#peerTcpAddress(peerKey);
+    if (address === undefined) return;
     const entry = this.#spool.addRemote(
       { id: fileId, passkey, session, name: f.name ?? '', size: Number(size), sha256, sender: f.sender ?? '' },
       { peerKey, address, port },
     );
     if (entry === null) { this.#drops.add(ProxyDrop.PeerFileRefused); return; }
-    this.#logger.info('peer_file_announced', { fileId, session, peer: peerKey, origin: `${address}:${port}`, size: entry.size });
+    this.#logger.info('peer_file_announced', { fileId, session, peer: peerKey, origin: `${address}:${port}`,
+      ...(f.address !== undefined && f.address !== address ? { announcedAddress: f.address } : {}), size: entry.size });
     this.#toParticipants(session, msg.fileAnnounce(entry, this.#fileEndpoint()));
     this.#announceFileToPeers(entry);
   }

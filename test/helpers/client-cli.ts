@@ -33,6 +33,8 @@ export interface ClientOptions {
   readonly waitMs: number;
   /** The client's own --timeout (seconds) for each step of an action. */
   readonly stepTimeoutS: number;
+  /** Run inside this network namespace (`ip netns exec NS node ...`; see topology.ts). */
+  readonly netns?: string;
 }
 
 /** A deterministic pseudo-random buffer (xorshift32), so a failure can be reproduced. */
@@ -59,8 +61,10 @@ export function bounded<T>(p: Promise<T>, timeoutMs: number, what: string, outpu
 
 /** Starts the client; the caller kills `proc` in afterEach. */
 export function startClient(o: ClientOptions): ClientProcess {
-  const proc = spawn(process.execPath, [CLIENT_JS, '--server', `${o.server}:5060`, '--session', o.session, '--local', o.local,
-    '--timeout', String(o.stepTimeoutS), ...o.args], { cwd: o.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const argv = [CLIENT_JS, '--server', `${o.server}:5060`, '--session', o.session, '--local', o.local,
+    '--timeout', String(o.stepTimeoutS), ...o.args];
+  const proc = spawn(o.netns !== undefined ? 'ip' : process.execPath,
+    o.netns !== undefined ? ['netns', 'exec', o.netns, process.execPath, ...argv] : argv, { cwd: o.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let partial = '';

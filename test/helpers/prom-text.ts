@@ -22,9 +22,8 @@ const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 function parseValue(text: string, line: number): number {
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  // prom-client prints an empty event-loop-lag histogram's mean as "Nan"; Prometheus reads values with
-  // Go's ParseFloat, which takes NaN in any case, so the scraper accepts it.
-  if (/^nan$/i.test(text)) return NaN;
+  // prom-client writes NaN as "Nan"; Prometheus parses the word case-insensitively (Go's ParseFloat).
+  if (text.toLowerCase() === 'nan') return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`line ${line}: bad value ${JSON.stringify(text)}`);
   return Number(text);
 }

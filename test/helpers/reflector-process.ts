@@ -42,13 +42,18 @@ export interface StartOptions {
   readonly config: string;
   readonly readyTimeoutMs?: number;
   readonly extraArgs?: readonly string[];
+  /** Run inside this network namespace (`ip netns exec NS node ...`; see topology.ts). */
+  readonly netns?: string;
 }
 
 export async function startReflector(opts: StartOptions): Promise<ReflectorProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'rtp-reflector-test-'));
   const configFile = join(dir, 'reflector.conf');
   writeFileSync(configFile, opts.config);
-  const proc = spawn(process.execPath, [MAIN_JS, '--config', configFile, ...(opts.extraArgs ?? [])], {
+  const argv = [MAIN_JS, '--config', configFile, ...(opts.extraArgs ?? [])];
+  // `ip netns exec` execs the command, so proc.pid is the reflector itself and signals reach it.
+  const proc = spawn(opts.netns !== undefined ? 'ip' : process.execPath,
+    opts.netns !== undefined ? ['netns', 'exec', opts.netns, process.execPath, ...argv] : argv, {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

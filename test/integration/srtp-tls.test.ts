@@ -143,7 +143,7 @@ describe('integration: SIP over TLS and SRTP (SPEC §15)', function () {
     await aSip.bind();
     await bSip.bind();
     const ssrcA = 0x0a0a0a0a;
-    const aRes = await aSip.invite('tamper', clientSdp('127.0.60.20', aMedia.address().port, ssrcA, 'a', 'sendrecv', aKey));
+    const aRes = await aSip.invite('tamper', clientSdp('127.0.60.20', aMedia.address().port, ssrcA, 'a', 'sendrecv', undefined, aKey));
     expect(aRes.status).to.equal(200);
     const aAudio = sdpTransform.parse(aRes.answerSdp ?? '').media[0];
     expect(aAudio?.protocol).to.equal('RTP/SAVP');
@@ -155,7 +155,7 @@ describe('integration: SIP over TLS and SRTP (SPEC §15)', function () {
     const cSip = new SipUdpClient({ localAddress: '127.0.60.22', server: R, serverPort: 5060, user: 'c' });
     sips.push(cSip);
     await cSip.bind();
-    expect((await cSip.invite('other', clientSdp('127.0.60.22', 40000, 1, 'c', 'recvonly', cKey))).status).to.equal(200);
+    expect((await cSip.invite('other', clientSdp('127.0.60.22', 40000, 1, 'c', 'recvonly', undefined, cKey))).status).to.equal(200);
 
     // The status API says which streams are SRTP.
     const sessions = await (await fetch(`http://${R}:${STATUS}/api/sessions`)).json() as { name: string; participants: { user?: string; streams: { srtp?: string }[] }[] }[];

@@ -118,7 +118,7 @@ describe('interconnect: graphs with cycles of real reflector processes', functio
   async function settled(n: number, session: string): Promise<void> {
     const total = members.length;
     await waitUntil(async () => (await seenTotals(n, session)).every((t) => t === total), 20_000, `every reflector counts ${total}`, 200);
-    // JOINS follow the counts by one control message; give them a moment.
+    // JOINS travel with the counts; a moment for the last SESSION_STATE to be processed everywhere.
     await new Promise((r) => setTimeout(r, 500));
   }
 

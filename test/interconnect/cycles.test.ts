@@ -183,20 +183,26 @@ describe('interconnect: graphs with cycles (stand-in cores)', function () {
     expect(peerSnap(nodes[1], nodes[0]).relayPacketsIn).to.be.greaterThan(0);
   });
 
-  it('routes around a peer that went silent (down after missed HELLOs), without duplicates', async () => {
-    nodes = await build(3, TRIANGLE, 60);
-    const local = [1, 1, 1];
-    for (const n of nodes) n.core.addParticipant('silent');
-    await waitUntil(() => countsSettled(nodes, 'silent', local), 5000, 'counts settled');
-    // Node 2 disappears: 0 and 1 notice after 3 missed HELLOs (FAST timing) and keep talking directly.
-    await nodes[2].link.close();
-    const [a, b] = nodes;
-    nodes = [a, b];
-    await waitUntil(() => countsSettled(nodes, 'silent', [1, 1]), 5000, 'counts without node 2');
-    a.core.delivered.length = 0;
-    b.core.delivered.length = 0;
-    sendAll(nodes, 'silent', [1, 1], 10);
-    await deliveredAll(nodes, 'silent', [1, 1], 10);
-    expectExactlyOnce(nodes, 'silent', [1, 1], 10);
+  it('routes around a reflector that went away (down after missed HELLOs), without duplicates', async () => {
+    // Ring of four: 0-1-2-3-0. Reflector 1 goes; 0 and 2 must then reach each other through 3.
+    const RING4: Edge[] = [[0, 1], [1, 2], [2, 3], [3, 0]];
+    nodes = await build(4, RING4, 60);
+    for (const n of nodes) n.core.addParticipant('gone');
+    await waitUntil(() => countsSettled(nodes, 'gone', [1, 1, 1, 1]), 5000, 'counts settled');
+    const gone = nodes[1];
+    await gone.link.close();
+    const rest = [nodes[0], nodes[2], nodes[3]];
+    nodes = rest;
+    await gone.link.close();
+    await waitUntil(() => !peerSnap(rest[0], gone).up && !peerSnap(rest[1], gone).up, 5000, 'reflector 1 down (missed HELLOs)');
+    await waitUntil(() => countsSettled(rest, 'gone', [1, 1, 1]), 5000, 'counts without reflector 1');
+    await new Promise((r) => setTimeout(r, 100));
+    for (const n of rest) n.core.delivered.length = 0;
+    sendAll(rest, 'gone', [1, 1, 1], 10);
+    await deliveredAll(rest, 'gone', [1, 1, 1], 10);
+    expectExactlyOnce(rest, 'gone', [1, 1, 1], 10);
+    // 0 and 2 now talk through 3.
+    expect(peerSnap(rest[2], rest[0]).relayPacketsOut).to.be.greaterThan(0);
+    expect(peerSnap(rest[2], rest[1]).relayPacketsOut).to.be.greaterThan(0);
   });
 });

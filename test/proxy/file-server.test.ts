@@ -129,7 +129,7 @@ describe('proxy file server (SPEC §9)', () => {
     expect(entry.path).to.not.contain('passwd');
     const files = await readdir(dir);
     expect(files).to.have.length(1);
-    expect(files[0]).to.match(/^rflx-[0-9a-f]+-[0-9a-f]{8}$/);
+    expect(files[0]).to.match(/^rflx-\d+-[0-9a-f]{12}-[0-9a-f]{8}$/);
     expect(entry.name).to.equal('../../etc/passwd');
   });
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { RoutingListDrop } from '../../src/rtp/relay-routing.js';
 import { RelayShimDrop } from '../../src/rtp/relay-shim.js';
 import { RflxDrop } from '../../src/rtp/rflx.js';
 import { RtcpAppDrop } from '../../src/rtp/rtcp-app.js';
@@ -21,6 +22,7 @@ const MAPS: Array<[string, Record<string, string>]> = [
   ['rtcp_app_', RtcpAppDrop],
   ['stun_', StunDrop],
   ['relay_', RelayShimDrop],
+  ['routing_list_', RoutingListDrop],
   ['rflx_', RflxDrop],
 ];
 

@@ -131,7 +131,7 @@ describe('tools/client share and file transfer (real reflector, built CLI)', fun
     const code = await bounded(new Promise<number | null>((resolve) => help.once('close', resolve)), WAIT_MS, 'help exit', () => text);
     expect(code).to.equal(0);
     for (const opt of ['--server', '--session', '--local', '--user', '--password', '--tone', '--wav', '--duration', '--record-dir', '--mode',
-      '--timeout', '--share', '--title', '--view', '--share-id', '--send-file', '--get-file', '--file-id', '--out', '--offset', '--help']) {
+      '--timeout', '--video', '--share', '--title', '--view', '--share-id', '--send-file', '--get-file', '--file-id', '--out', '--offset', '--help']) {
       expect(text).to.include(opt);
     }
     const bad = spawn(process.execPath, [CLIENT_JS, '--server', REFLECTOR, '--session', 's', '--view', '--send-file', 'x'], { stdio: 'ignore' });

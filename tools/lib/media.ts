@@ -101,7 +101,17 @@ export interface MediaOptions {
   readonly payloadType?: number;
   /** SRTP (RFC 3711): our own key; the peer's comes from the answer (setSrtpRemote). */
   readonly srtpLocal?: SrtpKey;
+  /**
+   * A video stream instead: VIDEO_PAYLOAD_BYTES of a test pattern as VP8 (PT 96, 90 kHz) every
+   * VIDEO_FRAME_MS — a stand-in for an encoder, which this tool does not have; the reflector only
+   * forwards video, so the bytes need not decode.
+   */
+  readonly video?: boolean;
 }
+
+export const VIDEO_PAYLOAD_TYPE = 96;
+const VIDEO_PAYLOAD_BYTES = 1000;
+const VIDEO_FRAME_MS = 40;
 
 export class MediaEndpoint {
   readonly ssrc = randomBytes(4).readUInt32BE(0);
@@ -211,7 +221,9 @@ export class MediaEndpoint {
   }
 
   start(): void {
-    if (this.#source !== null && this.#timer === null) {
+    if (this.#o.video === true && this.#timer === null) {
+      this.#timer = setInterval(() => { this.#sendVideoFrame(); }, VIDEO_FRAME_MS);
+    } else if (this.#source !== null && this.#timer === null) {
       this.#timer = setInterval(() => { this.#sendFrame(); }, 20);
     }
     this.#rtcpTimer = setInterval(() => { this.#sendRtcp(); }, 1000);
@@ -237,6 +249,20 @@ export class MediaEndpoint {
     this.#sentBytes += SAMPLES_PER_PACKET;
     const out = this.#protect(pkt, false);
     if (out !== null) this.#rtp?.send(out, this.#remoteRtpPort, this.#remoteAddress);
+  }
+
+  #sendVideoFrame(): void {
+    const pkt = Buffer.alloc(12 + VIDEO_PAYLOAD_BYTES, this.#sent & 0xff);
+    pkt[0] = 0x80;
+    pkt[1] = 0x80 | ((this.#o.payloadType ?? VIDEO_PAYLOAD_TYPE) & 0x7f); // marker: one packet per frame
+    pkt.writeUInt16BE(this.#seq, 2);
+    pkt.writeUInt32BE(this.#ts >>> 0, 4);
+    pkt.writeUInt32BE(this.ssrc, 8);
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#ts = (this.#ts + 90 * VIDEO_FRAME_MS) >>> 0;
+    this.#sent++;
+    this.#sentBytes += VIDEO_PAYLOAD_BYTES;
+    this.#rtp?.send(pkt, this.#remoteRtpPort, this.#remoteAddress);
   }
 
   #sendRtcp(): void {
@@ -372,12 +398,16 @@ function closeUdp(s: dgram.Socket): Promise<void> {
 }
 
 export function clientSdp(address: string, rtpPort: number, ssrc: number, cname: string, direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' = 'sendrecv',
-  srtp?: SrtpKey): string {
+  video?: { readonly rtpPort: number; readonly ssrc: number }, srtp?: SrtpKey): string {
   return [
     'v=0', `o=- ${ssrc} 1 IN IP4 ${address}`, 's=client', `c=IN IP4 ${address}`, 't=0 0',
     `m=audio ${rtpPort} ${srtp !== undefined ? 'RTP/SAVP' : 'RTP/AVP'} 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000',
     `a=rtcp:${rtpPort + 1}`, `a=ssrc:${ssrc} cname:${cname}`, `a=${direction}`,
-    ...(srtp !== undefined ? [`a=crypto:1 ${srtp.suite} ${keyToInline(srtp)}`] : []), '',
+    ...(srtp !== undefined ? [`a=crypto:1 ${srtp.suite} ${keyToInline(srtp)}`] : []),
+    // Video stays RTP/AVP: this tool's video stream has no SRTP.
+    ...(video !== undefined ? [`m=video ${video.rtpPort} RTP/AVP ${VIDEO_PAYLOAD_TYPE}`, `a=rtpmap:${VIDEO_PAYLOAD_TYPE} VP8/90000`,
+      `a=rtcp:${video.rtpPort + 1}`, `a=ssrc:${video.ssrc} cname:${cname}`, `a=${direction}`] : []),
+    '',
   ].join('\r\n');
 }
 
