@@ -112,6 +112,8 @@ export interface ClientSummary {
   srtp?: boolean;
   /** Incoming SRTP/SRTCP packets dropped (auth failure, replay, no key), by reason. */
   srtpDrops?: Record<string, number>;
+  /** Where the SDP answer sends this client's audio (the reflector's PUBLIC_ADDRESS and AUDIO_PORT). */
+  media?: { address: string; port: number };
   endedBy: 'client' | 'reflector' | 'error';
   byeStatus?: number;
   share?: ShareSummary;
@@ -200,6 +202,7 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
     }
     const remoteAddress = audio.connection?.ip ?? answer.connection?.ip ?? o.server;
     media.setRemote(remoteAddress, audio.port);
+    summary.media = { address: remoteAddress, port: audio.port };
     media.start();
     if (video !== null) {
       const v = answer.media.find((m) => m.type === 'video' && m.port > 0);
