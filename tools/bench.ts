@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog] [--no-relay] [--relay-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog] [--no-relay] [--relay-only] [--no-srtp] [--srtp-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -15,7 +15,9 @@
  * The reference programs are compiled from ../shared/perf into .tmp/perf.
  * `--io auto|dgram|mmsg` sets REFLECTOR_IO for our core child (auto: the core's
  * batched recvmmsg/sendmmsg I/O when its addon loads, else node:dgram); the I/O
- * it used is in each of its JSON lines.
+ * it used is in each of its JSON lines. Then the cost of SRTP (SPEC §15): one
+ * 5-party session all plain and all SRTP at the same offered rates (out
+ * packets/s, core CPU µs per out packet), and the per-packet crypto alone.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -26,6 +28,8 @@ import { hasTaskset, LineProcess } from './bench/proc.js';
 import { IMPLS, type Impl } from './bench/reflectors.js';
 import { hasSipp, measureSipJoin, type SipJoinResult } from './bench/sip-join.js';
 import { benchMixer, type MixerBenchResult } from '../src/mixer/bench.js';
+import { benchSrtp, type SrtpBenchResult } from './bench/srtp.js';
+import { benchSrtpCrypto } from '../src/srtp/bench.js';
 import { AUDIO_PPS, janusMixPoint, relayPoint, which, type PeerEnv, type PeerPoint } from './bench/peers.js';
 import { VERSION } from '../src/runtime/version.js';
 import { benchRelay, type RelayBenchResult } from '../src/interconnect/bench.js';
@@ -58,6 +62,8 @@ interface BenchArgs {
   readonly io?: string;
   /** Measure the mixer's cost (mixed participants one core sustains at 8 and 16 kHz). */
   readonly mixer: boolean;
+  /** Measure the cost of SRTP termination against plain RTP. */
+  readonly srtp: boolean;
   /** Peers side by side: 2-party relay vs rtpengine, N-party mixing vs Janus AudioBridge. */
   readonly peers: boolean;
   /** A competing CPU hog pinned to the reflector's CPU for the whole run (the loaded-machine case). */
@@ -83,6 +89,8 @@ time, the mixer's cost and the relay's CPU per packet. One JSON line per result 
   --mixer-only            only the mixer measurement
   --no-relay              skip the inter-reflector relay measurement
   --relay-only            only the relay measurement (plain and protected)
+  --no-srtp               skip the SRTP cost (plain vs SRTP through the core, and the crypto alone)
+  --srtp-only             only the SRTP cost
   --no-peers              skip rtpengine and Janus AudioBridge
   --peers-only            only the peers (rtpengine relay, Janus mixing) beside ours
   --hog                   run a busy loop pinned to the reflector's CPU during the run
@@ -105,6 +113,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let retries = 1;
   let io: string | undefined;
   let mixer = true;
+  let srtp = true;
   let peers = true;
   let hog = false;
   let relay = true;
@@ -122,12 +131,14 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
     else if (a === '--no-mixer') mixer = false;
-    else if (a === '--mixer-only') { fanout = false; held = false; peers = false; relay = false; }
+    else if (a === '--mixer-only') { fanout = false; held = false; peers = false; relay = false; srtp = false; }
     else if (a === '--no-peers') peers = false;
     else if (a === '--hog') hog = true;
-    else if (a === '--peers-only') { fanout = false; held = false; mixer = false; peers = true; relay = false; }
+    else if (a === '--peers-only') { fanout = false; held = false; mixer = false; peers = true; relay = false; srtp = false; }
     else if (a === '--no-relay') relay = false;
-    else if (a === '--relay-only') { fanout = false; held = false; mixer = false; peers = false; }
+    else if (a === '--relay-only') { fanout = false; held = false; mixer = false; peers = false; srtp = false; }
+    else if (a === '--no-srtp') srtp = false;
+    else if (a === '--srtp-only') { fanout = false; held = false; mixer = false; peers = false; relay = false; }
     else if (a === '--io') {
       io = argv[++i];
       if (io !== 'auto' && io !== 'dgram' && io !== 'mmsg') usage('--io must be auto, dgram or mmsg');
@@ -150,7 +161,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, hog, relay, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, hog, relay, srtp, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -519,6 +530,33 @@ async function runAll(
     }
   }
 
+  // SPEC §15: the cost of SRTP, plain and SRTP side by side in this run.
+  const srtpResults: SrtpBenchResult[] = [];
+  if (args.srtp) {
+    const crypto = benchSrtpCrypto(args.quick ? 20_000 : 200_000);
+    emit({ type: 'srtp_crypto', ...crypto });
+    for (const mode of ['plain', 'srtp'] as const) {
+      process.stderr.write(`bench: SRTP cost, ${mode} …\n`);
+      try {
+        const r = await benchSrtp({
+          host: '127.0.7.50', port: 26100, bindAddress: '127.0.7.51', parties: 5, sizeBytes: 172,
+          outRates: args.quick ? [4000, 16000] : [4000, 8000, 16000, 32000, 64000, 96000, 128000],
+          stepS: args.quick ? 0.5 : 2,
+          ...(args.io === undefined ? {} : { io: args.io }),
+          ...(reflectorCpu === undefined ? {} : { cpu: reflectorCpu }),
+        }, mode);
+        srtpResults.push(r);
+        emit({
+          type: 'srtp', mode, parties: r.parties, size: r.sizeBytes, io: r.io,
+          sustained_out_pps: r.sustainedOutPps, capped: r.capped, cpu_us_per_out: round(r.cpuUsPerOut ?? undefined, 2),
+          steps: r.steps.map((x) => ({ offered_out_pps: x.offeredOutPps, out_pps: x.outPps, loss_pct: round(x.lossPct, 3), cpu_us_per_out: round(x.cpuUsPerOut ?? undefined, 2), cpu_cores: round(x.cpuCores, 2), drops: x.drops })),
+        });
+      } catch (err) {
+        emit({ type: 'srtp', mode, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+
   // Human-readable table.
   const w = (s: string): void => {
     process.stderr.write(s + '\n');
@@ -553,6 +591,14 @@ async function runAll(
   if (sipNote !== undefined) w(`note: ${sipNote}`);
   for (const r of mixerResults) {
     w(`mixer ${r.rateHz / 1000} kHz ${r.codec}: ${r.talkers}/${r.participants} talking → ${Math.round(r.participantsPerCore)} mixed participants per core (realtime factor ${r.realtimeFactor.toFixed(1)})`);
+  }
+  const plainR = srtpResults.find((r) => r.mode === 'plain');
+  const srtpR = srtpResults.find((r) => r.mode === 'srtp');
+  for (const r of srtpResults) {
+    w(`SRTP cost, ${r.mode.padEnd(5)} ${r.parties}x${r.sizeBytes}: sustained ${r.sustainedOutPps}${r.capped ? '+' : ''} out pkt/s, core CPU ${r.cpuUsPerOut?.toFixed(2) ?? '-'} µs per out packet (at ${r.sustainedOutPps} out pkt/s)`);
+  }
+  if (plainR?.cpuUsPerOut != null && srtpR?.cpuUsPerOut != null && plainR.cpuUsPerOut > 0) {
+    w(`SRTP/plain: CPU per out packet ×${(srtpR.cpuUsPerOut / plainR.cpuUsPerOut).toFixed(2)}, sustained out rate ×${plainR.sustainedOutPps > 0 ? (srtpR.sustainedOutPps / plainR.sustainedOutPps).toFixed(2) : '-'}`);
   }
   if (relayPts.length > 0) {
     w('2-party relay, ours vs rtpengine (Node generator, 50 pkt/s of 172 B per participant):');

@@ -1,8 +1,9 @@
 /**
- * Conference client (SPEC §11): joins a session by name over SIP UDP (digest
+ * Conference client (SPEC §11): joins a session by name over SIP UDP or TLS (digest
  * MD5 or SHA-256), sends PCMU at 20 ms from a tone or a WAV file (S16LE mono
  * 8 kHz), sends RTCP SR + SDES every second, records what it receives per SSRC,
- * hangs up after --duration seconds and prints a JSON summary.
+ * hangs up after --duration seconds and prints a JSON summary. With --srtp the
+ * media is SRTP/SRTCP with SDES keys (SPEC §15).
  *
  * With an action (at most one) it also shares or views an application share
  * (SPEC §8) or sends or fetches a file (SPEC §9). The RFLX requests (SPEC §7)
@@ -12,13 +13,15 @@
  *   node dist/tools/client.js --help
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as sdpTransform from 'sdp-transform';
-import { clientSdp, MediaEndpoint, writeWavS16Mono } from './lib/media.js';
+import { answerSrtpKey, clientSdp, MediaEndpoint, writeWavS16Mono } from './lib/media.js';
+import { newLocalKey } from '../src/sip/uas/sdp-crypto.js';
+import type { SrtpSuite } from '../src/srtp/srtp-keys.js';
 import {
   announced, getFile, ProxyProtocolError, putFile, RflxClient, RflxRequestError, shareStream, viewShare, type TcpTarget,
 } from './lib/proxy-client.js';
@@ -27,13 +30,21 @@ import { VERSION } from '../src/runtime/version.js';
 
 export const USAGE = `usage: client --server HOST[:PORT] --session NAME [options] [action]
 
-Joins the session NAME over SIP UDP, sends PCMU, records what arrives per SSRC
+Joins the session NAME over SIP UDP (or TLS), sends PCMU (or SRTP), records what arrives per SSRC
 and prints one JSON summary on stdout. Exit code 0 on success, 1 on any failure
 (the summary then has an "error" field; an ERROR answer from the reflector also
 gives "errorCode" and "errorReason"), 2 on bad arguments.
 
 options:
-  --server HOST[:PORT]   reflector SIP address (port 5060 by default)
+  --server HOST[:PORT]   reflector SIP address (port 5060 by default, 5061 with --tls)
+  --tls                  SIP over TLS (Request-URI ;transport=tls); the server
+                         certificate is verified against the system CAs
+  --tls-ca FILE          ... or against the PEM certificate(s) in FILE
+  --tls-no-verify        do not verify the server certificate (tests, self-signed)
+  --srtp                 offer RTP/SAVP with an SDES key (AES_CM_128_HMAC_SHA1_80):
+                         media and RTCP are SRTP/SRTCP; SDES keys over plain UDP
+                         SIP are visible to anyone on the path, use --tls
+  --srtp-suite 80|32     AES_CM_128_HMAC_SHA1_80 (default) or _32
   --session NAME         session name (the Request-URI user part)
   --local IP             local address to bind SIP, RTP/RTCP and TCP to (127.0.0.1)
   --user U --password P  digest credentials (U is also the SIP From user)
@@ -99,6 +110,12 @@ export interface ClientSummary {
   ssrc: number;
   sentPackets: number;
   received: { ssrc: number; packets: number; bytes: number; payloadType: number; rtcpPackets: number; cname?: string; wav?: string }[];
+  /** SIP transport used. */
+  transport?: 'udp' | 'tls';
+  /** The media was SRTP (the answer carried the reflector's key). */
+  srtp?: boolean;
+  /** Incoming SRTP/SRTCP packets dropped (auth failure, replay, no key), by reason. */
+  srtpDrops?: Record<string, number>;
   /** Where the SDP answer sends this client's audio (the reflector's PUBLIC_ADDRESS and AUDIO_PORT). */
   media?: { address: string; port: number };
   endedBy: 'client' | 'reflector' | 'error';
@@ -139,27 +156,39 @@ export interface ClientOptions {
   progress?: (event: Record<string, unknown>) => void;
   /** Source for `--share -` (the CLI passes process.stdin). */
   stdin?: Readable;
+  /** SIP over TLS; verification on unless tlsVerify is false; tlsCa: PEM CA certificates. */
+  tls?: boolean;
+  tlsVerify?: boolean;
+  tlsCa?: Buffer;
+  /** Offer SRTP with this suite. */
+  srtp?: SrtpSuite;
 }
 
 export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise<ClientSummary> {
   const sip = new SipUdpClient({
     localAddress: o.local, server: o.server, serverPort: o.serverPort,
+    ...(o.tls === true ? { tls: true, tlsVerify: o.tlsVerify !== false, ...(o.tlsCa !== undefined ? { tlsCa: o.tlsCa } : {}) } : {}),
     ...(o.user !== undefined ? { user: o.user } : {}), ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.name !== undefined ? { displayName: o.name } : {}),
   });
   const cname = `${o.user ?? 'client'}@${o.local}`;
+  const srtpLocal = o.srtp !== undefined ? newLocalKey(o.srtp) : undefined;
   const media = new MediaEndpoint({
+    ...(srtpLocal !== undefined ? { srtpLocal } : {}),
     localAddress: o.local, remoteAddress: o.server, remoteRtpPort: 0, cname,
     ...(o.toneHz !== undefined ? { toneHz: o.toneHz } : {}), ...(o.wavPath !== undefined ? { wavPath: o.wavPath } : {}),
     record: o.recordDir !== undefined,
   });
   const video = o.video === true ? new MediaEndpoint({ localAddress: o.local, remoteAddress: o.server, remoteRtpPort: 0, cname, video: true }) : null;
-  const summary: ClientSummary = { session: o.session, joined: false, statuses: [], ssrc: media.ssrc, sentPackets: 0, received: [], endedBy: 'client' };
+  const summary: ClientSummary = {
+    session: o.session, joined: false, statuses: [], ssrc: media.ssrc, sentPackets: 0, received: [], endedBy: 'client',
+    transport: o.tls === true ? 'tls' : 'udp', srtp: false,
+  };
   try {
     await sip.bind();
     const rtpPort = await media.bind();
     const videoPort = video !== null ? await video.bind() : 0;
-    const sdp = clientSdp(o.local, rtpPort, media.ssrc, cname, 'sendrecv', video !== null ? { rtpPort: videoPort, ssrc: video.ssrc } : undefined);
+    const sdp = clientSdp(o.local, rtpPort, media.ssrc, cname, 'sendrecv', video !== null ? { rtpPort: videoPort, ssrc: video.ssrc } : undefined, srtpLocal);
     const res = await sip.invite(o.session, sdp, o.mode !== undefined ? `;mode=${o.mode}` : '');
     summary.statuses = [...res.statuses];
     if (res.algorithm !== undefined) summary.algorithm = res.algorithm;
@@ -172,6 +201,12 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
     const answer = sdpTransform.parse(res.answerSdp);
     const audio = answer.media.find((m) => m.type === 'audio' && m.port > 0);
     if (audio === undefined) throw new Error('answer has no audio stream');
+    if (srtpLocal !== undefined) {
+      const key = answerSrtpKey(audio);
+      if (key === undefined) throw new Error('answer has no usable a=crypto line for our SRTP offer');
+      media.setSrtpRemote(key);
+      summary.srtp = true;
+    }
     const remoteAddress = audio.connection?.ip ?? answer.connection?.ip ?? o.server;
     media.setRemote(remoteAddress, audio.port);
     summary.media = { address: remoteAddress, port: audio.port };
@@ -212,6 +247,7 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
     if (err instanceof ProxyProtocolError) summary.errorReason = err.reason;
   } finally {
     summary.sentPackets = media.sentPackets;
+    if (media.srtp) summary.srtpDrops = Object.fromEntries(media.srtpDrops);
     for (const s of media.received.values()) {
       const entry: ClientSummary['received'][number] = { ...s };
       const rec = media.recording(s.ssrc);
@@ -345,6 +381,8 @@ export function parseCli(argv: string[]): ClientOptions | null | 'version' {
       share: { type: 'string' }, title: { type: 'string' }, view: { type: 'boolean' }, 'share-id': { type: 'string' },
       'send-file': { type: 'string' }, 'get-file': { type: 'boolean' }, 'file-id': { type: 'string' },
       out: { type: 'string' }, offset: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean' }, version: { type: 'boolean' },
+      tls: { type: 'boolean' }, 'tls-ca': { type: 'string' }, 'tls-no-verify': { type: 'boolean' },
+      srtp: { type: 'boolean' }, 'srtp-suite': { type: 'string' },
     },
   });
   if (values.help === true) return null;
@@ -364,6 +402,15 @@ export function parseCli(argv: string[]): ClientOptions | null | 'version' {
   if ((fileId !== undefined || values.offset !== undefined) && values['get-file'] !== true) throw new Error('--file-id and --offset go with --get-file');
   if (values.title !== undefined && values.share === undefined) throw new Error('--title goes with --share');
   if (values.out !== undefined && values.view !== true && values['get-file'] !== true) throw new Error('--out goes with --view or --get-file');
+  const tlsOn = values.tls === true;
+  if ((values['tls-ca'] !== undefined || values['tls-no-verify'] === true) && !tlsOn) throw new Error('--tls-ca and --tls-no-verify go with --tls');
+  const suiteArg = values['srtp-suite'];
+  if (suiteArg !== undefined && values.srtp !== true) throw new Error('--srtp-suite goes with --srtp');
+  if (suiteArg !== undefined && suiteArg !== '80' && suiteArg !== '32') throw new Error('--srtp-suite must be 80 or 32');
+  // RFLX requests go out as plain RTCP from the RTCP socket; an SRTP participant's RTCP must be SRTCP.
+  if (values.srtp === true && actions > 0) throw new Error('--srtp cannot be combined with an action (RFLX requests are plain RTCP)');
+  let tlsCa: Buffer | undefined;
+  if (values['tls-ca'] !== undefined) tlsCa = readFileSync(values['tls-ca']);
   let action: ClientAction | undefined;
   if (values.share !== undefined) action = { kind: 'share', path: values.share, ...(values.title !== undefined ? { title: values.title } : {}) };
   else if (values.view === true) action = { kind: 'view', ...(shareId !== undefined ? { shareId } : {}), ...(values.out !== undefined ? { out: values.out } : {}) };
@@ -373,7 +420,9 @@ export function parseCli(argv: string[]): ClientOptions | null | 'version' {
     action = { kind: 'get-file', out: values.out, offset, ...(fileId !== undefined ? { fileId } : {}) };
   }
   return {
-    server, serverPort: m?.[2] !== undefined ? Number(m[2]) : 5060, session: values.session,
+    server, serverPort: m?.[2] !== undefined ? Number(m[2]) : tlsOn ? 5061 : 5060, session: values.session,
+    ...(tlsOn ? { tls: true, tlsVerify: values['tls-no-verify'] !== true, ...(tlsCa !== undefined ? { tlsCa } : {}) } : {}),
+    ...(values.srtp === true ? { srtp: suiteArg === '32' ? 'AES_CM_128_HMAC_SHA1_32' as const : 'AES_CM_128_HMAC_SHA1_80' as const } : {}),
     local: values.local ?? '127.0.0.1',
     ...(values.user !== undefined ? { user: values.user } : {}), ...(values.password !== undefined ? { password: values.password } : {}),
     ...(values.name !== undefined ? { name: values.name } : {}),

@@ -39,6 +39,8 @@ export function defaultConfig(): Config {
     publicAddress: defaultPublicAddress('0.0.0.0'),
     sipPort: 5060,
     sipTransports: ['udp', 'tcp'],
+    sipTlsPort: 5061,
+    srtp: 'optional',
     sipRealm: reflectorId,
     sipAuth: false,
     sipDigestAlgorithms: ['MD5'],

@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import type { ConfigIssue } from './issue.js';
 import { MAX_CONFIG_BYTES, parseConfigLines, tokenizeLines } from './line-parser.js';
 import { CONFIG_KEYWORDS, REPEATABLE_KEYWORDS, builtInDefaults, configSchema, deepFreeze, isKeyword, resolveConfigPath } from './schema.js';
+import { readTlsCredentials } from './tls-files.js';
 import type { Config } from './types.js';
 
 export { formatIssue, type ConfigIssue } from './issue.js';
@@ -159,6 +160,12 @@ export function parseConfigText(text: string, file: string): { config: Config | 
       const at = isKeyword(keyword) && REPEATABLE_KEYWORDS.has(keyword) && typeof index === 'number' ? lines[index] : lines[0];
       issues.push({ file, line: at ?? 0, keyword, message: iss.message });
     }
+  }
+
+  // TLS_CERT / TLS_KEY (SPEC §15): unreadable or mismatched files are errors that name the file.
+  if (result.success && result.data.tlsCert !== undefined && result.data.tlsKey !== undefined) {
+    const tlsRead = readTlsCredentials(result.data.tlsCert, result.data.tlsKey);
+    if (!tlsRead.ok) issues.push({ file, line: linesOf.get(tlsRead.keyword)?.[0] ?? 0, keyword: tlsRead.keyword, message: tlsRead.message });
   }
 
   // File order: this file by line, then the users file by line (stable for issues on one line).

@@ -18,7 +18,7 @@ import type { LogLevel } from '../runtime/logger.js';
 import { defaultConfig, defaultPublicAddress } from './defaults.js';
 import { addressBytes, isWildcard, parseNetwork } from './ip-address.js';
 import { quote } from './line-parser.js';
-import type { AudioMode, Cidr, Config, DigestAlgorithm, PeerConfig, PortRange, SipTransport, SipUser } from './types.js';
+import type { AudioMode, Cidr, Config, DigestAlgorithm, PeerConfig, PortRange, SipTransport, SipUser, SrtpPolicy } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Tokens: one argument → one typed value, or an issue "expected …, got "…"".
@@ -192,12 +192,16 @@ const keywordShape = {
   LISTEN_ADDRESS: one('an IPv4 or IPv6 address', ipAddress),
   PUBLIC_ADDRESS: one('a specific IPv4 or IPv6 address', specificAddress),
   SIP_PORT: port('a SIP port'),
-  SIP_TRANSPORTS: list<SipTransport>('udp tcp', (s) => choice(s, ['udp', 'tcp'] as const, 'a SIP transport')),
+  SIP_TRANSPORTS: list<SipTransport>('udp tcp tls', (s) => choice(s, ['udp', 'tcp', 'tls'] as const, 'a SIP transport')),
   SIP_REALM: one('a realm', (s) => plainName(s, 'a digest realm')),
   SIP_AUTH: one('on or off', (s) => choice(s, ['on', 'off'] as const, 'a switch')),
   SIP_DIGEST_ALGORITHMS: list<DigestAlgorithm>('MD5 SHA-256', (s) => choice(s, ['MD5', 'SHA-256'] as const, 'a digest algorithm')),
   SIP_USER: z.array(sipUserArgs),
   SIP_USERS_FILE: one('a file name', (s) => ok(s)),
+  SIP_TLS_PORT: port('a SIP over TLS port'),
+  TLS_CERT: one('a PEM certificate file', (s) => ok(s)),
+  TLS_KEY: one('a PEM private key file', (s) => ok(s)),
+  SRTP: one('off, optional or required', (s) => choice<SrtpPolicy>(s, ['off', 'optional', 'required'], 'an SRTP policy')),
   HOSTS_ALLOW: z.array(networks),
   HOSTS_DENY: z.array(networks),
   AUDIO_PORT: portPair('an audio RTP port'),
@@ -349,7 +353,14 @@ export const configSchema = z.strictObject({
   const publicAddress = v.PUBLIC_ADDRESS ?? defaultPublicAddress(listenAddress);
   const sipAuth = v.SIP_AUTH === undefined ? d.sipAuth : v.SIP_AUTH === 'on';
   const sipDigestAlgorithms = v.SIP_DIGEST_ALGORITHMS ?? d.sipDigestAlgorithms;
-  const sipTransports = v.SIP_TRANSPORTS ?? d.sipTransports;
+  // SPEC §3: udp tcp, plus tls when a certificate is configured.
+  const sipTransports = v.SIP_TRANSPORTS ?? (v.TLS_CERT !== undefined ? [...d.sipTransports, 'tls' as const] : d.sipTransports);
+  const sipTlsPort = v.SIP_TLS_PORT ?? d.sipTlsPort;
+  if (v.SIP_TRANSPORTS !== undefined && sipTransports.includes('tls') && (v.TLS_CERT === undefined || v.TLS_KEY === undefined)) {
+    issue(['SIP_TRANSPORTS'], 'expected TLS_CERT and TLS_KEY lines when SIP_TRANSPORTS includes tls');
+  }
+  if (v.TLS_CERT !== undefined && v.TLS_KEY === undefined) issue(['TLS_CERT'], 'expected a TLS_KEY line too (the private key of TLS_CERT)');
+  if (v.TLS_KEY !== undefined && v.TLS_CERT === undefined) issue(['TLS_KEY'], 'expected a TLS_CERT line too (the certificate of TLS_KEY)');
   const interconnectionSecret = v.INTERCONNECTION_SECRET ?? d.interconnectionSecret;
 
   // Users: SIP_USER lines, then SIP_USERS_FILE lines; one name once; the secret form must fit an offered algorithm.
@@ -412,6 +423,7 @@ export const configSchema = z.strictObject({
   const claims: PortClaim[] = [];
   if (sipTransports.includes('udp')) claims.push(claim('UDP', sipPort, sipPort, 'the SIP port (SIP_PORT)', 'SIP_PORT'));
   if (sipTransports.includes('tcp')) claims.push(claim('TCP', sipPort, sipPort, 'the SIP port (SIP_PORT)', 'SIP_PORT'));
+  if (sipTransports.includes('tls')) claims.push(claim('TCP', sipTlsPort, sipTlsPort, 'the SIP over TLS port (SIP_TLS_PORT)', 'SIP_TLS_PORT'));
   claims.push(
     claim('UDP', audioPort, audioPort, 'the audio RTP port (AUDIO_PORT)', 'AUDIO_PORT'),
     claim('UDP', audioPort + 1, audioPort + 1, 'the audio RTCP port (AUDIO_PORT+1)', 'AUDIO_PORT'),
@@ -442,6 +454,10 @@ export const configSchema = z.strictObject({
     publicAddress,
     sipPort,
     sipTransports,
+    sipTlsPort,
+    ...(v.TLS_CERT === undefined ? {} : { tlsCert: resolveConfigPath(v.baseDir, v.TLS_CERT) }),
+    ...(v.TLS_KEY === undefined ? {} : { tlsKey: resolveConfigPath(v.baseDir, v.TLS_KEY) }),
+    srtp: v.SRTP ?? d.srtp,
     sipRealm: v.SIP_REALM ?? reflectorId,
     sipAuth,
     sipDigestAlgorithms,

@@ -6,7 +6,9 @@
 import type { LogLevel } from '../runtime/logger.js';
 
 export type AudioMode = 'reflect' | 'mix';
-export type SipTransport = 'udp' | 'tcp';
+export type SipTransport = 'udp' | 'tcp' | 'tls';
+/** SRTP policy (SPEC §15): refuse RTP/SAVP, accept both, or refuse plain RTP/AVP. */
+export type SrtpPolicy = 'off' | 'optional' | 'required';
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
 /** Media socket I/O: batched recvmmsg/sendmmsg through the native addon, plain node:dgram, or auto. */
 export type ReflectorIo = 'auto' | 'mmsg' | 'dgram';
@@ -47,6 +49,12 @@ export interface Config {
   readonly publicAddress: string;
   readonly sipPort: number;
   readonly sipTransports: readonly SipTransport[];
+  /** SIP over TLS port (SPEC §15), used when sipTransports includes tls. */
+  readonly sipTlsPort: number;
+  /** Absolute paths of the PEM certificate chain and key for SIP over TLS (both or neither). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly srtp: SrtpPolicy;
   readonly sipRealm: string;
   readonly sipAuth: boolean;
   readonly sipDigestAlgorithms: readonly DigestAlgorithm[];

@@ -77,7 +77,7 @@ function renderSessions(list) {
   return list.map((s) => {
     const remote = Object.entries(s.remoteCounts || {}).map(([k, n]) => esc(k) + ": " + n).join(", ");
     const rows = s.participants.map((p) => {
-      const media = p.streams.map((st) => esc(st.medium) + " " + esc(st.codecs.join("/")) + (st.rtpSource ? " @" + esc(st.rtpSource) : "")).join("<br>");
+      const media = p.streams.map((st) => esc(st.medium) + " " + esc(st.codecs.join("/")) + (st.srtp ? " SRTP" : "") + (st.rtpSource ? " @" + esc(st.rtpSource) : "")).join("<br>");
       return '<tr data-participant="' + esc(p.id) + '"><td>' + esc(p.displayName || p.user || p.sdesName || p.cname || "–") + '</td><td class="wide"><code>' + esc(p.id) + '</code></td><td>' + esc(p.mode) +
         '</td><td class="wide">' + media + '</td><td>' + bits(p.rate && p.rate.inBitsPerS) + '</td><td>' + bits(p.rate && p.rate.outBitsPerS) +
         '</td><td data-quality>' + quality(p.quality) + '</td><td class="wide">' + ago(p.joinedAt) + '</td><td class="wide">' + ago(p.lastRtcpAt) + '</td></tr>';

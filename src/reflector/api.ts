@@ -5,6 +5,7 @@
  */
 import type { AudioMode } from '../config/types.js';
 import type { TypedEmitter } from '../runtime/typed-emitter.js';
+import type { SrtpKey, SrtpSuite } from '../srtp/srtp-keys.js';
 
 export type Medium = 'audio' | 'video';
 export const MEDIA: readonly Medium[] = ['audio', 'video'];
@@ -62,6 +63,19 @@ export interface StreamSpec {
   readonly ice?: IceCredentials;
   /** RTCP multiplexed on the RTP port was negotiated (RFC 5761): RTCP is sent to its RTP address. */
   readonly rtcpMux?: boolean;
+  /** SRTP (RTP/SAVP with SDES keys, SPEC §15); absent = plain RTP. */
+  readonly srtp?: SrtpStreamKeys;
+}
+
+/** The SDES keys of one SRTP stream (RFC 4568): the participant's and the reflector's answer key. */
+export interface SrtpStreamKeys {
+  readonly suite: SrtpSuite;
+  /** The a=crypto tag the answer used. */
+  readonly tag: number;
+  /** What the participant sends is protected with this key (from its offer). */
+  readonly remote: SrtpKey;
+  /** What the reflector sends to the participant is protected with this key (from its answer). */
+  readonly local: SrtpKey;
 }
 
 export interface JoinRequest {
@@ -165,6 +179,8 @@ export interface ParticipantSnapshot {
     readonly rtcpSource?: string;
     readonly direction: Direction;
     readonly codecs: readonly string[];
+    /** The SRTP crypto-suite when the stream is SRTP (SPEC §15); absent for plain RTP. */
+    readonly srtp?: string;
     readonly counters: Readonly<StreamCounters>;
   }[];
 }

@@ -11,6 +11,7 @@ import { StreamQuality } from './call-quality.js';
 import { chooseTelephoneEvent, NO_TELEPHONE_EVENT, type TelephoneEventChoice } from './telephone-event.js';
 import type { SessionState } from './session.js';
 import { mediumIndex } from './media-kind.js';
+import { nextStreamSrtp, type StreamSrtp } from './srtp-stream.js';
 
 /** SSRCs remembered per stream (announced plus learned); bounded against SSRC churn. */
 export const MAX_KNOWN_SSRCS = 8;
@@ -54,6 +55,8 @@ export class StreamState {
   /** The SSRC of the last RTP packet, so learning is one comparison per packet. */
   lastSsrc = -1;
   readonly counters: StreamCounters = newCounters();
+  /** SRTP contexts (SPEC §15); null for plain RTP. */
+  srtp: StreamSrtp | null = null;
   /** Loss, jitter, RTT and MOS of this stream (audio only is fed). */
   readonly quality = new StreamQuality();
 
@@ -79,6 +82,7 @@ export class StreamState {
     this.sdpPort[1] = this.enabled && spec.rtcpPort > 0 && spec.rtcpPort <= 65535 ? spec.rtcpPort : 0;
     this.receives = this.enabled && receivesMedia(spec.direction);
     this.sends = this.enabled && sendsMedia(spec.direction);
+    this.srtp = nextStreamSrtp(this.srtp, spec.srtp);
     const t = buildPtTables(spec.codecs);
     this.inPt = t.inbound;
     this.outPt = t.outbound;

@@ -64,6 +64,7 @@ import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandl
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
 import { IceDrop, IceResponder } from './ice-agent.js';
+import { SrtpDrop, type SrtpOutbound } from '../srtp/srtp-context.js';
 
 function quality(p: ParticipantState): { quality?: CallQuality } {
   const q = p.streams[MEDIUM_AUDIO]?.quality.snapshot();
@@ -445,9 +446,17 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const mux = rtcp && s.rtcpMux;
     const dest = allowedDestination(s, rtcp && !mux ? 1 : 0);
     if (dest === null) return false;
+    const plain = packet;
+    if (s.srtp !== null) {
+      // The mixer's output and announcements to an SRTP participant are protected too.
+      this.#gen = (this.#gen + 1) >>> 0 || 1;
+      const sec = this.#protect(s.srtp.outbound, packet, rtcp);
+      if (sec === null) return false;
+      packet = sec;
+    }
     this.#senders[flowIndex(s.mediumIndex, rtcp && !mux)].send(packet, dest.port, dest.address);
     // The mixer's SRs: a report block naming one gives this participant's round-trip time.
-    if (rtcp && s.mediumIndex === MEDIUM_AUDIO) this.#qualityReader.noteOutgoing(packet, this.#srLog(p.session), Date.now());
+    if (rtcp && s.mediumIndex === MEDIUM_AUDIO) this.#qualityReader.noteOutgoing(plain, this.#srLog(p.session), Date.now());
     const c = s.counters;
     if (rtcp) {
       c.rtcpPacketsOut++;
@@ -487,24 +496,22 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       // RFC 5761 §4: RTCP multiplexed on the RTP port has a second byte of 192–223
       // (RTP payload types 64–95 are not used, so this never misreads RTP).
       const rtcp = flowIsRtcp(flow) || (buf.length >= 2 && buf[1] >= 192 && buf[1] <= 223);
+      // A defect found before attribution is final unless the source turns out to be an SRTP
+      // stream (SPEC §15): SRTCP is encrypted after 8 bytes and SRTP's last byte is the tag,
+      // so those are checked again after decryption.
+      let early: string | null = null;
       if (!rtcp) {
-        const d = parseRtpHeader(buf, this.#rtp);
-        if (d !== null) {
-          this.#codecDrops.add(d);
-          return;
-        }
+        early = parseRtpHeader(buf, this.#rtp);
       } else {
         if (buf.length < RTCP_MIN_SIZE) {
           this.#drop(ReflectorDrop.MalformedRtcp);
           return;
         }
         this.#inspector.inspect(buf, this.#rtcp);
-        if (this.#rtcp.drop !== null) {
-          this.#codecDrops.add(this.#rtcp.drop);
-          return;
-        }
+        early = this.#rtcp.drop;
       }
       let s = this.#attr.sources[flow].get(rinfo.address, rinfo.port);
+      let fresh = false;
       if (s === undefined) {
         if (!this.#hosts.allowed(rinfo.address)) {
           this.#drop(ReflectorDrop.HostDenied);
@@ -514,18 +521,41 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
           this.#drop(ReflectorDrop.OwnSource);
           return;
         }
-        const found = this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
+        const found = early !== null && (buf.length < 12 || buf[0] >> 6 !== 2) ? null : this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
         if (found === null) {
-          this.#drop(this.#attr.lastDrop);
+          if (early !== null) this.#codecDrops.add(early);
+          else this.#drop(this.#attr.lastDrop);
           return;
         }
+        // A nominated stream (ICE) moves only on another nominated check, never on media from elsewhere.
         if (found.iceNominated[flow & 1]) {
           this.#codecDrops.add(IceDrop.UnnominatedSource);
           return;
         }
-        this.#latch(found, flow, rinfo.address, rinfo.port);
         s = found;
+        fresh = true;
       }
+      const srtp = s.srtp;
+      if (srtp !== null) {
+        // Decrypt at the edge: everything after this point (fan-out, mixer, relay) sees plain RTP.
+        const plain = rtcp ? srtp.inbound.unprotectRtcp(buf) : srtp.inbound.unprotectRtp(buf);
+        if (plain === null) {
+          this.#codecDrops.add(srtp.inbound.lastDrop);
+          return;
+        }
+        buf = plain;
+        if (!rtcp) early = parseRtpHeader(buf, this.#rtp);
+        else {
+          this.#inspector.inspect(buf, this.#rtcp);
+          early = this.#rtcp.drop;
+        }
+      }
+      if (early !== null) {
+        this.#codecDrops.add(early);
+        return;
+      }
+      // Latch only what passed validation (and, for SRTP, authentication).
+      if (fresh) this.#latch(s, flow, rinfo.address, rinfo.port);
       const p = s.participant;
       const now = Date.now();
       p.lastActivityAt = now;
@@ -645,6 +675,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
           out = converted;
         }
       }
+      if (t.srtp !== null) {
+        const sec = this.#protect(t.srtp, out, false);
+        if (sec === null) continue;
+        out = sec;
+      }
       sock.send(out, t.port, t.address);
       const c = t.counters;
       c.rtpPacketsOut++;
@@ -660,6 +695,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
    * mixer and peers as the medium's RTCP.
    */
   #fanOutRtcp(session: SessionState, flow: number, buf: Buffer, sender: ParticipantState | null): void {
+    this.#gen = (this.#gen + 1) >>> 0 || 1;
     const rtcpFlow = flow | 1;
     this.#sendRtcpTo(session.targets[rtcpFlow], this.#senders[rtcpFlow], buf, sender);
     const mux = session.muxRtcpTargets[flowMedium(flow)];
@@ -696,10 +732,13 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (t.participant === sender) continue;
-      sock.send(buf, t.port, t.address);
+      // SRTCP for an SRTP recipient, with its own key (cached per datagram generation).
+      const out = t.srtp === null ? buf : this.#protect(t.srtp, buf, true);
+      if (out === null) continue;
+      sock.send(out, t.port, t.address);
       const c = t.counters;
       c.rtcpPacketsOut++;
-      c.rtcpBytesOut += buf.length;
+      c.rtcpBytesOut += out.length;
     }
   }
 
@@ -779,6 +818,25 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     this.#copyGen[pt] = this.#gen;
     this.#copyBuf[pt] = copy;
     return copy;
+  }
+
+  /**
+   * SRTP/SRTCP of `plain` for one recipient's context (SPEC §15), or null when its key is used
+   * up. Recipients that share a context and PT numbering get the same bytes within one fan-out
+   * (the context remembers its last output for this datagram generation).
+   */
+  #protect(ctx: SrtpOutbound, plain: Buffer, rtcp: boolean): Buffer | null {
+    const pt = rtcp ? 256 : plain[1];
+    if (ctx.cacheGen === this.#gen && ctx.cachePt === pt && ctx.cacheOut !== null) return ctx.cacheOut;
+    const out = rtcp ? ctx.protectRtcp(plain) : ctx.protectRtp(plain);
+    if (out === null) {
+      this.#codecDrops.add(SrtpDrop.KeyExpired);
+      return null;
+    }
+    ctx.cacheGen = this.#gen;
+    ctx.cachePt = pt;
+    ctx.cacheOut = out;
+    return out;
   }
 
   #onKeepalive(index: number, buf: Buffer, rinfo: RemoteInfo): void {
@@ -981,6 +1039,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
 
   drops(): Readonly<Record<string, number>> {
     const out: Record<string, number> = { ...this.#drops };
+    // SRTP reasons (SPEC §15) are always present, so that a dashboard sees 0 before the first failure.
+    for (const reason of Object.values(SrtpDrop)) out[reason] = 0;
     for (const [reason, n] of Object.entries(this.#codecDrops.snapshot())) out[reason] = (out[reason] ?? 0) + n;
     out.send_error = this.#sendErrors.sendErrors;
     out.socket_error = this.#socketErrors + (this.#checkIp?.errors ?? 0);
@@ -1044,6 +1104,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
         ...(rtcpSource === undefined ? {} : { rtcpSource }),
         direction: s.spec.direction,
         codecs: s.spec.codecs.map((c) => c.name),
+        ...(s.srtp === null ? {} : { srtp: s.srtp.keys.suite }),
         counters: { ...s.counters },
       });
     }

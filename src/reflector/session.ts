@@ -9,6 +9,7 @@ import type { Medium, SessionCodec, StreamCounters } from './api.js';
 import { allowedDestination } from './destination.js';
 import { FLOW_AUDIO_RTCP, FLOW_AUDIO_RTP, FLOW_COUNT, flowIndex, MEDIUM_AUDIO, mediumIndex } from './media-kind.js';
 import type { ParticipantState } from './participant.js';
+import type { SrtpOutbound } from '../srtp/srtp-context.js';
 
 /** One recipient of one flow: where to send, which PT table, which counters. */
 export class Target {
@@ -17,16 +18,20 @@ export class Target {
   readonly port: number;
   readonly outPt: Uint8Array;
   readonly counters: StreamCounters;
+  /** SRTP: what goes to this recipient is protected with its context; null = plain RTP. */
+  readonly srtp: SrtpOutbound | null;
   /** The recipient's telephone-event PT and clock rate for converted events (NO_PT / 0: none negotiated). */
   tePt = 0xff;
   teRateHz = 0;
 
-  constructor(participant: ParticipantState, address: string, port: number, outPt: Uint8Array, counters: StreamCounters) {
+  constructor(participant: ParticipantState, address: string, port: number, outPt: Uint8Array, counters: StreamCounters,
+    srtp: SrtpOutbound | null = null) {
     this.participant = participant;
     this.address = address;
     this.port = port;
     this.outPt = outPt;
     this.counters = counters;
+    this.srtp = srtp;
   }
 }
 
@@ -92,7 +97,7 @@ export class SessionState {
           const dest = allowedDestination(s, s.rtcpMux ? 0 : rtcp);
           if (dest === null) continue;
           const flow = flowIndex(s.mediumIndex, rtcp === 1);
-          const t = new Target(p, dest.address, dest.port, s.outPt, s.counters);
+          const t = new Target(p, dest.address, dest.port, s.outPt, s.counters, s.srtp === null ? null : s.srtp.outbound);
           t.tePt = s.telephoneEvent.pt;
           t.teRateHz = s.telephoneEvent.rateHz;
           const mixed = mixerActive && p.mode === 'mix' && (flow === FLOW_AUDIO_RTP || flow === FLOW_AUDIO_RTCP);

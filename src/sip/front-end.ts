@@ -1,8 +1,9 @@
 /**
- * The SIP front end (SPEC §4), composed from its RFC 3261 layers:
- * transports on SIP_PORT → the transaction layer → the conference UAS (which keeps the dialogs
+ * The SIP front end (SPEC §4, §15), composed from its RFC 3261 layers:
+ * transports on SIP_PORT (and SIP over TLS on SIP_TLS_PORT) → the transaction layer → the conference UAS (which keeps the dialogs
  * and joins callers to sessions of the reflector core).
  */
+import { readTlsCredentials, type TlsCredentials } from '../config/tls-files.js';
 import type { Config } from '../config/types.js';
 import type { ReflectorCore } from '../reflector/api.js';
 import type { Component } from '../runtime/component.js';
@@ -39,6 +40,8 @@ export type SipFrontEnd = Component & {
   stats(): Record<string, number>;
   /** The bound SIP port (UDP and TCP); equals SIP_PORT unless that was 0. */
   readonly port: number;
+  /** The bound SIP over TLS port; 0 without TLS. */
+  readonly tlsPort: number;
   /**
    * Draining before a stop (DRAIN_TIMEOUT): from now on OPTIONS and new INVITEs get 503 with
    * Retry-After while the dialogs in progress go on. Resolves `idle` once no dialog is left,
@@ -46,6 +49,13 @@ export type SipFrontEnd = Component & {
    */
   drain(timeoutMs: number, signal?: AbortSignal): Promise<DrainResult>;
 };
+
+/** TLS_CERT / TLS_KEY as read now, or an Error naming the file. */
+function tlsCredentials(config: Config): TlsCredentials | Error | undefined {
+  if (!config.sipTransports.includes('tls') || config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const r = readTlsCredentials(config.tlsCert, config.tlsKey);
+  return r.ok ? r.credentials : new Error(`${r.keyword}: ${r.message}`);
+}
 
 export type DrainResult = 'idle' | 'timeout' | 'aborted';
 
@@ -75,6 +85,7 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
   let closed = false;
   return {
     get port() { return transport.port; },
+    get tlsPort() { return transport.tlsPort; },
     async start() {
       if (started) return;
       started = true;
@@ -86,13 +97,26 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
       const uas = new ConferenceUas(config, log, deps.core, tl, counts, opts, admission);
       tl.attach(uas);
       layers = { tl, uas };
-      await transport.start(config.listenAddress, config.sipPort, config.sipTransports);
-      log.info('sip_listening', { address: config.listenAddress, port: transport.port, transports: config.sipTransports });
+      const creds = tlsCredentials(config);
+      if (creds instanceof Error) throw creds;
+      await transport.start(config.listenAddress, config.sipPort, config.sipTransports,
+        creds === undefined ? undefined : { port: config.sipTlsPort, credentials: creds });
+      log.info('sip_listening', {
+        address: config.listenAddress, port: transport.port, transports: config.sipTransports,
+        ...(creds === undefined ? {} : { tlsPort: transport.tlsPort }), srtp: config.srtp,
+      });
     },
     reload(next: Config) {
       config = next;
       peers = peerAddresses();
       layers?.uas.reload(next);
+      // SPEC §15: SIGHUP re-reads the certificate and key; calls on open connections go on.
+      const creds = tlsCredentials(next);
+      if (creds instanceof Error) log.error('sip_tls_reload_failed', { error: creds.message, note: 'the previous certificate stays in use' });
+      else if (creds !== undefined) {
+        transport.setTlsCredentials(creds);
+        log.info('sip_tls_reloaded', { cert: next.tlsCert });
+      }
     },
     async close() {
       if (closed) return;

@@ -30,7 +30,7 @@ const CASES: [string, string, number, string, RegExp][] = [
   ['bad network', 'HOSTS_ALLOW 10.0.0.0/40', 3, 'HOSTS_ALLOW', /prefix length 0-32/],
   ['network with host bits', 'HOSTS_DENY 10.0.0.0/8\nHOSTS_DENY 192.168.1.1/16', 4, 'HOSTS_DENY', /no host bits/],
   ['empty HOSTS_ALLOW', 'HOSTS_ALLOW', 3, 'HOSTS_ALLOW', /got no arguments/],
-  ['transport unknown', 'SIP_TRANSPORTS udp tls', 3, 'SIP_TRANSPORTS', /udp or tcp.*"tls"/],
+  ['transport unknown', 'SIP_TRANSPORTS udp sctp', 3, 'SIP_TRANSPORTS', /udp or tcp or tls.*"sctp"/],
   ['transport twice', 'SIP_TRANSPORTS udp UDP', 3, 'SIP_TRANSPORTS', /once.*"udp" twice/i],
   ['no transport', 'SIP_TRANSPORTS', 3, 'SIP_TRANSPORTS', /one or more/],
   ['digest algorithm unknown', 'SIP_DIGEST_ALGORITHMS SHA-512', 3, 'SIP_DIGEST_ALGORITHMS', /MD5 or SHA-256/],

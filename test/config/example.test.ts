@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../src/config/defaults.js';
+import { makeTestCert } from '../helpers/tls-cert.js';
 import { checkConfigFile, parseConfigText } from '../../src/config/load.js';
 import { CONFIG_KEYWORDS, REPEATABLE_KEYWORDS } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/types.js';
@@ -42,9 +43,12 @@ describe('reflector.conf.example', () => {
   it('every #KEYWORD line is valid once uncommented, and shows the real default', () => {
     const users = join(dir, 'users');
     writeFileSync(users, 'dave pw\n');
+    const tls = makeTestCert(dir);
     const uncommented = text.split('\n')
       .map((l) => (SHOWN.test(l) ? l.slice(1) : l))
       .map((l) => (l.startsWith('SIP_USERS_FILE ') ? `SIP_USERS_FILE ${users}` : l))
+      // TLS files: a test-only certificate made now, since the example's paths do not exist here.
+      .map((l) => (l.startsWith('TLS_CERT ') ? `TLS_CERT ${tls.cert}` : l.startsWith('TLS_KEY ') ? `TLS_KEY ${tls.key}` : l))
       .join('\n');
     const { config, issues } = parseConfigText(uncommented, join(dir, 'reflector.conf'));
     expect(issues).to.deep.equal([]);
@@ -53,7 +57,7 @@ describe('reflector.conf.example', () => {
     const keys = ['listenAddress', 'sipPort', 'sipTransports', 'sipAuth', 'sipDigestAlgorithms', 'audioPort', 'videoPort',
       'keepalivePorts', 'checkipPort', 'fileTransferPort', 'appshareServerPorts', 'appshareClientPorts', 'inactivityTimeoutS',
       'maxSessions', 'maxParticipants', 'maxParticipantsPerSession', 'audioMode', 'audioCodecs', 'videoCodecs', 'fileMaxBytes',
-      'fileTtlS', 'statusListen', 'logLevel'] as const;
+      'fileTtlS', 'statusListen', 'logLevel', 'sipTlsPort', 'srtp'] as const;
     for (const k of keys) expect(c[k], k).to.deep.equal(d[k]);
     expect(c.sipRealm).to.equal(c.reflectorId); // the example realm shows "defaults to REFLECTOR_ID"
     expect(c.peers.map((p) => p.address)).to.deep.equal(['10.11.12.14', '10.11.12.15']);

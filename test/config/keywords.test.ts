@@ -6,6 +6,7 @@ import { defaultConfig, firstExternalIpv4, reflectorIoFromEnv } from '../../src/
 import { parseConfigText } from '../../src/config/load.js';
 import { CONFIG_KEYWORDS } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/types.js';
+import { makeTestCert } from '../helpers/tls-cert.js';
 
 const MD5_HA1 = '0123456789abcdef0123456789abcdef';
 const SHA_HA1 = 'ab'.repeat(32);
@@ -18,6 +19,10 @@ LISTEN_ADDRESS 127.0.0.2
 PUBLIC_ADDRESS 192.0.2.10
 SIP_PORT 5070
 SIP_TRANSPORTS tcp
+SIP_TLS_PORT 5071
+TLS_CERT tls-cert.pem
+TLS_KEY tls-key.pem
+SRTP required
 SIP_REALM conference.example
 SIP_AUTH on
 SIP_DIGEST_ALGORITHMS SHA-256 md5
@@ -61,6 +66,10 @@ const EXPECTED: Config = {
   publicAddress: '192.0.2.10',
   sipPort: 5070,
   sipTransports: ['tcp'],
+  sipTlsPort: 5071,
+  tlsCert: '/etc/rtp/tls-cert.pem',
+  tlsKey: '/etc/rtp/tls-key.pem',
+  srtp: 'required',
   sipRealm: 'conference.example',
   sipAuth: true,
   sipDigestAlgorithms: ['SHA-256', 'MD5'],
@@ -120,11 +129,15 @@ describe('config keywords', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cfg-kw-'));
     writeFileSync(join(dir, 'users'), '# users\ndave pw\n');
+    makeTestCert(dir);
   });
   afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
 
   /** EXPECTED as seen from a file in `dir`. */
-  const expectedIn = (d: string): Config => ({ ...EXPECTED, source: join(d, 'reflector.conf'), sipUsersFile: join(d, 'users'), fileSpoolDir: join(d, 'spool') });
+  const expectedIn = (d: string): Config => ({
+    ...EXPECTED, source: join(d, 'reflector.conf'), sipUsersFile: join(d, 'users'), fileSpoolDir: join(d, 'spool'),
+    tlsCert: join(d, 'tls-cert.pem'), tlsKey: join(d, 'tls-key.pem'),
+  });
 
   it('the full example names every keyword of the schema', () => {
     const used = new Set(FULL.split('\n').map((l) => l.split(' ')[0]).filter((w) => w !== ''));

@@ -24,6 +24,10 @@ export interface BaresipOptions {
   /** baresip audio_codecs, e.g. ['PCMA/8000'], ['G722/16000'], ['opus/48000/2']; PCMU/8000 by default. */
   readonly codecs?: readonly string[];
   readonly domain: string;
+  /** Extra modules, e.g. ['srtp.so'] (SPEC §15). */
+  readonly modules?: readonly string[];
+  /** Extra account parameters, e.g. ';mediaenc=srtp-mand'. */
+  readonly accountParams?: string;
 }
 
 export interface Baresip {
@@ -62,7 +66,10 @@ export function startBaresip(o: BaresipOptions): Baresip {
     'audio_alert none,none',
     'module_path /usr/lib/baresip/modules',
     'module g711.so', 'module g722.so', 'module opus.so',
-    'module aufile.so', 'module sndfile.so', 'module account.so', 'module menu.so',
+    'module aufile.so', 'module sndfile.so',
+    // Before account.so: an account's mediaenc must name a loaded module.
+    ...(o.modules ?? []).map((m) => `module ${m}`),
+    'module account.so', 'module menu.so',
     `snd_path ${rec}`,
     'statmode_default off',
     'ringback_disabled yes',
@@ -71,7 +78,7 @@ export function startBaresip(o: BaresipOptions): Baresip {
   const auth = o.password !== undefined ? `;auth_user=${o.user};auth_pass=${o.password}` : '';
   const codecs = (o.codecs ?? ['PCMU/8000']).join(',');
   writeFileSync(join(dir, 'accounts'),
-    `<sip:${o.user}@${o.domain}>${auth};regint=0;answermode=manual;audio_codecs=${codecs}\n`);
+    `<sip:${o.user}@${o.domain}>${auth};regint=0;answermode=manual;audio_codecs=${codecs}${o.accountParams ?? ''}\n`);
   const proc = spawn('stdbuf', ['-oL', 'baresip', '-4', '-f', dir, '-e', `/dial ${o.dial}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();

@@ -29,6 +29,7 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import type { Config } from '../../src/config/types.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { StreamSpec } from '../../src/reflector/api.js';
+import { benchSrtpKeys } from './srtp-keys.js';
 import { createReflectorCore } from '../../src/reflector/index.js';
 
 /**
@@ -45,7 +46,10 @@ export interface JoinGroup {
   readonly address: string;
   /** RTP port of each participant (RTCP = port + 1). */
   readonly ports: readonly number[];
+  /** SRTP (SPEC §15) with the keys of benchSrtpKeys(session, port). */
+  readonly srtp?: boolean;
 }
+
 
 export interface CoreChildArgs {
   readonly listen: string;
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
                 session: g.session,
                 signalingAddress: g.address,
                 mode: 'reflect',
-                streams: [audioStream(g.address, port)],
+                streams: [g.srtp === true ? { ...audioStream(g.address, port), srtp: benchSrtpKeys(g.session, port) } : audioStream(g.address, port)],
                 label: `bench-${g.session}-${port}`,
               });
               times.push(Number(process.hrtime.bigint() - t0) / 1000);

@@ -3,6 +3,9 @@
  * generated tone or a WAV file (S16LE mono 8 kHz), RTCP SR + SDES every
  * second, and per-SSRC receive statistics with optional WAV recordings.
  */
+import { keyToInline, parseKeyParams } from '../../src/sip/uas/sdp-crypto.js';
+import { SrtpInbound, SrtpOutbound } from '../../src/srtp/srtp-context.js';
+import { SRTP_SUITES, type SrtpKey } from '../../src/srtp/srtp-keys.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -96,6 +99,8 @@ export interface MediaOptions {
   readonly record?: boolean;
   /** RTP payload type to send PCMU with (the answer's number). */
   readonly payloadType?: number;
+  /** SRTP (RFC 3711): our own key; the peer's comes from the answer (setSrtpRemote). */
+  readonly srtpLocal?: SrtpKey;
   /**
    * A video stream instead: VIDEO_PAYLOAD_BYTES of a test pattern as VP8 (PT 96, 90 kHz) every
    * VIDEO_FRAME_MS — a stand-in for an encoder, which this tool does not have; the reflector only
@@ -127,11 +132,16 @@ export class MediaEndpoint {
   readonly #recordings = new Map<number, { samples: Int16Array; length: number }>();
   #remoteRtpPort: number;
   #remoteAddress: string;
+  readonly #srtpOut: SrtpOutbound | null;
+  #srtpIn: SrtpInbound | null = null;
+  /** SRTP/SRTCP packets that failed authentication or replay checks, by reason. */
+  readonly srtpDrops = new Map<string, number>();
 
   constructor(o: MediaOptions) {
     this.#o = o;
     this.#remoteRtpPort = o.remoteRtpPort;
     this.#remoteAddress = o.remoteAddress;
+    this.#srtpOut = o.srtpLocal !== undefined ? new SrtpOutbound(o.srtpLocal) : null;
     if (o.wavPath !== undefined) {
       const w = readWavS16Mono(o.wavPath);
       if (w.rateHz !== 8000) throw new Error(`${o.wavPath}: need 8000 Hz, got ${w.rateHz}`);
@@ -181,6 +191,30 @@ export class MediaEndpoint {
    */
   get rtcpSocket(): dgram.Socket | null { return this.#rtcp; }
 
+  /** The peer's SRTP key (from the SDP answer): incoming media is authenticated and decrypted with it. */
+  setSrtpRemote(key: SrtpKey): void {
+    this.#srtpIn = new SrtpInbound(key);
+  }
+
+  get srtp(): boolean { return this.#srtpOut !== null; }
+
+  #protect(pkt: Buffer, rtcp: boolean): Buffer | null {
+    const o = this.#srtpOut;
+    if (o === null) return pkt;
+    return rtcp ? o.protectRtcp(pkt) : o.protectRtp(pkt);
+  }
+
+  #unprotect(b: Buffer, rtcp: boolean): Buffer | null {
+    if (this.#srtpOut === null) return b;
+    const i = this.#srtpIn;
+    const plain = i === null ? null : rtcp ? i.unprotectRtcp(b) : i.unprotectRtp(b);
+    if (plain === null) {
+      const reason = i === null ? 'srtp_no_key' : i.lastDrop;
+      this.srtpDrops.set(reason, (this.srtpDrops.get(reason) ?? 0) + 1);
+    }
+    return plain;
+  }
+
   setRemote(address: string, rtpPort: number): void {
     this.#remoteAddress = address;
     this.#remoteRtpPort = rtpPort;
@@ -213,7 +247,8 @@ export class MediaEndpoint {
     this.#ts = (this.#ts + SAMPLES_PER_PACKET) >>> 0;
     this.#sent++;
     this.#sentBytes += SAMPLES_PER_PACKET;
-    this.#rtp?.send(pkt, this.#remoteRtpPort, this.#remoteAddress);
+    const out = this.#protect(pkt, false);
+    if (out !== null) this.#rtp?.send(out, this.#remoteRtpPort, this.#remoteAddress);
   }
 
   #sendVideoFrame(): void {
@@ -245,7 +280,8 @@ export class MediaEndpoint {
     const sdes = Buffer.alloc(4 + padded);
     sdes[0] = 0x81; sdes[1] = 202; sdes.writeUInt16BE(padded / 4, 2);
     sdes.writeUInt32BE(this.ssrc, 4); sdes[8] = 1; sdes[9] = cname.length; cname.copy(sdes, 10);
-    this.#rtcp?.send(Buffer.concat([sr, sdes]), this.#remoteRtpPort + 1, this.#remoteAddress);
+    const out = this.#protect(Buffer.concat([sr, sdes]), true);
+    if (out !== null) this.#rtcp?.send(out, this.#remoteRtpPort + 1, this.#remoteAddress);
   }
 
   #stats(ssrc: number): SsrcStats {
@@ -258,7 +294,9 @@ export class MediaEndpoint {
     return s;
   }
 
-  #onRtp(b: Buffer): void {
+  #onRtp(raw: Buffer): void {
+    const b = this.#unprotect(raw, false);
+    if (b === null) return;
     if (b.length < 12 || b[0] === undefined || b[0] >> 6 !== 2) return;
     const cc = b[0] & 0x0f;
     let off = 12 + 4 * cc;
@@ -300,7 +338,9 @@ export class MediaEndpoint {
     }
   }
 
-  #onRtcp(b: Buffer): void {
+  #onRtcp(raw: Buffer): void {
+    const b = this.#unprotect(raw, true);
+    if (b === null) return;
     let off = 0;
     for (let guard = 0; guard < 16 && off + 8 <= b.length; guard++) {
       const pt = b[off + 1] ?? 0;
@@ -358,13 +398,25 @@ function closeUdp(s: dgram.Socket): Promise<void> {
 }
 
 export function clientSdp(address: string, rtpPort: number, ssrc: number, cname: string, direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' = 'sendrecv',
-  video?: { readonly rtpPort: number; readonly ssrc: number }): string {
+  video?: { readonly rtpPort: number; readonly ssrc: number }, srtp?: SrtpKey): string {
   return [
     'v=0', `o=- ${ssrc} 1 IN IP4 ${address}`, 's=client', `c=IN IP4 ${address}`, 't=0 0',
-    `m=audio ${rtpPort} RTP/AVP 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000',
+    `m=audio ${rtpPort} ${srtp !== undefined ? 'RTP/SAVP' : 'RTP/AVP'} 0 101`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000',
     `a=rtcp:${rtpPort + 1}`, `a=ssrc:${ssrc} cname:${cname}`, `a=${direction}`,
+    ...(srtp !== undefined ? [`a=crypto:1 ${srtp.suite} ${keyToInline(srtp)}`] : []),
+    // Video stays RTP/AVP: this tool's video stream has no SRTP.
     ...(video !== undefined ? [`m=video ${video.rtpPort} RTP/AVP ${VIDEO_PAYLOAD_TYPE}`, `a=rtpmap:${VIDEO_PAYLOAD_TYPE} VP8/90000`,
       `a=rtcp:${video.rtpPort + 1}`, `a=ssrc:${video.ssrc} cname:${cname}`, `a=${direction}`] : []),
     '',
   ].join('\r\n');
+}
+
+/** The reflector's key from an SDP answer's audio a=crypto line (RFC 4568), or undefined. */
+export function answerSrtpKey(media: { crypto?: { id: number; suite: string; config: string }[] }): SrtpKey | undefined {
+  const c = media.crypto?.[0];
+  if (c === undefined) return undefined;
+  const suite = SRTP_SUITES.find((x) => x === c.suite);
+  if (suite === undefined) return undefined;
+  const k = parseKeyParams(suite, c.config);
+  return typeof k === 'string' ? undefined : k;
 }

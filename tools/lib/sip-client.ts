@@ -1,5 +1,5 @@
 /**
- * A small SIP UAC over UDP for the conference client and the tests: INVITE
+ * A small SIP UAC over UDP or TLS (SPEC §15) for the conference client and the tests: INVITE
  * (answering a digest challenge with MD5 or SHA-256, qop=auth), ACK,
  * re-INVITE, BYE, and answering the reflector's BYE. Parsing reuses the
  * reflector's own message layer.
@@ -7,7 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { frameDatagram } from '../../src/sip/transport/framing.js';
+import net from 'node:net';
+import tls from 'node:tls';
+import { frameDatagram, StreamFramer, type Frame } from '../../src/sip/transport/framing.js';
 import { parseSipMessage, serialise, splitHeaderList, parseNameAddr, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
 import { parseChallenge } from '../../src/sip/uas/digest.js';
 
@@ -22,6 +24,11 @@ export interface SipClientOptions {
   readonly displayName?: string;
   /** Algorithms this client can answer, in its own order of preference among what the server offers first. */
   readonly algorithms?: readonly ('MD5' | 'SHA-256')[];
+  /** SIP over TLS to serverPort instead of UDP (one connection for the whole dialog). */
+  readonly tls?: boolean;
+  /** With tls: verify the server certificate (default true), against these CA certificates if given. */
+  readonly tlsVerify?: boolean;
+  readonly tlsCa?: Buffer;
 }
 
 export interface CallResult {
@@ -54,6 +61,7 @@ export class SipUdpClient extends EventEmitter {
   #auth: string | undefined;
   #waiters = new Map<string, (m: SipResponse) => void>();
   #closed = false;
+  #tls: tls.TLSSocket | null = null;
   /** Set when the reflector ended the dialog with its own BYE. */
   remoteBye = false;
 
@@ -65,6 +73,7 @@ export class SipUdpClient extends EventEmitter {
   }
 
   async bind(): Promise<number> {
+    if (this.#o.tls === true) return this.#connectTls();
     await new Promise<void>((resolve, reject) => {
       this.#sock.once('error', reject);
       this.#sock.bind(this.#o.localPort ?? 0, this.#o.localAddress, () => { this.#sock.off('error', reject); resolve(); });
@@ -75,9 +84,48 @@ export class SipUdpClient extends EventEmitter {
 
   get port(): number { return this.#port; }
 
+  async #connectTls(): Promise<number> {
+    const tcp = net.connect({ host: this.#o.server, port: this.#o.serverPort, localAddress: this.#o.localAddress });
+    tcp.on('error', () => { /* surfaces as the TLS socket's error */ });
+    const sock = tls.connect({
+      socket: tcp,
+      // The name the certificate must carry: the server's address (an IP literal: no SNI).
+      host: this.#o.server, ...(net.isIP(this.#o.server) === 0 ? { servername: this.#o.server } : {}),
+      rejectUnauthorized: this.#o.tlsVerify !== false, ...(this.#o.tlsCa !== undefined ? { ca: this.#o.tlsCa } : {}),
+      minVersion: 'TLSv1.2',
+    });
+    this.#tls = sock;
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.once('secureConnect', () => { sock.off('error', reject); resolve(); });
+    });
+    sock.on('error', () => { /* reported through timeouts */ });
+    const framer = new StreamFramer();
+    const frames: Frame[] = [];
+    sock.on('data', (chunk: Buffer) => {
+      frames.length = 0;
+      const err = framer.push(chunk, frames);
+      for (const f of frames) this.#onFrame(f, this.#o.server, this.#o.serverPort);
+      if (err !== null) sock.destroy();
+    });
+    this.#port = sock.localPort ?? 0;
+    return this.#port;
+  }
+
+  #send(data: Buffer, port = this.#o.serverPort, address = this.#o.server): void {
+    if (this.#tls !== null) { if (!this.#tls.destroyed) this.#tls.write(data); return; }
+    this.#sock.send(data, port, address);
+  }
+
+  get #transportName(): string { return this.#o.tls === true ? 'TLS' : 'UDP'; }
+
   #onDatagram(buf: Buffer, address: string, port: number): void {
     const f = frameDatagram(buf);
     if (typeof f === 'string') return;
+    this.#onFrame(f, address, port);
+  }
+
+  #onFrame(f: Frame, address: string, port: number): void {
     const r = parseSipMessage(f.head, f.body);
     if (!r.ok) return;
     const m: SipMessage = r.message;
@@ -96,7 +144,7 @@ export class SipUdpClient extends EventEmitter {
       for (const v of req.via) headers.push(['Via', v.raw]);
       headers.push(['From', req.headers.get('from') ?? ''], ['To', req.headers.get('to') ?? ''],
         ['Call-ID', req.callId], ['CSeq', req.headers.get('cseq') ?? '']);
-      this.#sock.send(serialise({ startLine: `SIP/2.0 ${status} ${reason}`, headers }), port, address);
+      this.#send(serialise({ startLine: `SIP/2.0 ${status} ${reason}`, headers }), port, address);
     };
     if (req.method === 'BYE' && req.callId === this.callId) {
       resp(200, 'OK');
@@ -109,7 +157,7 @@ export class SipUdpClient extends EventEmitter {
   }
 
   #via(branch: string): string {
-    return `SIP/2.0/UDP ${this.#o.localAddress}:${this.#port};branch=${branch};rport`;
+    return `SIP/2.0/${this.#transportName} ${this.#o.localAddress}:${this.#port};branch=${branch};rport`;
   }
 
   /** Sends a request and resolves with its final response (UDP retransmission as Timer A/E). */
@@ -121,7 +169,7 @@ export class SipUdpClient extends EventEmitter {
       ['From', `${this.#displayPart()}<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
       ['To', this.#toHeader + (this.#toTag !== undefined ? `;tag=${this.#toTag}` : '')],
       ['Call-ID', this.callId], ['CSeq', `${cseq} ${method}`],
-      ['Contact', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}:${this.#port}>`],
+      ['Contact', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}:${this.#port}${this.#o.tls === true ? ';transport=tls' : ''}>`],
       ...this.#routes(),
       ...extra,
     ];
@@ -130,8 +178,9 @@ export class SipUdpClient extends EventEmitter {
     return new Promise((resolve, reject) => {
       let interval = 500;
       let retx: NodeJS.Timeout | undefined;
-      const send = (): void => { this.#sock.send(data, this.#o.serverPort, this.#o.server); };
+      const send = (): void => { this.#send(data); };
       const again = (): void => {
+        if (this.#tls !== null) return; // reliable transport: no retransmissions (RFC 3261 §17.1.1.2)
         retx = setTimeout(() => { send(); interval = Math.min(interval * 2, 4000); again(); }, interval);
       };
       const overall = setTimeout(() => { cleanup(); reject(new Error(`${method}: no final response`)); }, timeoutMs);
@@ -158,7 +207,7 @@ export class SipUdpClient extends EventEmitter {
       ...(res.status < 300 ? this.#routes() : []),
     ];
     if (this.#auth !== undefined && res.status < 300) headers.push(['Authorization', this.#auth]);
-    this.#sock.send(serialise({ startLine: `ACK ${uri} SIP/2.0`, headers }), this.#o.serverPort, this.#o.server);
+    this.#send(serialise({ startLine: `ACK ${uri} SIP/2.0`, headers }));
   }
 
   /** Route headers of in-dialog requests (loose routing: every request still goes to the server). */
@@ -195,7 +244,7 @@ export class SipUdpClient extends EventEmitter {
   /** INVITE sip:<session>@server (percent-encoded), answering one challenge. */
   async invite(session: string, sdp: string, uriParams = ''): Promise<CallResult> {
     const host = `${this.#o.server}:${this.#o.serverPort}`;
-    this.#requestUri = `sip:${encodeURIComponent(session)}@${host}${uriParams}`;
+    this.#requestUri = `sip:${encodeURIComponent(session)}@${host}${this.#o.tls === true ? ';transport=tls' : ''}${uriParams}`;
     this.#toHeader = `<${this.#requestUri}>`;
     const statuses: number[] = [];
     let { final, branch } = await this.#transaction('INVITE', this.#requestUri, [], sdp);
@@ -256,6 +305,7 @@ export class SipUdpClient extends EventEmitter {
     this.#closed = true;
     for (const w of this.#waiters.keys()) this.#waiters.delete(w);
     this.#sock.close();
+    this.#tls?.destroy();
   }
 }
 

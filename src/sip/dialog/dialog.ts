@@ -126,7 +126,7 @@ export class Dialog {
 
   /** Our BYE (RFC 3261 §15.1.1), with a new local CSeq; `via` is our sent-by host:port, `branch` the transaction's. */
   createBye(via: string, branch: string): Buffer {
-    const transport = this.source.transport === 'tcp' ? 'TCP' : 'UDP';
+    const transport = this.source.transport.toUpperCase();
     this.localCseq++;
     const headers: [string, string][] = [
       ['Via', `SIP/2.0/${transport} ${via};branch=${branch};rport`],

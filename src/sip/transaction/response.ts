@@ -17,7 +17,7 @@ export interface ResponseOpts {
 
 /** Where responses to a request with top Via `via` arriving from `src` are sent. */
 export function replyTarget(via: ViaHop, src: SipSource): SipSource {
-  if (src.transport === 'tcp') return src;
+  if (src.transport !== 'udp') return src; // TCP and TLS: the connection the request came on
   // RFC 3581 §4: with rport, answer to the source port; else RFC 3261 §18.2.2 to the Via port at the source IP.
   if (via.rport) return src;
   return { transport: 'udp', address: src.address, port: via.port ?? 5060 };

@@ -29,6 +29,8 @@ export interface SendPort {
   /** false: the bytes could not be handed to the OS (TCP connection gone): a transport error. */
   send(dest: SipSource, data: Buffer): boolean;
   readonly port: number;
+  /** The SIP over TLS port (SPEC §15); 0 without TLS. */
+  readonly tlsPort?: number;
 }
 
 export interface TransactionLimits {
@@ -111,6 +113,11 @@ export class SipTransactionLayer {
   /** The one TU above this layer (set once, before the transport delivers). */
   attach(tu: TransactionUser): void {
     this.#tu = tu;
+  }
+
+  /** The SIP over TLS port, 0 without TLS. */
+  get tlsPort(): number {
+    return this.#port.tlsPort ?? 0;
   }
 
   get port(): number {
@@ -199,7 +206,7 @@ export class SipTransactionLayer {
     const top = req.via[0];
     const dest = top !== undefined ? replyTarget(top, src) : src;
     return {
-      reliable: src.transport === 'tcp',
+      reliable: src.transport !== 'udp',
       send: (data) => {
         if (this.#port.send(dest, data)) return;
         this.#counts.add('transport_errors');
@@ -357,7 +364,7 @@ export class SipTransactionLayer {
       return false;
     }
     const io: TransactionIo = {
-      reliable: dest.transport === 'tcp',
+      reliable: dest.transport !== 'udp',
       send: (b) => {
         if (this.#port.send(dest, b)) return;
         this.#counts.add(`${label}_send_failed`);

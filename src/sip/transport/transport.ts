@@ -1,8 +1,10 @@
 /**
  * SIP transports (RFC 3261 §18): one UDP socket and one TCP listener on
- * SIP_PORT. Turns bytes into parsed messages tagged with where they came from,
- * and sends bytes back (UDP to an address, TCP on the connection a request
- * arrived on). Input defects are counted by reason and never throw.
+ * SIP_PORT, and a TLS listener on SIP_TLS_PORT (RFC 3261 §26, SPEC §15; see
+ * transport-tls.ts). Turns bytes into parsed messages tagged with where they
+ * came from, and sends bytes back (UDP to an address, TCP/TLS on the
+ * connection a request arrived on). Input defects are counted by reason and
+ * never throw.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -11,14 +13,16 @@ import { DropCounter } from '../../runtime/drop-counter.js';
 import { RateLimitedLog } from '../../runtime/rate-limited-log.js';
 import { type KnownSources, TcpAdmission } from '../../runtime/tcp-admission.js';
 import type { Logger } from '../../runtime/logger.js';
+import type { TlsCredentials } from '../../config/tls-files.js';
+import { SipTlsListener } from './transport-tls.js';
 import { frameDatagram, StreamFramer, type Frame } from './framing.js';
 import { parseSipMessage, type ParseResult } from '../message.js';
 
 export interface SipSource {
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: 'udp' | 'tcp' | 'tls';
   readonly address: string;
   readonly port: number;
-  /** The TCP connection the message came on. */
+  /** The TCP or TLS connection the message came on. */
   readonly connId?: number;
 }
 
@@ -56,6 +60,7 @@ export class SipTransportLayer {
   readonly #limits: TransportLimits;
   #udp: dgram.Socket | null = null;
   #tcp: net.Server | null = null;
+  #tls: SipTlsListener | null = null;
   readonly #conns = new Map<number, Conn>();
   #nextConnId = 1;
   #closed = false;
@@ -88,7 +93,16 @@ export class SipTransportLayer {
     return this.#port;
   }
 
-  async start(address: string, port: number, transports: readonly TransportName[]): Promise<void> {
+  /** The bound SIP over TLS port (0 without TLS). */
+  get tlsPort(): number {
+    return this.#tls?.port ?? 0;
+  }
+
+  /**
+   * Binds the transports. `tls` (port and credentials) is needed when `transports` includes tls.
+   */
+  async start(address: string, port: number, transports: readonly TransportName[],
+    tls?: { readonly port: number; readonly credentials: TlsCredentials }): Promise<void> {
     let bound = port;
     if (transports.includes('udp')) {
       const family = net.isIPv6(address) ? 'udp6' : 'udp4';
@@ -103,7 +117,7 @@ export class SipTransportLayer {
       bound = udp.address().port;
     }
     if (transports.includes('tcp')) {
-      const server = net.createServer((s) => { this.#onConnection(s); });
+      const server = net.createServer((s) => { this.#onConnection(s, 'tcp'); });
       this.#tcp = server;
       server.on('error', (err) => { this.#log.warn('sip_tcp_error', { error: err.message }); });
       await new Promise<void>((resolve, reject) => {
@@ -114,6 +128,16 @@ export class SipTransportLayer {
       if (a !== null && typeof a === 'object') bound = a.port;
     }
     this.#port = bound;
+    if (transports.includes('tls') && tls !== undefined) {
+      const listener = new SipTlsListener(this.#log, this.drops, (s) => { this.#onConnection(s, 'tls'); });
+      this.#tls = listener;
+      await listener.listen(address, tls.port, tls.credentials);
+    }
+  }
+
+  /** New certificate and key for connections from now on (SIGHUP); open connections keep theirs. */
+  setTlsCredentials(credentials: TlsCredentials): void {
+    this.#tls?.setCredentials(credentials);
   }
 
   #onDatagram(buf: Buffer, address: string, port: number): void {
@@ -137,7 +161,7 @@ export class SipTransportLayer {
     this.#onMessage(r, src);
   }
 
-  #onConnection(socket: net.Socket): void {
+  #onConnection(socket: net.Socket, transport: 'tcp' | 'tls'): void {
     socket.on('error', () => { /* counted on close */ });
     if (this.#closed) { socket.destroy(); return; }
     // Global, per-source and reserved limits; a known source may evict an unknown idle one (tcp-admission.ts).
@@ -164,7 +188,7 @@ export class SipTransportLayer {
         }
         for (const f of frames) {
           if (socket.destroyed) break;
-          this.#deliver(f, { transport: 'tcp', address, port, connId: conn.id });
+          this.#deliver(f, { transport, address, port, connId: conn.id });
         }
         if (err !== null) {
           this.drops.add(err);
@@ -205,8 +229,11 @@ export class SipTransportLayer {
     this.#conns.clear();
     const udp = this.#udp;
     const tcp = this.#tcp;
+    const tls = this.#tls;
     this.#udp = null;
     this.#tcp = null;
+    this.#tls = null;
+    if (tls !== null) await tls.close();
     if (udp !== null) await new Promise<void>((resolve) => { udp.close(() => resolve()); });
     if (tcp !== null) await new Promise<void>((resolve) => { tcp.close(() => resolve()); });
   }

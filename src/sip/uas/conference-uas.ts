@@ -25,6 +25,7 @@ import {
 import type { SipSource } from '../transport/transport.js';
 import { InviteAuthentication, type AuthenticationOptions } from './authentication.js';
 import { hostAllowed } from './host-filter.js';
+import { KeyExposureWarning } from './sdp-crypto.js';
 import { negotiate, sdpForStreams } from './sdp-negotiate.js';
 
 export const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS';
@@ -60,6 +61,8 @@ export class ConferenceUas implements TransactionUser {
   readonly #authenticated = new WeakMap<SipRequest, string>();
   readonly #admission: SipAdmission | undefined;
   #closing = false;
+  /** SPEC §15: one warning when SDES keys travel over plain SIP. */
+  readonly #keyWarning = new KeyExposureWarning();
   /** Set while draining before a stop: Retry-After (seconds) of the 503 to OPTIONS and new INVITEs. */
   #drainRetryAfterS: number | null = null;
   readonly #onRemoved: (id: string, session: string, reason: LeaveReason) => void;
@@ -222,6 +225,8 @@ export class ConferenceUas implements TransactionUser {
     if (this.#drainRetryAfterS !== null) throw this.#drainingError();
     const ruri = parseSipUri(req.uri);
     if (ruri === undefined) throw new SipError(416, 'Unsupported URI Scheme');
+    // RFC 5630 §3.1.3: a sips: Request-URI promises TLS on every hop, so it cannot arrive over UDP/TCP.
+    if (ruri.scheme === 'sips' && src.transport !== 'tls') throw new SipError(416, 'Unsupported URI Scheme (sips: needs TLS)');
     const name = decodeSessionName(ruri.user);
     if (!name.ok) throw new SipError(400, name.reason);
     const modeParam = ruri.params.mode;
@@ -237,9 +242,10 @@ export class ConferenceUas implements TransactionUser {
       publicAddress: this.#config.publicAddress, audioPort: this.#config.audioPort, videoPort: this.#config.videoPort,
       audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
       sessionCodecs: (medium) => this.#core.sessionCodecs(name.name, medium),
-      sessionId: sdpSessionId, sessionVersion: 1, ice: this.#config.ice,
+      sessionId: sdpSessionId, sessionVersion: 1, ice: this.#config.ice, srtp: this.#config.srtp,
     });
     if (!neg.ok) throw new SipError(neg.status, neg.reason);
+    this.#keyWarning.check(this.#log, src.transport, neg.streams);
     if (this.#dialogs.size >= this.#config.maxParticipants + 64) throw new SipError(503, 'Service Unavailable', [['Retry-After', '10']]);
     // Dialogs per source address (admission.ts): a few addresses cannot take every participant place.
     if (this.#admission?.takeDialog(src.address) != null) {
@@ -261,7 +267,7 @@ export class ConferenceUas implements TransactionUser {
     });
     this.#dialogs.add(dialog);
     this.#counts.add('joins');
-    const okOpts = { toTag: dialog.localTag, headers: this.#okHeaders(req, src), body: neg.answer };
+    const okOpts = { toTag: dialog.localTag, headers: this.#okHeaders(req, src, ruri.scheme === 'sips'), body: neg.answer };
     const delay = this.#opts.answerDelayMs ?? 0;
     if (delay <= 0) {
       r.respond(200, 'OK', okOpts);
@@ -315,6 +321,7 @@ export class ConferenceUas implements TransactionUser {
         ...base, offer: req.body.toString('utf8'), mode: d.mode, ice: this.#config.ice,
         audioCodecs: this.#config.audioCodecs, videoCodecs: this.#config.videoCodecs,
         sessionCodecs: (medium) => this.#core.sessionCodecs(d.session, medium),
+        srtp: this.#config.srtp, previousStreams: d.streams,
       });
       if (!neg.ok) throw new SipError(neg.status, neg.reason);
       this.#core.update(d.participantId, neg.streams);
@@ -328,8 +335,8 @@ export class ConferenceUas implements TransactionUser {
   }
 
   /** Headers of a 2xx to INVITE: the request's Record-Route copied (RFC 3261 §12.1.1), our Contact. */
-  #okHeaders(req: SipRequest, src: SipSource): readonly SipHeader[] {
-    return [...recordRouteHeaders(req), ['Contact', this.#ourContact(src)], ['Allow', ALLOW], ['Content-Type', 'application/sdp']];
+  #okHeaders(req: SipRequest, src: SipSource, sips = false): readonly SipHeader[] {
+    return [...recordRouteHeaders(req), ['Contact', this.#ourContact(src, sips)], ['Allow', ALLOW], ['Content-Type', 'application/sdp']];
   }
 
   // -------------------------------------------------------------------------
@@ -359,20 +366,24 @@ export class ConferenceUas implements TransactionUser {
   /** The reflector's own BYE (RFC 3261 §15.1.1) as a non-INVITE client transaction. */
   #sendBye(d: Dialog): void {
     const branch = this.#tl.newBranch();
-    const sent = this.#tl.sendRequest(d.requestTarget(), branch, d.createBye(this.#hostPort(), branch), 'bye',
+    const sent = this.#tl.sendRequest(d.requestTarget(), branch, d.createBye(this.#hostPort(d.requestTarget()), branch), 'bye',
       (status) => { this.#counts.add(`bye_final_${status}`); });
     if (!sent) return;
     this.#counts.add('byes_sent');
     this.#log.info('sip_bye_sent', { session: d.session, participant: d.participantId });
   }
 
-  #hostPort(): string {
+  /** Our sent-by / Contact host:port for a transport: SIP_TLS_PORT over TLS, else SIP_PORT. */
+  #hostPort(src?: SipSource): string {
     const a = this.#config.publicAddress;
-    return `${a.includes(':') ? `[${a}]` : a}:${this.#tl.port}`;
+    const port = src?.transport === 'tls' && this.#tl.tlsPort > 0 ? this.#tl.tlsPort : this.#tl.port;
+    return `${a.includes(':') ? `[${a}]` : a}:${port}`;
   }
 
-  #ourContact(src: SipSource): string {
-    return `<sip:${this.#hostPort()}${src.transport === 'tcp' ? ';transport=tcp' : ''}>`;
+  /** Our Contact: over TLS `sips:` when the request used a sips: URI, else `;transport=tls` (RFC 5630 §3.1.3). */
+  #ourContact(src: SipSource, sips = false): string {
+    if (src.transport === 'tls') return sips ? `<sips:${this.#hostPort(src)}>` : `<sip:${this.#hostPort(src)};transport=tls>`;
+    return `<sip:${this.#hostPort(src)}${src.transport === 'tcp' ? ';transport=tcp' : ''}>`;
   }
 
   /** Leaves every SIP participant with a BYE (SIGTERM) and waits at most `waitMs` for the BYEs to complete. */

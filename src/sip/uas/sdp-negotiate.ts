@@ -17,6 +17,7 @@ import * as sdpTransform from 'sdp-transform';
 import type { AudioMode } from '../../config/types.js';
 import type { CodecMapping, Direction, Medium, SessionCodec, StreamSpec } from '../../reflector/api.js';
 import { addSessionIce, hostCandidates, localIceCredentials, offeredIceUfrag, offersRtcpMux, streamIce } from './ice-sdp.js';
+import { chooseCrypto, keyToInline, type OfferedCrypto, type SrtpPolicy } from './sdp-crypto.js';
 
 /** Static payload types (RFC 3551 Table 4) of the codecs a reflector is likely to meet. */
 const STATIC_PTS: Readonly<Record<number, { name: string; clockRateHz: number; channels: number }>> = {
@@ -64,6 +65,10 @@ export interface NegotiationInput {
   readonly sessionVersion: number;
   /** ICE (SPEC §16): answer ICE offers as an ICE-lite agent. Off when absent. */
   readonly ice?: boolean;
+  /** SRTP policy (config SRTP, SPEC §15); default optional. */
+  readonly srtp?: SrtpPolicy;
+  /** The dialog's current streams (re-INVITE): the reflector keeps its SRTP key. */
+  readonly previousStreams?: readonly StreamSpec[];
 }
 
 export type NegotiationResult =
@@ -155,6 +160,9 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
   }
   const iceCreds = firstUfrag === undefined ? null : localIceCredentials(input.sessionId, firstUfrag);
   let iceAnswered = false;
+  const policy: SrtpPolicy = input.srtp ?? 'optional';
+  /** Why SRTP rules rejected a stream: the 488 says so when nothing is left. */
+  let srtpReason: string | undefined;
 
   for (const m of offer.media) {
     const medium: Medium | undefined = m.type === 'audio' ? 'audio' : m.type === 'video' ? 'video' : undefined;
@@ -163,10 +171,28 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
     const reject = (): void => {
       answer.media.push({ type: String(m.type), port: 0, protocol, payloads: firstFmt, rtp: [], fmtp: [] });
     };
-    if (medium === undefined || used.has(medium) || m.port === 0 || !/^RTP\/AVPF?$/.test(protocol)) {
+    const secure = /^RTP\/SAVPF?$/.test(protocol);
+    if (medium === undefined || used.has(medium) || m.port === 0 || !(secure || /^RTP\/AVPF?$/.test(protocol))) {
       reject();
       continue;
     }
+    const offered: OfferedCrypto[] = (Array.isArray(m.crypto) ? m.crypto : []).slice(0, 16).map((c) => ({
+      id: Number(c.id), suite: String(c.suite), config: String(c.config),
+      ...(typeof c.sessionConfig === 'string' ? { sessionConfig: c.sessionConfig } : {}),
+    }));
+    const prev = input.previousStreams?.find((p) => p.medium === medium)?.srtp;
+    if (secure && policy === 'off') { srtpReason = 'SRTP not enabled on this server'; reject(); continue; }
+    let crypto: ReturnType<typeof chooseCrypto> | undefined;
+    if (secure) {
+      crypto = chooseCrypto(offered, prev);
+      if (!crypto.ok) { srtpReason = `No acceptable crypto (${crypto.reason})`; reject(); continue; }
+    } else if (offered.length > 0 && policy !== 'off') {
+      // "Best-effort SRTP" (baresip mediaenc=srtp, some desk phones): RTP/AVP with a=crypto. Answered
+      // with our a=crypto when a line is acceptable (the profile stays RTP/AVP), else as plain RTP.
+      const c = chooseCrypto(offered, prev);
+      if (c.ok) crypto = c;
+    }
+    if (crypto === undefined && policy === 'required') { srtpReason = 'SRTP required'; reject(); continue; }
     const address = m.connection?.ip ?? offer.connection?.ip;
     if (address === undefined || !(net.isIP(address) > 0) || !(m.port > 0 && m.port < 65536)) {
       reject();
@@ -213,13 +239,15 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       if (Number.isInteger(id) && id >= 0 && id <= 0xffffffff && !ssrcs.includes(id) && ssrcs.length < 16) ssrcs.push(id);
     }
     const ice = iceCreds !== null && remoteUfrag !== undefined ? streamIce(iceCreds, remoteUfrag) : undefined;
+    const srtp = crypto !== undefined && crypto.ok ? crypto.keys : undefined;
     streams.push({
       medium, address, rtpPort: m.port, rtcpPort, direction, ssrcs, codecs: mappings,
-      ...(ice === undefined ? {} : { ice }), ...(mux ? { rtcpMux: true } : {}),
+      ...(ice === undefined ? {} : { ice }), ...(mux ? { rtcpMux: true } : {}), ...(srtp !== undefined ? { srtp } : {}),
     });
     const port = medium === 'audio' ? input.audioPort : input.videoPort;
     if (ice !== undefined) iceAnswered = true;
     answer.media.push({
+      ...(crypto !== undefined && crypto.ok ? { crypto: [crypto.answer] } : {}),
       type: medium,
       port,
       protocol,
@@ -232,7 +260,7 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       direction: mirror(direction),
     });
   }
-  if (streams.length === 0) return { ok: false, status: 488, reason: 'No acceptable media stream' };
+  if (streams.length === 0) return { ok: false, status: 488, reason: srtpReason ?? 'No acceptable media stream' };
   if (iceCreds !== null && iceAnswered) addSessionIce(answer, iceCreds);
   return { ok: true, answer: sdpTransform.write(answer), streams };
 }
@@ -271,7 +299,8 @@ export function sdpForStreams(input: Omit<NegotiationInput, 'offer' | 'mode' | '
     media: streams.map((s) => {
       const port = s.medium === 'audio' ? input.audioPort : input.videoPort;
       return {
-        type: s.medium, port, protocol: 'RTP/AVP',
+        ...(s.srtp !== undefined ? { crypto: [{ id: s.srtp.tag, suite: s.srtp.suite, config: keyToInline(s.srtp.local) }] } : {}),
+        type: s.medium, port, protocol: s.srtp !== undefined ? 'RTP/SAVP' : 'RTP/AVP',
         payloads: s.codecs.map((c) => c.participantPt).join(' '),
         rtp: s.codecs.map((c) => ({ payload: c.participantPt, codec: c.name, rate: c.clockRateHz, ...(c.channels > 1 ? { encoding: c.channels } : {}) })),
         fmtp: s.codecs.filter((c) => c.fmtp !== undefined).map((c) => ({ payload: c.participantPt, config: c.fmtp ?? '' })),
