@@ -18,7 +18,7 @@ import { createProxy } from './proxy/index.js';
 import { createReflectorCore } from './reflector/index.js';
 import type { Component } from './runtime/component.js';
 import { createLogger, type Logger } from './runtime/logger.js';
-import { createSipFrontEnd } from './sip/index.js';
+import { createSipFrontEnd, type SipFrontEnd } from './sip/index.js';
 
 const USAGE = `usage: reflector [--config FILE] [--check [FILE]]
        reflector firewall-rules [--config FILE] [--format nft|iptables] (--help for more)
@@ -76,10 +76,12 @@ function runCheck(path: string | undefined): number {
 interface Running {
   readonly parts: { name: string; part: Component }[];
   config: Config;
+  /** Drained before the parts close (DRAIN_TIMEOUT). */
+  sip: SipFrontEnd | null;
 }
 
 async function startAll(config: Config, logger: Logger): Promise<Running> {
-  const running: Running = { parts: [], config };
+  const running: Running = { parts: [], config, sip: null };
   const core = createReflectorCore({ config, logger: logger.child({ component: 'reflector' }) });
   const interconnect = createInterconnect({ config, logger: logger.child({ component: 'interconnect' }), core });
   const mixer = createMixer({ config, logger: logger.child({ component: 'mixer' }), core });
@@ -104,6 +106,7 @@ async function startAll(config: Config, logger: Logger): Promise<Running> {
     }
     running.parts.push(entry);
   }
+  running.sip = sip;
   return running;
 }
 
@@ -179,11 +182,28 @@ export async function main(argv: readonly string[]): Promise<number> {
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => { finish = resolve; });
   let stopping = false;
+  /** Set while draining (DRAIN_TIMEOUT): a second signal ends the drain at once. */
+  let drain: AbortController | null = null;
+  let drained = false;
   const stop = (signal: string): void => {
     if (running === null) { stopRequested ??= signal; return; }
+    if (drain !== null) { drain.abort(); return; }
     if (stopping) return;
-    stopping = true;
     const current = running;
+    if (!drained && current.config.drainTimeoutS > 0 && current.sip !== null) {
+      // Refuse new sessions (503) while the calls in progress go on, then leave as below.
+      const ac = new AbortController();
+      drain = ac;
+      logger.info('draining', { signal, timeoutS: current.config.drainTimeoutS, calls: current.sip.stats().dialogs ?? 0 });
+      void current.sip.drain(current.config.drainTimeoutS * 1000, ac.signal).then((result) => {
+        drain = null;
+        drained = true;
+        logger.info('drained', { result });
+        stop(signal);
+      });
+      return;
+    }
+    stopping = true;
     logger.info('shutdown', { signal });
     const deadline = setTimeout(() => {
       logger.error('shutdown_deadline', { ms: SHUTDOWN_DEADLINE_MS });

@@ -95,6 +95,8 @@ export interface ClientSummary {
   ssrc: number;
   sentPackets: number;
   received: { ssrc: number; packets: number; bytes: number; payloadType: number; rtcpPackets: number; cname?: string; wav?: string }[];
+  /** Where the SDP answer sends this client's audio (the reflector's PUBLIC_ADDRESS and AUDIO_PORT). */
+  media?: { address: string; port: number };
   endedBy: 'client' | 'reflector' | 'error';
   byeStatus?: number;
   share?: ShareSummary;
@@ -165,6 +167,7 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
     if (audio === undefined) throw new Error('answer has no audio stream');
     const remoteAddress = audio.connection?.ip ?? answer.connection?.ip ?? o.server;
     media.setRemote(remoteAddress, audio.port);
+    summary.media = { address: remoteAddress, port: audio.port };
     media.start();
     if (video !== null) {
       const v = answer.media.find((m) => m.type === 'video' && m.port > 0);

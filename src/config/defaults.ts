@@ -54,6 +54,7 @@ export function defaultConfig(): Config {
     appshareClientPorts: { first: 6000, last: 6100 },
     peers: [],
     inactivityTimeoutS: 120,
+    drainTimeoutS: 0,
     maxSessions: 1000,
     maxParticipants: 5000,
     maxParticipantsPerSession: 100,

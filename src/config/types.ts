@@ -64,6 +64,12 @@ export interface Config {
   readonly peers: readonly PeerConfig[];
   readonly interconnectionSecret?: string;
   readonly inactivityTimeoutS: number;
+  /**
+   * Seconds a reflector stopped with SIGTERM keeps its calls in progress while it refuses new ones
+   * (503 + Retry-After to INVITE and OPTIONS, so a dispatcher in front moves new calls away);
+   * 0 = leave at once.
+   */
+  readonly drainTimeoutS: number;
   readonly maxSessions: number;
   readonly maxParticipants: number;
   readonly maxParticipantsPerSession: number;

@@ -22,9 +22,9 @@ export interface SipAdmissionLimits {
   readonly maxServerTransactions: number;
   /** Of those, how many only known sources may use. */
   readonly reservedServerTransactions: number;
-  /** Server transactions of one unknown source at once (a known source: `knownFactor` times as many). */
+  /** Server transactions of one source at once (a trusted one, peer or authenticated: `knownFactor` times as many). */
   readonly maxServerTransactionsPerSource: number;
-  /** Dialogs of one unknown source at once (a known source: `knownFactor` times as many). */
+  /** Dialogs of one source at once (a trusted one: `knownFactor` times as many). */
   readonly maxDialogsPerSource: number;
   readonly knownFactor: number;
   /** Stateless responses per second to one source that has not proved itself, and the burst allowed. */
@@ -44,9 +44,9 @@ export const DEFAULT_SIP_ADMISSION: SipAdmissionLimits = {
   maxServerTransactionsPerSource: 64,
   maxDialogsPerSource: 32,
   knownFactor: 8,
-  responsesPerSecondPerSource: 20,
-  responseBurstPerSource: 40,
-  responsesPerSecond: 2_000,
+  responsesPerSecondPerSource: 100,
+  responseBurstPerSource: 1_000,
+  responsesPerSecond: 10_000,
   amplificationFactor: 3,
   authenticatedTtlMs: 600_000,
 };
@@ -113,9 +113,18 @@ export class SipAdmission {
     this.#globalAt = now();
   }
 
-  /** A source with a dialog, a configured peer, or one that authenticated within the TTL. */
+  /** A source with a dialog (already talking), a configured peer, or one that authenticated within the TTL: it may use the reserve. */
   isKnown(ip: string): boolean {
-    if ((this.#dialogsBySource.get(ip) ?? 0) > 0 || this.#isPeer(ip)) return true;
+    return (this.#dialogsBySource.get(ip) ?? 0) > 0 || this.isTrusted(ip);
+  }
+
+  /**
+   * A configured peer, or a source that authenticated within the TTL: it gets `knownFactor` times the
+   * per-source limits and no response budget. A dialog alone does not make a source trusted (with
+   * SIP_AUTH off anyone, or a spoofed address, can get one).
+   */
+  isTrusted(ip: string): boolean {
+    if (this.#isPeer(ip)) return true;
     const until = this.#authenticated.get(ip);
     if (until === undefined) return false;
     if (until > this.#now()) return true;
@@ -140,7 +149,7 @@ export class SipAdmission {
     const l = this.#limits();
     const known = this.isKnown(ip);
     const n = this.#txBySource.get(ip) ?? 0;
-    if (n >= l.maxServerTransactionsPerSource * (known ? l.knownFactor : 1)) return this.#refuse(SipRefusal.TxSourceLimit, ip);
+    if (n >= l.maxServerTransactionsPerSource * (this.isTrusted(ip) ? l.knownFactor : 1)) return this.#refuse(SipRefusal.TxSourceLimit, ip);
     if (this.#tx >= l.maxServerTransactions) return this.#refuse(SipRefusal.TxFull, ip);
     if (!known && this.#unknownTx >= l.maxServerTransactions - l.reservedServerTransactions) return this.#refuse(SipRefusal.TxFull, ip);
     this.#txBySource.set(ip, n + 1);
@@ -164,8 +173,7 @@ export class SipAdmission {
   takeDialog(ip: string): SipRefusal | null {
     const l = this.#limits();
     const n = this.#dialogsBySource.get(ip) ?? 0;
-    const known = n > 0 || this.#isPeer(ip) || this.isKnown(ip);
-    if (n >= l.maxDialogsPerSource * (known ? l.knownFactor : 1)) return this.#refuse(SipRefusal.DialogSourceLimit, ip);
+    if (n >= l.maxDialogsPerSource * (this.isTrusted(ip) ? l.knownFactor : 1)) return this.#refuse(SipRefusal.DialogSourceLimit, ip);
     this.#dialogsBySource.set(ip, n + 1);
     return null;
   }
@@ -176,11 +184,11 @@ export class SipAdmission {
   }
 
   /**
-   * May a stateless response of `responseBytes` go to `ip`, which sent `requestBytes`? Known sources
+   * May a stateless response of `responseBytes` go to `ip`, which sent `requestBytes`? Trusted sources
    * always; others within their rate, the global rate, and the amplification bound.
    */
   mayRespond(ip: string, requestBytes: number, responseBytes: number): SipRefusal | null {
-    if (this.isKnown(ip)) return null;
+    if (this.isTrusted(ip)) return null;
     const l = this.#limits();
     if (responseBytes > l.amplificationFactor * Math.max(requestBytes, 1)) return this.#refuse(SipRefusal.ResponseTooLarge, ip);
     const now = this.#now();

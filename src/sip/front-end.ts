@@ -7,6 +7,8 @@ import type { Config } from '../config/types.js';
 import type { ReflectorCore } from '../reflector/api.js';
 import type { Component } from '../runtime/component.js';
 import type { Logger } from '../runtime/logger.js';
+import { RateLimitedLog } from '../runtime/rate-limited-log.js';
+import { DEFAULT_SIP_ADMISSION, SipAdmission, type SipAdmissionLimits } from './admission.js';
 import { SipCounters } from './counters.js';
 import { SipTransactionLayer } from './transaction/transaction-layer.js';
 import { DEFAULT_TRANSPORT_LIMITS, SipTransportLayer, type TransportLimits } from './transport/transport.js';
@@ -16,7 +18,12 @@ import { ConferenceUas, type ConferenceUasOptions } from './uas/conference-uas.j
 export interface UserAgentOptions extends ConferenceUasOptions {
   readonly maxServerTransactions?: number;
   readonly maxClientTransactions?: number;
+  /** Per-source limits and the stateless-response budget (admission.ts); defaults in DEFAULT_SIP_ADMISSION. */
+  readonly admission?: Partial<SipAdmissionLimits>;
 }
+
+/** Refusals (floods) are logged at most once per reason per this interval; the counters count them all. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface SipFrontEndDeps {
   readonly config: Config;
@@ -32,7 +39,18 @@ export type SipFrontEnd = Component & {
   stats(): Record<string, number>;
   /** The bound SIP port (UDP and TCP); equals SIP_PORT unless that was 0. */
   readonly port: number;
+  /**
+   * Draining before a stop (DRAIN_TIMEOUT): from now on OPTIONS and new INVITEs get 503 with
+   * Retry-After while the dialogs in progress go on. Resolves `idle` once no dialog is left,
+   * `timeout` after `timeoutMs`, `aborted` when `signal` aborts. close() still ends what is left.
+   */
+  drain(timeoutMs: number, signal?: AbortSignal): Promise<DrainResult>;
 };
+
+export type DrainResult = 'idle' | 'timeout' | 'aborted';
+
+/** How often a drain looks whether the last dialog has ended. */
+const DRAIN_POLL_MS = 100;
 
 export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
   let config = deps.config;
@@ -40,8 +58,19 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
   const opts = deps.options ?? {};
   const counts = new SipCounters();
   let layers: { readonly tl: SipTransactionLayer; readonly uas: ConferenceUas } | null = null;
+  const refusalLog = new RateLimitedLog(log, REFUSAL_LOG_INTERVAL_MS);
+  const admissionLimits: SipAdmissionLimits = {
+    ...DEFAULT_SIP_ADMISSION,
+    ...(opts.maxServerTransactions !== undefined
+      ? { maxServerTransactions: opts.maxServerTransactions, reservedServerTransactions: Math.floor(opts.maxServerTransactions / 4) }
+      : {}),
+    ...opts.admission,
+  };
+  const peerAddresses = (): ReadonlySet<string> => new Set(config.peers.map((p) => p.address));
+  let peers = peerAddresses();
+  const admission = new SipAdmission(() => admissionLimits, refusalLog, (ip) => peers.has(ip));
   const transport = new SipTransportLayer(log, (r, src) => { layers?.tl.onMessage(r, src); },
-    { ...DEFAULT_TRANSPORT_LIMITS, ...deps.transportLimits });
+    { ...DEFAULT_TRANSPORT_LIMITS, ...deps.transportLimits }, (ip) => admission.isKnown(ip), refusalLog);
   let started = false;
   let closed = false;
   return {
@@ -52,8 +81,9 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
       const tl = new SipTransactionLayer(transport, counts, log, {
         maxServerTransactions: opts.maxServerTransactions ?? 20_000,
         maxClientTransactions: opts.maxClientTransactions ?? 4096,
+        admission,
       });
-      const uas = new ConferenceUas(config, log, deps.core, tl, counts, opts);
+      const uas = new ConferenceUas(config, log, deps.core, tl, counts, opts, admission);
       tl.attach(uas);
       layers = { tl, uas };
       await transport.start(config.listenAddress, config.sipPort, config.sipTransports);
@@ -61,6 +91,7 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
     },
     reload(next: Config) {
       config = next;
+      peers = peerAddresses();
       layers?.uas.reload(next);
     },
     async close() {
@@ -73,6 +104,27 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
       }
       await transport.close();
     },
+    drain(timeoutMs: number, signal?: AbortSignal): Promise<DrainResult> {
+      layers?.uas.drain(Math.max(1, Math.ceil(timeoutMs / 1000)));
+      const deadline = Date.now() + timeoutMs;
+      return new Promise<DrainResult>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (r: DrainResult): void => {
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        };
+        const onAbort = (): void => { finish('aborted'); };
+        const look = (): void => {
+          if ((layers?.uas.dialogCount ?? 0) === 0) finish('idle');
+          else if (Date.now() >= deadline) finish('timeout');
+          else { timer = setTimeout(look, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - Date.now()))); timer.unref(); }
+        };
+        if (signal?.aborted === true) { finish('aborted'); return; }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        look();
+      });
+    },
     stats() {
       const out: Record<string, number> = counts.snapshot();
       if (layers !== null) {
@@ -82,6 +134,8 @@ export function createSipFrontEnd(deps: SipFrontEndDeps): SipFrontEnd {
       }
       // One count per dropped datagram or frame: the transport's, by reason (parse drops included).
       for (const [k, v] of Object.entries(transport.drops.snapshot())) out[`drop_${k}`] = v;
+      // Admission refusals by reason (sip_refused_*, sip_response_*), see admission.ts.
+      for (const [k, v] of admission.counts) out[k] = v;
       out.parse_drops = transport.drops.total();
       out.tcp_connections = transport.connectionCount();
       return out;

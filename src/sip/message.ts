@@ -45,6 +45,8 @@ interface SipMessageBase {
   /** Header values by lower-case full name; repeated headers are joined with ',' (RFC 3261 §7.3.1). */
   readonly headers: ReadonlyMap<string, string>;
   readonly body: Buffer;
+  /** Bytes of the message as received (head, blank line, body): the bound for what we answer an unverified source. */
+  readonly size?: number;
   readonly via: readonly ViaHop[];
   readonly from: NameAddr;
   readonly to: NameAddr;
@@ -93,6 +95,8 @@ export interface PartialRequest {
   readonly method: string;
   readonly headers: ReadonlyMap<string, string>;
   readonly via: readonly ViaHop[];
+  /** Bytes of the request as received, when known. */
+  readonly size?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -332,7 +336,8 @@ export function parseSipMessage(head: string, body: Buffer): ParseResult {
   if (via === undefined) {
     return { ok: false, reason: viaText === undefined ? SipParseDrop.MissingHeader : SipParseDrop.BadVia, detail: 'Via' };
   }
-  const partial: PartialRequest | undefined = method !== undefined ? { method, headers, via } : undefined;
+  const size = Buffer.byteLength(head) + 4 + body.length;
+  const partial: PartialRequest | undefined = method !== undefined ? { method, headers, via, size } : undefined;
   const fail = (reason: SipParseDrop, detail: string): ParseResult =>
     partial !== undefined ? { ok: false, reason, detail, partial } : { ok: false, reason, detail };
 
@@ -371,11 +376,11 @@ export function parseSipMessage(head: string, body: Buffer): ParseResult {
     if (cseq.method !== method.toUpperCase()) return fail(SipParseDrop.CseqMethodMismatch, 'CSeq method');
     const defect = requestDefect(head, uri, headers);
     if (defect !== undefined) return fail(defect.reason, defect.detail);
-    return { ok: true, message: { kind: 'request', method: method.toUpperCase(), uri, headers, body, via, from, to, callId, cseq } };
+    return { ok: true, message: { kind: 'request', method: method.toUpperCase(), uri, headers, body, size, via, from, to, callId, cseq } };
   }
   if (status !== undefined && status >= 100 && status <= 699) {
     const reason = str(parsed.reason) ?? '';
-    return { ok: true, message: { kind: 'response', status, reason, headers, body, via, from, to, callId, cseq } };
+    return { ok: true, message: { kind: 'response', status, reason, headers, body, size, via, from, to, callId, cseq } };
   }
   return { ok: false, reason: SipParseDrop.Unparsable, detail: 'start line' };
 }

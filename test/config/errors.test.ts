@@ -51,6 +51,7 @@ const CASES: [string, string, number, string, RegExp][] = [
   ['size zero', 'FILE_MAX_BYTES 0', 3, 'FILE_MAX_BYTES', />= 1/],
   ['ttl negative', 'FILE_TTL -5', 3, 'FILE_TTL', /seconds/],
   ['timeout zero', 'INACTIVITY_TIMEOUT 0', 3, 'INACTIVITY_TIMEOUT', /seconds \(an integer 1-86400\)/],
+  ['drain timeout negative', 'DRAIN_TIMEOUT -1', 3, 'DRAIN_TIMEOUT', /seconds \(an integer 0-86400\)/],
   ['limit not a number', 'MAX_SESSIONS many', 3, 'MAX_SESSIONS', /a count/],
   ['status listen without port', 'STATUS_LISTEN 127.0.0.1', 3, 'STATUS_LISTEN', /IPv4:port or \[IPv6\]:port/],
   ['status listen IPv6 without brackets', 'STATUS_LISTEN ::1:8080', 3, 'STATUS_LISTEN', /\[IPv6\]:port/],

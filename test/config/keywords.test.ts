@@ -38,6 +38,7 @@ REFLECTOR_INTERCONNECTION 127.0.0.3 5564 peer-secret
 REFLECTOR_INTERCONNECTION 127.0.0.4 5564
 INTERCONNECTION_SECRET shared-secret
 INACTIVITY_TIMEOUT 30
+DRAIN_TIMEOUT 20
 MAX_SESSIONS 10
 MAX_PARTICIPANTS 50
 MAX_PARTICIPANTS_PER_SESSION 5
@@ -83,6 +84,7 @@ const EXPECTED: Config = {
   ],
   interconnectionSecret: 'shared-secret',
   inactivityTimeoutS: 30,
+  drainTimeoutS: 20,
   maxSessions: 10,
   maxParticipants: 50,
   maxParticipantsPerSession: 5,

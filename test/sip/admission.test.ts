@@ -43,14 +43,19 @@ describe('sip/admission', () => {
     for (let i = 0; i < 100; i++) expect(a.mayRespond('198.51.100.9', 100, 2000)).to.equal(null);
   });
 
-  it('a source becomes known by its dialog and gets knownFactor times the dialogs', () => {
+  it('a dialog makes a source known (the reserve) but not trusted; an authenticated source gets knownFactor times the dialogs', () => {
     const a = new SipAdmission(() => ({ ...DEFAULT_SIP_ADMISSION, maxDialogsPerSource: 2, knownFactor: 3 }), null, () => false, clock);
     let granted = 0;
     for (let i = 0; i < 10; i++) if (a.takeDialog('203.0.113.5') === null) granted++;
-    expect(granted).to.equal(6);
+    expect(granted).to.equal(2);
     expect(a.isKnown('203.0.113.5')).to.equal(true);
-    for (let i = 0; i < 6; i++) a.releaseDialog('203.0.113.5');
+    expect(a.isTrusted('203.0.113.5')).to.equal(false);
+    for (let i = 0; i < 2; i++) a.releaseDialog('203.0.113.5');
     expect(a.isKnown('203.0.113.5')).to.equal(false);
+    a.noteAuthenticated('203.0.113.6');
+    granted = 0;
+    for (let i = 0; i < 10; i++) if (a.takeDialog('203.0.113.6') === null) granted++;
+    expect(granted).to.equal(6);
   });
 
   it('per-user backoff: failures from many addresses count against the user; doubling rounds capped; a trusted address and a success are not blocked', () => {

@@ -47,6 +47,8 @@ export class SipUdpClient extends EventEmitter {
   #remoteTarget = '';
   #requestUri = '';
   #toHeader = '';
+  /** Route set of the dialog: the 2xx's Record-Route in reverse order (RFC 3261 §12.1.2). */
+  #routeSet: readonly string[] = [];
   #auth: string | undefined;
   #waiters = new Map<string, (m: SipResponse) => void>();
   #closed = false;
@@ -118,6 +120,7 @@ export class SipUdpClient extends EventEmitter {
       ['To', this.#toHeader + (this.#toTag !== undefined ? `;tag=${this.#toTag}` : '')],
       ['Call-ID', this.callId], ['CSeq', `${cseq} ${method}`],
       ['Contact', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}:${this.#port}>`],
+      ...this.#routes(),
       ...extra,
     ];
     if (body !== undefined) headers.push(['Content-Type', 'application/sdp']);
@@ -149,9 +152,16 @@ export class SipUdpClient extends EventEmitter {
       ['Via', this.#via(b)], ['Max-Forwards', '70'],
       ['From', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
       ['To', to], ['Call-ID', this.callId], ['CSeq', `${res.cseq.seq} ACK`],
+      // The ACK of a 2xx is in-dialog and follows the route set; that of a non-2xx goes where the INVITE went.
+      ...(res.status < 300 ? this.#routes() : []),
     ];
     if (this.#auth !== undefined && res.status < 300) headers.push(['Authorization', this.#auth]);
     this.#sock.send(serialise({ startLine: `ACK ${uri} SIP/2.0`, headers }), this.#o.serverPort, this.#o.server);
+  }
+
+  /** Route headers of in-dialog requests (loose routing: every request still goes to the server). */
+  #routes(): [string, string][] {
+    return this.#toTag !== undefined ? this.#routeSet.map((r) => ['Route', r] as [string, string]) : [];
   }
 
   #authorization(challenges: string[], method: string, uri: string): { value: string; algorithm: string } | undefined {
@@ -185,18 +195,22 @@ export class SipUdpClient extends EventEmitter {
     let algorithm: string | undefined;
     for (let round = 0; round < 2 && (final.status === 401 || final.status === 407); round++) {
       this.#ackFor(final, branch, this.#requestUri);
-      const challenges = splitChallenges(final.headers.get('www-authenticate') ?? '');
+      // 401 from the server itself (WWW-Authenticate → Authorization), 407 from a proxy on the way
+      // (Proxy-Authenticate → Proxy-Authorization, RFC 3261 §22.3).
+      const proxy = final.status === 407;
+      const challenges = splitChallenges(final.headers.get(proxy ? 'proxy-authenticate' : 'www-authenticate') ?? '');
       const a = this.#authorization(challenges, 'INVITE', this.#requestUri);
       if (a === undefined) break;
       algorithm = a.algorithm;
-      this.#auth = a.value;
-      ({ final, branch } = await this.#transaction('INVITE', this.#requestUri, [['Authorization', a.value]], sdp));
+      this.#auth = proxy ? undefined : a.value;
+      ({ final, branch } = await this.#transaction('INVITE', this.#requestUri, [[proxy ? 'Proxy-Authorization' : 'Authorization', a.value]], sdp));
       statuses.push(final.status);
     }
     const contact = final.headers.get('contact');
     const na = contact !== undefined ? parseNameAddr(splitHeaderList(contact)[0] ?? '') : undefined;
     this.#remoteTarget = na?.uri ?? this.#requestUri;
     if (final.status >= 200 && final.status < 300) {
+      this.#routeSet = splitHeaderList(final.headers.get('record-route') ?? '').reverse();
       this.#toTag = final.to.tag;
       this.#ackFor(final, branch, this.#remoteTarget);
     } else if (final.status >= 300) {

@@ -4,16 +4,16 @@
  * and route set, the source its requests must come from, and the INVITE transaction whose 2xx
  * waits for its ACK. It builds the requests it originates (BYE, §15.1.1).
  *
- * The route set is the Record-Route of the INVITE in order (§12.1.1) and our BYE carries it as
- * Route headers to the remote target; following a route set with a loose/strict router
- * distinction (§12.2.1.1) or sending somewhere other than the signalling source is not done yet:
- * `requestTarget()` is the one place that decides where an in-dialog request goes.
+ * The route set is the Record-Route of the INVITE in order (§12.1.1); the requests we originate
+ * follow it (§12.2.1.1, loose and strict routers) as route-set.ts decides: `requestTarget()` and
+ * `createBye()` are the places that use it.
  */
 import type { StreamSpec } from '../../reflector/api.js';
-import { serialise, splitHeaderList, type SipRequest } from '../message.js';
+import { serialise, type SipRequest } from '../message.js';
 import type { InviteServerTransaction } from '../transaction/invite-server.js';
 import { SERVER } from '../transaction/response.js';
 import type { SipSource } from '../transport/transport.js';
+import { routeInDialog, routeSetOf, type InDialogRoute } from './route-set.js';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
@@ -69,7 +69,7 @@ export class Dialog {
     this.localNameAddr = `${req.headers.get('to') ?? ''};tag=${init.localTag}`;
     this.remoteNameAddr = req.headers.get('from') ?? '';
     this.remoteTarget = init.contact ?? req.from.uri;
-    this.routeSet = splitHeaderList(req.headers.get('record-route') ?? '');
+    this.routeSet = routeSetOf(req);
     this.source = src;
     this.participantId = init.participantId;
     this.session = init.session;
@@ -114,9 +114,14 @@ export class Dialog {
     }
   }
 
-  /** Where an in-dialog request we originate is sent. */
+  /** Request-URI, Route headers and next hop of an in-dialog request we originate (RFC 3261 §12.2.1.1). */
+  route(): InDialogRoute {
+    return routeInDialog(this.routeSet, this.remoteTarget, this.source);
+  }
+
+  /** Where an in-dialog request we originate is sent: the first Route (at the source's IP) or the source. */
   requestTarget(): SipSource {
-    return this.source;
+    return this.route().dest;
   }
 
   /** Our BYE (RFC 3261 §15.1.1), with a new local CSeq; `via` is our sent-by host:port, `branch` the transaction's. */
@@ -131,9 +136,10 @@ export class Dialog {
       ['Call-ID', this.callId],
       ['CSeq', `${this.localCseq} BYE`],
     ];
-    for (const r of this.routeSet) headers.push(['Route', r]);
+    const route = this.route();
+    for (const r of route.routes) headers.push(['Route', r]);
     headers.push(['User-Agent', SERVER]);
-    return serialise({ startLine: `BYE ${this.remoteTarget} SIP/2.0`, headers });
+    return serialise({ startLine: `BYE ${route.requestUri} SIP/2.0`, headers });
   }
 }
 
@@ -141,6 +147,12 @@ export class Dialog {
 export class DialogTable {
   readonly #byKey = new Map<string, Dialog>();
   readonly #byParticipant = new Map<string, Dialog>();
+  readonly #onEnd: ((d: Dialog) => void) | undefined;
+
+  /** `onEnd` runs once for each dialog that leaves the table through end() (admission gives its slot back). */
+  constructor(onEnd?: (d: Dialog) => void) {
+    this.#onEnd = onEnd;
+  }
 
   get size(): number {
     return this.#byKey.size;
@@ -172,8 +184,9 @@ export class DialogTable {
   /** Terminates `d` and forgets it. */
   end(d: Dialog): void {
     d.terminate();
-    this.#byKey.delete(d.key);
+    const had = this.#byKey.delete(d.key);
     this.#byParticipant.delete(d.participantId);
+    if (had) this.#onEnd?.(d);
   }
 
   all(): Dialog[] {

@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../runtime/logger.js';
 import type { SipCounters } from '../counters.js';
-import type { ParseResult, PartialRequest, SipMessage, SipRequest, SipResponse } from '../message.js';
+import type { SipAdmission } from '../admission.js';
+import { SipParseDrop, type ParseResult, type PartialRequest, type SipMessage, type SipRequest, type SipResponse } from '../message.js';
 import { SipError, type SipHeader } from '../sip-error.js';
 import type { SipSource } from '../transport/transport.js';
 import { InviteServerTransaction } from './invite-server.js';
@@ -33,6 +34,11 @@ export interface SendPort {
 export interface TransactionLimits {
   readonly maxServerTransactions: number;
   readonly maxClientTransactions: number;
+  /**
+   * Per-source and reserved server-transaction limits and the budget of stateless responses to
+   * unverified sources (admission.ts); without it only maxServerTransactions applies.
+   */
+  readonly admission?: SipAdmission;
 }
 
 /** A request that created a server transaction, handed to the TU. */
@@ -88,6 +94,8 @@ export class SipTransactionLayer {
   readonly #limits: TransactionLimits;
   #tu: TransactionUser | null = null;
   readonly #serverTx = new Map<string, ServerTx>();
+  /** Who holds each server transaction's admission slot (source IP, and whether it was known then). */
+  readonly #slots = new Map<string, { readonly ip: string; readonly known: boolean }>();
   readonly #clientTx = new Map<string, NonInviteClientTransaction>();
   /** Branches of client transactions that have no final response yet (shutdown waits for them). */
   readonly #awaitingFinal = new Set<string>();
@@ -125,7 +133,8 @@ export class SipTransactionLayer {
       if (!r.ok) {
         // A request whose Via is readable but another header is broken gets 400 (not ACK).
         if (r.partial !== undefined && r.partial.method.toUpperCase() !== 'ACK') {
-          this.#respondStateless(r.partial, src, 400, `Bad Request (${r.detail})`);
+          if (r.reason === SipParseDrop.BadVersion) this.#respondStateless(r.partial, src, 505, 'Version Not Supported');
+          else this.#respondStateless(r.partial, src, 400, `Bad Request (${r.detail})`);
         }
         return;
       }
@@ -164,10 +173,25 @@ export class SipTransactionLayer {
     return buildResponse(req, src, status, reason, opts);
   }
 
+  /**
+   * A response without a transaction (RFC 3261 §8.2.7, like Kamailio's sl_send_reply): a
+   * retransmitted request gets another one, nothing is retransmitted by us. To a source that has not
+   * proved itself it goes only within that source's and the global budget, and only when it is at
+   * most a small multiple of the request (admission.ts): else it is counted and not sent.
+   */
   #respondStateless(req: SipRequest | PartialRequest, src: SipSource, status: number, reason: string, opts: ResponseOpts = {}): void {
     const top = req.via[0];
     if (top === undefined) return;
-    this.#port.send(replyTarget(top, src), this.build(req, src, status, reason, opts));
+    const data = buildResponse(req, src, status, reason, opts);
+    const admission = this.#limits.admission;
+    if (admission !== undefined && req.size !== undefined && admission.mayRespond(src.address, req.size, data.length) !== null) return;
+    this.#counts.add(`responses_${status}`);
+    this.#port.send(replyTarget(top, src), data);
+  }
+
+  /** A request that matches a live server transaction (a retransmission, or the ACK of a non-2xx). */
+  matchesServerTransaction(req: SipRequest): boolean {
+    return this.#serverTx.has(SipTransactionLayer.txKey(req, req.method === 'ACK' ? 'INVITE' : req.method));
   }
 
   /** The I/O of a server transaction: responses go to the reply target; a failed send is a transport error. */
@@ -218,7 +242,7 @@ export class SipTransactionLayer {
       this.#onCancel(tu, req, src);
       return;
     }
-    if (this.#serverTx.size >= this.#limits.maxServerTransactions) {
+    if (!this.#admitServerTransaction(key, src)) {
       this.#counts.add('server_transactions_full');
       this.#respondStateless(req, src, 503, 'Service Unavailable', { headers: [['Retry-After', '5']] });
       return;
@@ -228,7 +252,7 @@ export class SipTransactionLayer {
         this.#serverIo(req, src, () => { tx.handle({ type: 'transport-error' }); }),
         {
           onAckTimeout: (status) => { tu.onAckTimeout(tx, status); },
-          onTerminated: () => { this.#serverTx.delete(key); },
+          onTerminated: () => { this.#removeServerTransaction(key); },
           onTransportError: (status) => { tu.onTransportError(tx, status); },
         },
       );
@@ -243,7 +267,7 @@ export class SipTransactionLayer {
     }
     const tx: NonInviteServerTransaction = new NonInviteServerTransaction(
       this.#serverIo(req, src, () => { tx.handle({ type: 'transport-error' }); }),
-      () => { this.#serverTx.delete(key); },
+      () => { this.#removeServerTransaction(key); },
     );
     this.#serverTx.set(key, tx);
     const r = this.#serverRequest(req, src, key, tx);
@@ -252,6 +276,24 @@ export class SipTransactionLayer {
     } catch (err) {
       this.#refused(err, tx.state === 'trying' || tx.state === 'proceeding', r);
     }
+  }
+
+  /** A place in the server-transaction table for `src` (global limit; with admission also per source and the reserve). */
+  #admitServerTransaction(key: string, src: SipSource): boolean {
+    const admission = this.#limits.admission;
+    if (admission === undefined) return this.#serverTx.size < this.#limits.maxServerTransactions;
+    const known = admission.isKnown(src.address);
+    if (admission.takeServerTransaction(src.address) !== null) return false;
+    this.#slots.set(key, { ip: src.address, known });
+    return true;
+  }
+
+  #removeServerTransaction(key: string): void {
+    this.#serverTx.delete(key);
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return;
+    this.#slots.delete(key);
+    this.#limits.admission?.releaseServerTransaction(slot.ip, slot.known);
   }
 
   #serverRequest<T extends ServerTx>(req: SipRequest, src: SipSource, key: string, tx: T): ServerRequest<T> {
@@ -283,7 +325,7 @@ export class SipTransactionLayer {
     const cancelKey = SipTransactionLayer.txKey(req, 'CANCEL');
     const tx: NonInviteServerTransaction = new NonInviteServerTransaction(
       this.#serverIo(req, src, () => { tx.handle({ type: 'transport-error' }); }),
-      () => { this.#serverTx.delete(cancelKey); },
+      () => { this.#removeServerTransaction(cancelKey); },
     );
     this.#serverTx.set(cancelKey, tx);
     tx.handle({ type: 'respond', status: 200, data: this.build(req, src, 200, 'OK') });
@@ -362,6 +404,7 @@ export class SipTransactionLayer {
 
   dispose(): void {
     for (const tx of this.#serverTx.values()) tx.dispose();
+    for (const key of [...this.#slots.keys()]) this.#removeServerTransaction(key);
     for (const tx of this.#clientTx.values()) tx.dispose();
     this.#serverTx.clear();
     this.#clientTx.clear();

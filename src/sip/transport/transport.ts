@@ -8,6 +8,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { SipTransport as TransportName } from '../../config/types.js';
 import { DropCounter } from '../../runtime/drop-counter.js';
+import { RateLimitedLog } from '../../runtime/rate-limited-log.js';
+import { type KnownSources, TcpAdmission } from '../../runtime/tcp-admission.js';
 import type { Logger } from '../../runtime/logger.js';
 import { frameDatagram, StreamFramer, type Frame } from './framing.js';
 import { parseSipMessage, type ParseResult } from '../message.js';
@@ -23,9 +25,21 @@ export interface SipSource {
 export interface TransportLimits {
   readonly maxConnections: number;
   readonly idleTimeoutMs: number;
+  /** TCP admission (runtime/tcp-admission.ts): places only known sources may use (at most a quarter). */
+  readonly reservedForKnown: number;
+  /** Connections of one unknown source address (known: four times as many). */
+  readonly maxPerSource: number;
+  /** Connections of one unknown source that have not sent a whole message yet (known: twice as many). */
+  readonly maxPendingPerSource: number;
+  /** Deadline for the first whole message on a connection; under pressure for unknown sources the shorter one. */
+  readonly firstMessageTimeoutMs: number;
+  readonly pressureFirstMessageTimeoutMs: number;
 }
 
-export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = { maxConnections: 1024, idleTimeoutMs: 120_000 };
+export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
+  maxConnections: 1024, idleTimeoutMs: 120_000, reservedForKnown: 256, maxPerSource: 64, maxPendingPerSource: 32,
+  firstMessageTimeoutMs: 10_000, pressureFirstMessageTimeoutMs: 2_000,
+};
 
 export type MessageHandler = (result: ParseResult, src: SipSource) => void;
 
@@ -47,10 +61,26 @@ export class SipTransportLayer {
   #closed = false;
   #port = 0;
 
-  constructor(log: Logger, onMessage: MessageHandler, limits: TransportLimits = DEFAULT_TRANSPORT_LIMITS) {
+  readonly #admission: TcpAdmission;
+
+  /**
+   * `known` names the source addresses TCP admission prefers (participants, peers, authenticated);
+   * refusals are counted in `drops` (sip_tcp_too_many_pending, _source_limit, _full, _evicted) and
+   * logged through `refusalLog`.
+   */
+  constructor(log: Logger, onMessage: MessageHandler, limits: TransportLimits = DEFAULT_TRANSPORT_LIMITS,
+    known: KnownSources = () => false, refusalLog: RateLimitedLog = new RateLimitedLog(log)) {
     this.#log = log;
     this.#onMessage = onMessage;
     this.#limits = limits;
+    this.#admission = new TcpAdmission('sip_tcp', () => ({
+      maxConnections: this.#limits.maxConnections,
+      reservedForKnown: this.#limits.reservedForKnown,
+      maxPerSource: this.#limits.maxPerSource,
+      maxPendingPerSource: this.#limits.maxPendingPerSource,
+      handshakeTimeoutMs: Math.min(this.#limits.firstMessageTimeoutMs, this.#limits.idleTimeoutMs),
+      pressureHandshakeTimeoutMs: this.#limits.pressureFirstMessageTimeoutMs,
+    }), known, this.drops, refusalLog);
   }
 
   /** The bound SIP port (the same for UDP and TCP). */
@@ -109,16 +139,17 @@ export class SipTransportLayer {
 
   #onConnection(socket: net.Socket): void {
     socket.on('error', () => { /* counted on close */ });
-    if (this.#closed || this.#conns.size >= this.#limits.maxConnections) {
-      this.drops.add('sip_tcp_too_many_connections');
-      socket.destroy();
-      return;
-    }
+    if (this.#closed) { socket.destroy(); return; }
+    // Global, per-source and reserved limits; a known source may evict an unknown idle one (tcp-admission.ts).
+    const ticket = this.#admission.admit(socket);
+    if (ticket === null) return;
     const address = socket.remoteAddress ?? '';
     const port = socket.remotePort ?? 0;
     const conn: Conn = { id: this.#nextConnId++, socket, framer: new StreamFramer() };
     this.#conns.set(conn.id, conn);
-    socket.setTimeout(this.#limits.idleTimeoutMs);
+    // Until its first whole message a connection has the (shorter) first-message deadline.
+    let settled = false;
+    socket.setTimeout(ticket.handshakeTimeoutMs);
     socket.on('timeout', () => { this.drops.add('sip_tcp_idle'); socket.destroy(); });
     socket.on('close', () => { this.#conns.delete(conn.id); });
     const frames: Frame[] = [];
@@ -126,6 +157,11 @@ export class SipTransportLayer {
       try {
         frames.length = 0;
         const err = conn.framer.push(chunk, frames);
+        if (!settled && frames.length > 0) {
+          settled = true;
+          ticket.settled();
+          socket.setTimeout(this.#limits.idleTimeoutMs);
+        }
         for (const f of frames) {
           if (socket.destroyed) break;
           this.#deliver(f, { transport: 'tcp', address, port, connId: conn.id });

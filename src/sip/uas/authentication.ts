@@ -5,6 +5,7 @@
  */
 import type { Config } from '../../config/types.js';
 import type { Logger } from '../../runtime/logger.js';
+import { type SipAdmission, SipRefusal, UserBackoff, type UserBackoffOptions } from '../admission.js';
 import type { SipCounters } from '../counters.js';
 import type { SipRequest } from '../message.js';
 import { SipError } from '../sip-error.js';
@@ -17,6 +18,8 @@ export interface AuthenticationOptions {
   /** Failures from one IP before it is blocked for the window. */
   readonly authFailureLimit?: number;
   readonly authFailureWindowMs?: number;
+  /** Per-user failure backoff tuning (tests); see admission.ts. */
+  readonly userBackoff?: Partial<UserBackoffOptions>;
 }
 
 export class InviteAuthentication {
@@ -25,9 +28,15 @@ export class InviteAuthentication {
   readonly #counts: SipCounters;
   readonly #auth: DigestAuthenticator;
   readonly #limiter: FailureLimiter;
+  readonly #backoff: UserBackoff;
+  readonly #admission: SipAdmission | undefined;
+  #userNames: ReadonlySet<string>;
 
-  constructor(config: Config, log: Logger, counts: SipCounters, opts: AuthenticationOptions) {
+  constructor(config: Config, log: Logger, counts: SipCounters, opts: AuthenticationOptions, admission?: SipAdmission) {
     this.#config = config;
+    this.#admission = admission;
+    this.#backoff = new UserBackoff(opts.userBackoff);
+    this.#userNames = new Set(config.sipUsers.map((u) => u.name));
     this.#log = log;
     this.#counts = counts;
     this.#auth = new DigestAuthenticator({
@@ -39,6 +48,7 @@ export class InviteAuthentication {
 
   reload(config: Config): void {
     this.#config = config;
+    this.#userNames = new Set(config.sipUsers.map((u) => u.name));
     this.#auth.reconfigure(config.sipRealm, config.sipDigestAlgorithms, config.sipUsers);
   }
 
@@ -58,14 +68,28 @@ export class InviteAuthentication {
       this.#counts.add('auth_challenges');
       throw this.#challenge(false);
     }
+    // Guesses spread over many addresses still count against the user (admission.ts, UserBackoff):
+    // while the user is backing off, attempts from addresses it never authenticated from are not checked.
+    const configured = this.#userNames.has(creds.username);
+    const waitMs = configured ? this.#backoff.blockedFor(creds.username, src.address) : 0;
+    if (waitMs > 0) {
+      this.#counts.add('auth_user_backoff');
+      this.#admission?.refuse(SipRefusal.UserBackoff, src.address, { user: creds.username });
+      throw new SipError(403, 'Forbidden (too many failures for this user)', [['Retry-After', String(Math.ceil(waitMs / 1000))]]);
+    }
     const v = this.#auth.verify(creds, 'INVITE', false);
-    if (v.ok) return v.user;
+    if (v.ok) {
+      this.#backoff.succeed(v.user, src.address);
+      this.#admission?.noteAuthenticated(src.address);
+      return v.user;
+    }
     if (v.reason === 'stale') {
       this.#counts.add('auth_challenges');
       throw this.#challenge(true);
     }
     this.#counts.add('auth_failures');
     this.#limiter.fail(src.address);
+    if (configured && v.reason === 'bad_response') this.#backoff.fail(creds.username);
     this.#log.info('sip_auth_failed', { source: src.address, user: creds.username, reason: v.reason });
     if (v.reason === 'unknown_nonce') throw this.#challenge(false);
     throw new SipError(403, v.reason === 'replay' ? 'Forbidden (replayed credentials)' : 'Forbidden (bad credentials)');

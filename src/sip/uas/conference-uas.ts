@@ -10,8 +10,10 @@ import type { Config } from '../../config/types.js';
 import { AdmissionError, type LeaveReason, type ReflectorCore } from '../../reflector/api.js';
 import type { Logger } from '../../runtime/logger.js';
 import { TimerSet } from '../../runtime/timer-set.js';
+import type { SipAdmission } from '../admission.js';
 import type { SipCounters } from '../counters.js';
 import { Dialog, DialogTable } from '../dialog/dialog.js';
+import { recordRouteHeaders } from '../dialog/route-set.js';
 import { parseNameAddr, parseSipUri, splitHeaderList, type SipMessage, type SipRequest } from '../message.js';
 import { decodeSessionName } from '../session-name.js';
 import { SipError, type SipHeader } from '../sip-error.js';
@@ -26,6 +28,9 @@ import { hostAllowed } from './host-filter.js';
 import { negotiate, sdpForStreams } from './sdp-negotiate.js';
 
 export const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS';
+const ALLOWED = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS']);
+/** SIP methods of RFC 3261 and its extensions that this UAS knows but does not allow: 405 (others: 501). */
+const KNOWN_METHODS = new Set(['REGISTER', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'INFO', 'UPDATE', 'PRACK', 'PUBLISH']);
 
 export interface ConferenceUasOptions extends AuthenticationOptions {
   /**
@@ -48,21 +53,28 @@ export class ConferenceUas implements TransactionUser {
   readonly #opts: ConferenceUasOptions;
   readonly #auth: InviteAuthentication;
   readonly #timers = new TimerSet();
-  readonly #dialogs = new DialogTable();
+  readonly #dialogs: DialogTable;
   /** Initial INVITEs waiting for their (delayed) answer, by transaction key. */
   readonly #pendingAnswers = new Map<string, { dialog: Dialog; answer: Buffer }>();
+  /** The user each initial INVITE authenticated as in screen() (verified once: a second check would be a replay). */
+  readonly #authenticated = new WeakMap<SipRequest, string>();
+  readonly #admission: SipAdmission | undefined;
   #closing = false;
+  /** Set while draining before a stop: Retry-After (seconds) of the 503 to OPTIONS and new INVITEs. */
+  #drainRetryAfterS: number | null = null;
   readonly #onRemoved: (id: string, session: string, reason: LeaveReason) => void;
 
   constructor(config: Config, log: Logger, core: ReflectorCore, tl: SipTransactionLayer, counts: SipCounters,
-    opts: ConferenceUasOptions = {}) {
+    opts: ConferenceUasOptions = {}, admission?: SipAdmission) {
+    this.#admission = admission;
+    this.#dialogs = new DialogTable((d) => { admission?.releaseDialog(d.source.address); });
     this.#config = config;
     this.#log = log;
     this.#core = core;
     this.#tl = tl;
     this.#counts = counts;
     this.#opts = opts;
-    this.#auth = new InviteAuthentication(config, log, counts, opts);
+    this.#auth = new InviteAuthentication(config, log, counts, opts, admission);
     this.#onRemoved = (id, _session, reason) => { this.#participantRemoved(id, reason); };
     core.events.on('participant-removed', this.#onRemoved);
   }
@@ -79,11 +91,54 @@ export class ConferenceUas implements TransactionUser {
   // -------------------------------------------------------------------------
   // TransactionUser
 
+  /**
+   * Everything a request can be refused for before any state exists is decided here and answered
+   * statelessly (the transaction layer sends the thrown SipError without a transaction, within the
+   * budget for unverified sources): host policy, method (405/501), Request-URI scheme (416),
+   * Require (420), in-dialog requests for no dialog or from elsewhere (481/403), and for an initial
+   * INVITE hops (483), content type (415) and the digest challenge (401/403). An out-of-dialog
+   * OPTIONS is answered statelessly too. So unauthenticated traffic creates no transaction.
+   */
   screen(m: SipMessage, src: SipSource): boolean {
-    if (hostAllowed(this.#config.hostsAllow, this.#config.hostsDeny, src.address)) return true;
-    this.#counts.add('host_denied');
-    if (m.kind === 'request' && m.method !== 'ACK') throw new SipError(403, 'Forbidden by host policy');
-    return false;
+    if (!hostAllowed(this.#config.hostsAllow, this.#config.hostsDeny, src.address)) {
+      this.#counts.add('host_denied');
+      if (m.kind === 'request' && m.method !== 'ACK') throw new SipError(403, 'Forbidden by host policy');
+      return false;
+    }
+    if (m.kind !== 'request' || m.method === 'ACK' || m.method === 'CANCEL') return true;
+    // A retransmission goes to its transaction, which answers it again.
+    if (this.#tl.matchesServerTransaction(m)) return true;
+    if (!ALLOWED.has(m.method)) {
+      if (KNOWN_METHODS.has(m.method)) throw new SipError(405, 'Method Not Allowed', [['Allow', ALLOW]]);
+      throw new SipError(501, 'Not Implemented', [['Allow', ALLOW]]);
+    }
+    if (!/^sips?:/i.test(m.uri)) throw new SipError(416, 'Unsupported URI Scheme');
+    const require = m.headers.get('require');
+    if (require !== undefined && require.trim().length > 0) throw new SipError(420, 'Bad Extension', [['Unsupported', require.trim()]]);
+    if (m.to.tag !== undefined) {
+      // In-dialog: only the dialog's own source may go on to a transaction.
+      const d = this.#dialogs.of(m);
+      if (d === undefined || d.state === 'terminated') throw NO_DIALOG();
+      if (!d.fromSource(src)) { this.#counts.add('in_dialog_wrong_source'); throw NOT_DIALOG_SOURCE(); }
+      return true;
+    }
+    if (m.method === 'OPTIONS') throw new SipError(200, 'OK', [['Allow', ALLOW], ['Accept', 'application/sdp']]);
+    if (m.method === 'INVITE') this.#screenInitialInvite(m, src);
+    return true;
+  }
+
+  /** The stateless checks of an initial INVITE, the digest challenge included (like Kamailio's sl reply). */
+  #screenInitialInvite(req: SipRequest, src: SipSource): void {
+    const maxFwd = req.headers.get('max-forwards');
+    if (maxFwd !== undefined && /^\s*0+\s*$/.test(maxFwd)) throw new SipError(483, 'Too Many Hops');
+    if (this.#closing) throw new SipError(503, 'Service Unavailable (shutting down)', [['Retry-After', '30']]);
+    const ruri = parseSipUri(req.uri);
+    if (ruri === undefined) throw new SipError(416, 'Unsupported URI Scheme');
+    const name = decodeSessionName(ruri.user);
+    if (!name.ok) throw new SipError(400, name.reason);
+    const ctype = (req.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if (req.body.length > 0 && ctype !== 'application/sdp') throw new SipError(415, 'Unsupported Media Type', [['Accept', 'application/sdp']]);
+    if (this.#config.sipAuth) this.#authenticated.set(req, this.#auth.authenticateInvite(req, src));
   }
 
   onNonInvite(r: ServerRequest<NonInviteServerTransaction>): void {
@@ -92,6 +147,9 @@ export class ConferenceUas implements TransactionUser {
         this.#onBye(r);
         return;
       case 'OPTIONS':
+        // Also a probe without user part (a dispatcher's): answered at once, never challenged;
+        // 503 while draining, so that the dispatcher takes this reflector out.
+        if (this.#drainRetryAfterS !== null) throw this.#drainingError();
         r.respond(200, 'OK', { headers: [['Allow', ALLOW], ['Accept', 'application/sdp']] });
         return;
       default:
@@ -155,13 +213,14 @@ export class ConferenceUas implements TransactionUser {
     const require = req.headers.get('require');
     if (require !== undefined && require.trim().length > 0) throw new SipError(420, 'Bad Extension', [['Unsupported', require.trim()]]);
     if (this.#closing) throw new SipError(503, 'Service Unavailable (shutting down)', [['Retry-After', '30']]);
+    if (this.#drainRetryAfterS !== null) throw this.#drainingError();
     const ruri = parseSipUri(req.uri);
     if (ruri === undefined) throw new SipError(416, 'Unsupported URI Scheme');
     const name = decodeSessionName(ruri.user);
     if (!name.ok) throw new SipError(400, name.reason);
     const modeParam = ruri.params.mode;
     const mode = modeParam === 'mix' || modeParam === 'reflect' ? modeParam : this.#config.audioMode;
-    const user = this.#config.sipAuth ? this.#auth.authenticateInvite(req, src) : userOfFrom(req);
+    const user = this.#config.sipAuth ? this.#authenticated.get(req) ?? this.#auth.authenticateInvite(req, src) : userOfFrom(req);
 
     const ctype = (req.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
     if (req.body.length === 0 || ctype !== 'application/sdp') throw new SipError(488, 'SDP offer required', [['Accept', 'application/sdp']]);
@@ -176,17 +235,27 @@ export class ConferenceUas implements TransactionUser {
     });
     if (!neg.ok) throw new SipError(neg.status, neg.reason);
     if (this.#dialogs.size >= this.#config.maxParticipants + 64) throw new SipError(503, 'Service Unavailable', [['Retry-After', '10']]);
-    const participantId = this.#admit(() => this.#core.join({
-      session: name.name, ...(user !== undefined ? { user } : {}), signalingAddress: src.address, mode,
-      streams: neg.streams, label: req.callId.slice(0, 128),
-    }));
+    // Dialogs per source address (admission.ts): a few addresses cannot take every participant place.
+    if (this.#admission?.takeDialog(src.address) != null) {
+      throw new SipError(503, 'Service Unavailable (too many calls from this address)', [['Retry-After', '30']]);
+    }
+    let participantId: string;
+    try {
+      participantId = this.#admit(() => this.#core.join({
+        session: name.name, ...(user !== undefined ? { user } : {}), signalingAddress: src.address, mode,
+        streams: neg.streams, label: req.callId.slice(0, 128),
+      }));
+    } catch (err) {
+      this.#admission?.releaseDialog(src.address);
+      throw err;
+    }
     const dialog = new Dialog(req, src, {
       localTag: newTag(), localCseq: randomInt(1, 10_000), contact: contactUri(req),
       participantId, session: name.name, user, mode, invite: r.tx, sdpSessionId, streams: neg.streams,
     });
     this.#dialogs.add(dialog);
     this.#counts.add('joins');
-    const okOpts = { toTag: dialog.localTag, headers: this.#okHeaders(src), body: neg.answer };
+    const okOpts = { toTag: dialog.localTag, headers: this.#okHeaders(req, src), body: neg.answer };
     const delay = this.#opts.answerDelayMs ?? 0;
     if (delay <= 0) {
       r.respond(200, 'OK', okOpts);
@@ -249,11 +318,12 @@ export class ConferenceUas implements TransactionUser {
     }
     d.invite = r.tx;
     d.inviteCseq = req.cseq.seq;
-    r.respond(200, 'OK', { toTag: d.localTag, headers: this.#okHeaders(src), body });
+    r.respond(200, 'OK', { toTag: d.localTag, headers: this.#okHeaders(req, src), body });
   }
 
-  #okHeaders(src: SipSource): readonly SipHeader[] {
-    return [['Contact', this.#ourContact(src)], ['Allow', ALLOW], ['Content-Type', 'application/sdp']];
+  /** Headers of a 2xx to INVITE: the request's Record-Route copied (RFC 3261 §12.1.1), our Contact. */
+  #okHeaders(req: SipRequest, src: SipSource): readonly SipHeader[] {
+    return [...recordRouteHeaders(req), ['Contact', this.#ourContact(src)], ['Allow', ALLOW], ['Content-Type', 'application/sdp']];
   }
 
   // -------------------------------------------------------------------------
@@ -262,7 +332,7 @@ export class ConferenceUas implements TransactionUser {
   #onBye(r: ServerRequest<NonInviteServerTransaction>): void {
     const d = this.#inDialog(r.req, r.src);
     this.#dialogs.end(d);
-    r.respond(200, 'OK');
+    r.respond(200, 'OK', { headers: recordRouteHeaders(r.req) });
     this.#core.leave(d.participantId, 'bye');
     this.#counts.add('byes_received');
   }
@@ -300,6 +370,18 @@ export class ConferenceUas implements TransactionUser {
   }
 
   /** Leaves every SIP participant with a BYE (SIGTERM) and waits at most `waitMs` for the BYEs to complete. */
+  /** Draining before a stop: new sessions and OPTIONS get 503 from now on; dialogs in progress go on. */
+  drain(retryAfterS: number): void {
+    if (this.#drainRetryAfterS !== null) return;
+    this.#drainRetryAfterS = retryAfterS;
+    this.#log.info('sip_draining', { dialogs: this.#dialogs.size, retryAfterS });
+  }
+
+  #drainingError(): SipError {
+    this.#counts.add('draining_refusals');
+    return new SipError(503, 'Service Unavailable (draining)', [['Retry-After', String(this.#drainRetryAfterS ?? 30)]]);
+  }
+
   async shutdown(waitMs = 2000): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
