@@ -3,7 +3,9 @@
  * - interconnect.ts: InterconnectImpl, the composition (component life cycle,
  *   InterconnectLink, receiving, announcing, control packets, peers and sockets);
  * - relay-sender.ts: the relay's send side (hot path: shims, header ring, sealing);
- * - local-session.ts: our side of one session and what we announce of it;
+ * - local-session.ts: our side of one session;
+ * - session-state.ts: what SESSION_STATE announces to a peer, who gets a session's media;
+ * - control-in.ts: a control packet from a peer, authenticated and shape-checked;
  * - routing.ts: the distance vector and the ROUTES we announce;
  * - relay-keys.ts: protected relay keys per secret peer;
  * - peer.ts, relay-socket-pair.ts, relay-crypto.ts, dup-window.ts, seq-window.ts.
@@ -14,11 +16,11 @@ export {
   DEFAULT_TIMING,
   MISSED_HELLOS,
   MISSED_REFRESHES,
-  TIMESTAMP_TOLERANCE_MS,
   type Interconnect,
   type InterconnectDeps,
   type InterconnectTiming,
 } from './interconnect.js';
+export { TIMESTAMP_TOLERANCE_MS } from './control-in.js';
 export { MAX_ROUTE_METRIC } from './routing.js';
 
 export function createInterconnect(deps: InterconnectDeps): Interconnect {

@@ -41,7 +41,6 @@ import type { InterconnectEvents, InterconnectLink, PeerSnapshot } from './api.j
 import { InterconnectDrop } from './drop-reasons.js';
 import { Peer, peerKey } from './peer.js';
 import { RelaySocketPair } from './relay-socket-pair.js';
-import { isValidSessionName } from '../rtp/session-name.js';
 import {
   RELAY_SHIM3_SIZE,
   RELAY_SHIM3_TAG_SIZE,
@@ -52,10 +51,6 @@ import {
   parseRelayShim,
 } from '../rtp/relay-shim.js';
 import {
-  METRIC_VIA_YOU,
-  decodeJoins,
-  decodeOrigins,
-  decodeRoutes,
   encodeJoins,
   encodeOrigins,
   encodeRoutes,
@@ -65,7 +60,9 @@ import { EMPTY_STATE, LocalSession, MEDIUM_BY_INDEX, MEDIUM_INDEX, type StateFor
 import { updateRelayKeys } from './relay-keys.js';
 import { RelaySender } from './relay-sender.js';
 import { type Route, computeRoutes, routesFor, sameMap, sameRoutes, sameSet } from './routing.js';
-import { encodeRflx, findRflxApp, parseRflx, verifyRflxAuth } from '../rtp/rflx.js';
+import { legacyCount, originCount, rebuildTargets, stateFor } from './session-state.js';
+import { encodeRflx } from '../rtp/rflx.js';
+import { readControl } from './control-in.js';
 
 export interface InterconnectTiming {
   /** HELLO interval (SPEC §6: 5 s). */
@@ -86,13 +83,10 @@ export type Interconnect = InterconnectLink & Component;
 
 const EMPTY_ROUTES: ReadonlyMap<number, number> = new Map();
 const EMPTY_JOINS: ReadonlySet<number> = new Set();
-const EMPTY_BUFFER = Buffer.alloc(0);
 
 export const DEFAULT_TIMING: InterconnectTiming = { helloMs: 5000, refreshMs: 5000 };
 /** SPEC §6: a peer is down after 3 missed HELLOs. */
 export const MISSED_HELLOS = 3;
-/** SPEC §6: TIMESTAMP within ±60 s of the receiver's clock. */
-export const TIMESTAMP_TOLERANCE_MS = 60_000;
 /** A peer's session not refreshed for this many refresh intervals is forgotten (a lost COUNT 0). */
 export const MISSED_REFRESHES = 3;
 /** The largest SEQ (u32). */
@@ -409,67 +403,11 @@ export class InterconnectImpl implements Interconnect, RelayPort {
   }
 
   #onControl(peer: Peer, msg: Buffer): void {
-    // SPEC §7: the APP packet alone or anywhere inside a compound RTCP packet.
-    const at = findRflxApp(msg);
-    if (at === null) return this.#drop(InterconnectDrop.NotRflx, peer.key);
-    const message = parseRflx(msg, at.offset, at.length);
-    if (typeof message === 'string') return this.#drop(message, peer.key);
-    const f = message.fields;
     const now = Date.now();
-    // SPEC §6: with a secret, AUTH (last TLV), TIMESTAMP ±60 s and SEQ per BOOT_EPOCH.
-    if (peer.secret !== undefined) {
-      if (f.auth === undefined) return this.#drop(InterconnectDrop.AuthMissing, peer.key);
-      if (!verifyRflxAuth(msg, at.offset, at.length, peer.secret)) {
-        return this.#drop(InterconnectDrop.AuthFailed, peer.key);
-      }
-      if (f.timestamp === undefined) return this.#drop(InterconnectDrop.TimestampMissing, peer.key);
-      const skew = Number(f.timestamp) - now;
-      if (skew > TIMESTAMP_TOLERANCE_MS || skew < -TIMESTAMP_TOLERANCE_MS) {
-        return this.#drop(InterconnectDrop.StaleTimestamp, peer.key);
-      }
-      if (f.seq === undefined) return this.#drop(InterconnectDrop.SeqMissing, peer.key);
-    }
-    // Shape before any state changes.
-    let routes: Map<number, number> | undefined;
-    let origins: Map<number, number> | undefined;
-    let joins: Set<number> | undefined;
-    switch (message.subtype) {
-      case RflxSubtype.Hello: {
-        if (f.reflectorId === undefined || f.bootEpoch === undefined) {
-          return this.#drop(InterconnectDrop.HelloMalformed, peer.key);
-        }
-        if (f.nodeId === 0) return this.#drop(InterconnectDrop.HelloMalformed, peer.key);
-        if (f.nodeId !== undefined) {
-          const r = decodeRoutes(f.routes ?? EMPTY_BUFFER);
-          if (typeof r === 'string') return this.#drop(r, peer.key);
-          routes = r;
-        }
-        break;
-      }
-      case RflxSubtype.SessionState: {
-        if (f.session === undefined || f.relayId === undefined || f.count === undefined) {
-          return this.#drop(InterconnectDrop.SessionStateMalformed, peer.key);
-        }
-        if (!isValidSessionName(f.session)) return this.#drop(InterconnectDrop.BadSessionName, peer.key);
-        if (f.origins !== undefined) {
-          const o = decodeOrigins(f.origins);
-          if (typeof o === 'string') return this.#drop(o, peer.key);
-          origins = o;
-        }
-        if (f.joins !== undefined) {
-          const j = decodeJoins(f.joins);
-          if (typeof j === 'string') return this.#drop(j, peer.key);
-          joins = j;
-        }
-        break;
-      }
-      case RflxSubtype.PeerShareAnnounce:
-      case RflxSubtype.PeerShareEnd:
-      case RflxSubtype.PeerFileAnnounce:
-        break;
-      default:
-        return this.#drop(InterconnectDrop.UnexpectedSubtype, peer.key);
-    }
+    const control = readControl(msg, peer.secret, now);
+    if (typeof control === 'string') return this.#drop(control, peer.key);
+    const { message, routes, origins, joins } = control;
+    const f = message.fields;
     // BOOT_EPOCH (in HELLO, and in every packet we send): a new one is a restart.
     const epoch = f.bootEpoch;
     if (epoch !== undefined && epoch !== peer.epoch) {
@@ -732,72 +670,17 @@ export class InterconnectImpl implements Interconnect, RelayPort {
     return n;
   }
 
-  /**
-   * What we announce to `to` for a session.
-   * To a version-1 peer, SPEC §6's COUNT: everything we reach other than through it.
-   * To a version-2 peer: ORIGINS = the origins it reaches through us (it said "via you" in its
-   * ROUTES) with their counts, ourselves included; COUNT = their sum; JOINS = the origins we
-   * reach through it whose media we want (participants here, or peers that joined them here),
-   * with participants or not yet.
-   */
+  /** What we announce to `to` for a session (session-state.ts). */
   #stateFor(entry: LocalSession, to: Peer): StateFor {
-    const name = entry.name;
-    const self = this.#localCount(name) + this.#legacyCount(name, to);
-    if (!to.v2) {
-      let count = self;
-      for (const origin of this.#routes.keys()) count += this.#originCount(name, origin);
-      return { count, origins: null, joins: null, sig: `${count}` };
-    }
-    const origins = new Map<number, number>();
-    let count = 0;
-    if (self > 0 && to.routes.get(this.#nodeId) === METRIC_VIA_YOU) {
-      origins.set(this.#nodeId, self);
-      count += self;
-    }
-    const joins = new Set<number>();
-    for (const [origin, route] of this.#routes) {
-      if (route.via === to) {
-        // Joined whether or not the origin has participants yet: the join then travels with (not one
-        // round trip after) the counts, so media flows as soon as both sides know of each other.
-        // An origin without participants sends nothing, so this costs no relay.
-        if (this.#wants(name, origin, self, to)) joins.add(origin);
-        continue;
-      }
-      const c = route.via.originCount(name, origin);
-      if (c > 0 && to.routes.get(origin) === METRIC_VIA_YOU) {
-        origins.set(origin, c);
-        count += c;
-      }
-    }
-    let sig = `${count}|`;
-    for (const [o, c] of origins) sig += `${o}:${c},`;
-    sig += '|';
-    for (const o of joins) sig += `${o},`;
-    return { count, origins, joins, sig };
+    return stateFor(entry, to, this.#localCount(entry.name), this.#peers, this.#routes, this.#nodeId);
   }
 
-  /** We want `origin`'s media from `from`: participants here (or behind version-1 peers), or a joiner. */
-  #wants(name: string, origin: number, self: number, from: Peer): boolean {
-    if (self > 0) return true;
-    for (const peer of this.#peers.values()) {
-      if (peer !== from && peer.v2 && peer.joins(name).has(origin)) return true;
-    }
-    return false;
-  }
-
-  /** An origin's participant count for a session, as its next hop (the tree) reports it. */
   #originCount(name: string, origin: number): number {
-    const route = this.#routes.get(origin);
-    return route === undefined ? 0 : route.via.originCount(name, origin);
+    return originCount(this.#routes, name, origin);
   }
 
-  /** COUNTs of version-1 peers (part of us for routing), except `except`. */
   #legacyCount(name: string, except: Peer | null): number {
-    let n = 0;
-    for (const peer of this.#peers.values()) {
-      if (peer !== except && !peer.v2) n += peer.count(name);
-    }
-    return n;
+    return legacyCount(this.#peers, name, except);
   }
 
   #localCount(name: string): number {
@@ -818,30 +701,7 @@ export class InterconnectImpl implements Interconnect, RelayPort {
   }
 
   #rebuildTargets(entry: LocalSession): void {
-    const name = entry.name;
-    const wanting: Peer[] = [];
-    const legacy: Peer[] = [];
-    const targets = new Map<number, Peer[]>();
-    for (const peer of this.#peers.values()) {
-      if (peer.count(name) > 0) wanting.push(peer);
-      // Media goes only to peers that already got our SESSION_STATE with this session's RELAY_ID:
-      // relayed earlier, it would reach them with an id they cannot place yet (relay_unknown_session).
-      if (!entry.sent.has(peer.key)) continue;
-      if (!peer.v2) {
-        // Never unprotected media to a link with a secret (a version-1 peer there is refused anyway).
-        if (peer.count(name) > 0 && peer.secret === undefined) legacy.push(peer);
-        continue;
-      }
-      for (const origin of peer.joins(name)) {
-        let list = targets.get(origin);
-        if (list === undefined) targets.set(origin, list = []);
-        list.push(peer);
-      }
-    }
-    entry.wanting = wanting;
-    entry.wantingKeys = wanting.map((p) => p.key);
-    entry.legacyTo = legacy;
-    entry.targets = targets;
+    rebuildTargets(entry, this.#peers);
   }
 
   // ─── Sending control ────────────────────────────────────────────────────
