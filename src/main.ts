@@ -8,6 +8,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { explainBindError } from './config/bind-error.js';
 import { ConfigError, checkConfigFile, formatIssue, resolveConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { runFirewallRules } from './firewall/cli.js';
@@ -19,12 +20,14 @@ import { createReflectorCore } from './reflector/index.js';
 import type { Component } from './runtime/component.js';
 import { createLogger, type Logger } from './runtime/logger.js';
 import { createSipFrontEnd, type SipFrontEnd } from './sip/index.js';
+import { VERSION } from './runtime/version.js';
 
 const USAGE = `usage: reflector [--config FILE] [--check [FILE]]
        reflector firewall-rules [--config FILE] [--format nft|iptables] (--help for more)
 
   --config FILE   configuration file (default ./reflector.conf if present, else built-in defaults)
   --check [FILE]  validate the configuration, print every error, exit 0 (valid) or 1
+  --version       print the version and exit
   --help          this text
 `;
 
@@ -35,11 +38,12 @@ interface Args {
   configPath?: string;
   check: boolean;
   help: boolean;
+  version: boolean;
   errors: string[];
 }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { check: false, help: false, errors: [] };
+  const args: Args = { check: false, help: false, version: false, errors: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--config' || a === '-c') {
@@ -54,6 +58,8 @@ export function parseArgs(argv: readonly string[]): Args {
       if (v !== undefined && !v.startsWith('--') && args.configPath === undefined) { args.configPath = v; i++; }
     } else if (a === '--help' || a === '-h') {
       args.help = true;
+    } else if (a === '--version' || a === '-V') {
+      args.version = true;
     } else {
       args.errors.push(`unknown argument: ${a}`);
     }
@@ -100,7 +106,9 @@ async function startAll(config: Config, logger: Logger): Promise<Running> {
     try {
       await entry.part.start();
     } catch (err) {
-      logger.error('start_failed', { part: entry.name, error: err instanceof Error ? err.message : String(err) });
+      const hint = explainBindError(err, config);
+      logger.error('start_failed', { part: entry.name, error: err instanceof Error ? err.message : String(err), ...(hint !== null ? { hint } : {}) });
+      if (hint !== null) process.stderr.write(`reflector: ${hint}\n`);
       await closeAll(running, logger);
       throw err;
     }
@@ -152,6 +160,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const args = parseArgs(argv);
   if (args.help) { process.stdout.write(USAGE); return 0; }
+  if (args.version) { process.stdout.write(`reflector ${VERSION}\n`); return 0; }
   if (args.errors.length > 0) {
     for (const e of args.errors) process.stderr.write(`reflector: ${e}\n`);
     process.stderr.write(USAGE);

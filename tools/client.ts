@@ -12,9 +12,10 @@
  *   node dist/tools/client.js --help
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as sdpTransform from 'sdp-transform';
 import { clientSdp, MediaEndpoint, writeWavS16Mono } from './lib/media.js';
@@ -22,6 +23,7 @@ import {
   announced, getFile, ProxyProtocolError, putFile, RflxClient, RflxRequestError, shareStream, viewShare, type TcpTarget,
 } from './lib/proxy-client.js';
 import { SipUdpClient } from './lib/sip-client.js';
+import { VERSION } from '../src/runtime/version.js';
 
 export const USAGE = `usage: client --server HOST[:PORT] --session NAME [options] [action]
 
@@ -34,7 +36,8 @@ options:
   --server HOST[:PORT]   reflector SIP address (port 5060 by default)
   --session NAME         session name (the Request-URI user part)
   --local IP             local address to bind SIP, RTP/RTCP and TCP to (127.0.0.1)
-  --user U --password P  digest credentials
+  --user U --password P  digest credentials (U is also the SIP From user)
+  --name NAME            display name in SIP From, shown on the dashboard and in logs
   --tone HZ              send a tone (440 Hz by default)
   --wav FILE             send a WAV file instead (PCM S16LE mono 8 kHz)
   --duration S           seconds to stay joined without an action (10)
@@ -45,6 +48,7 @@ options:
                          gets "video": ssrc, sentPackets, received per SSRC
   --timeout S            bound on each step of an action: an RFLX answer, an
                          announcement, a TCP answer line (30)
+  --version              print the version and exit
   --help                 this text
 
 actions (at most one; the client hangs up when it is done):
@@ -118,6 +122,8 @@ export interface ClientOptions {
   session: string;
   local: string;
   user?: string;
+  /** Display name in SIP From (what the dashboard and logs show). */
+  name?: string;
   password?: string;
   toneHz?: number;
   wavPath?: string;
@@ -139,6 +145,7 @@ export async function runClient(o: ClientOptions, signal?: AbortSignal): Promise
   const sip = new SipUdpClient({
     localAddress: o.local, server: o.server, serverPort: o.serverPort,
     ...(o.user !== undefined ? { user: o.user } : {}), ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.name !== undefined ? { displayName: o.name } : {}),
   });
   const cname = `${o.user ?? 'client'}@${o.local}`;
   const media = new MediaEndpoint({
@@ -327,20 +334,21 @@ function cliInt(name: string, v: string | undefined, min: number, max: number): 
   return Number(v);
 }
 
-/** Parses the command line; returns null for --help. */
-export function parseCli(argv: string[]): ClientOptions | null {
+/** Parses the command line; returns null for --help, 'version' for --version. */
+export function parseCli(argv: string[]): ClientOptions | null | 'version' {
   const { values } = parseArgs({
     args: argv,
     options: {
       server: { type: 'string' }, session: { type: 'string' }, local: { type: 'string' },
-      user: { type: 'string' }, password: { type: 'string' }, tone: { type: 'string' }, wav: { type: 'string' },
+      user: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, tone: { type: 'string' }, wav: { type: 'string' },
       duration: { type: 'string' }, 'record-dir': { type: 'string' }, mode: { type: 'string' }, video: { type: 'boolean' },
       share: { type: 'string' }, title: { type: 'string' }, view: { type: 'boolean' }, 'share-id': { type: 'string' },
       'send-file': { type: 'string' }, 'get-file': { type: 'boolean' }, 'file-id': { type: 'string' },
-      out: { type: 'string' }, offset: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean' },
+      out: { type: 'string' }, offset: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean' }, version: { type: 'boolean' },
     },
   });
   if (values.help === true) return null;
+  if (values.version === true) return 'version';
   if (values.server === undefined || values.session === undefined) throw new Error(`--server and --session are required\n${USAGE}`);
   const m = /^(.*?)(?::(\d+))?$/.exec(values.server);
   const server = m?.[1] ?? values.server;
@@ -368,6 +376,7 @@ export function parseCli(argv: string[]): ClientOptions | null {
     server, serverPort: m?.[2] !== undefined ? Number(m[2]) : 5060, session: values.session,
     local: values.local ?? '127.0.0.1',
     ...(values.user !== undefined ? { user: values.user } : {}), ...(values.password !== undefined ? { password: values.password } : {}),
+    ...(values.name !== undefined ? { name: values.name } : {}),
     ...(values.wav !== undefined ? { wavPath: values.wav } : { toneHz: values.tone !== undefined ? Number(values.tone) : 440 }),
     durationS: values.duration !== undefined ? Number(values.duration) : 10,
     ...(values['record-dir'] !== undefined ? { recordDir: values['record-dir'] } : {}),
@@ -378,9 +387,19 @@ export function parseCli(argv: string[]): ClientOptions | null {
   };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+/** Run as a command (also through a symlink, e.g. an npm bin link), not imported by a test. */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+const isMain = isEntryPoint();
 if (isMain) {
-  let parsed: ClientOptions | null;
+  let parsed: ClientOptions | null | 'version';
   try {
     parsed = parseCli(process.argv.slice(2));
   } catch (err) {
@@ -389,6 +408,10 @@ if (isMain) {
   }
   if (parsed === null) {
     process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (parsed === 'version') {
+    process.stdout.write(`client ${VERSION}\n`);
     process.exit(0);
   }
   const opts: ClientOptions = { ...parsed, progress: (e) => { process.stderr.write(JSON.stringify(e) + '\n'); } };

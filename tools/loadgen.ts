@@ -1,23 +1,45 @@
 /**
- * tools/loadgen — many participants in many sessions at a fixed rate and size
- * (SPEC §11); reports loss and latency (send time carried in the payload) as
- * one JSON line on stdout.
- *
- *   node dist/tools/loadgen.js [--sessions 10] [--parties 5] [--rate 50] [--size 172]
- *        [--duration 5] [--warmup 0.5] [--bind 127.0.7.32]
- *        [--listen 127.0.7.31 --port 26000 | --target HOST:PORT]
+ * tools/loadgen — many participants in many sessions at a fixed rate and size;
+ * reports loss and latency (send time carried in the payload) as one JSON line
+ * on stdout. See USAGE.
  *
  * By default it starts the reflector core in a child process (pinned to CPU 1
  * when taskset exists) on --listen:--port and admits every participant through
- * the core API before sending. With --target it drives an already running
- * reflector that latches sources by itself (e.g. the C reference of
- * ../shared/perf); nothing is admitted then.
+ * the core API before sending. With --server it loads a running reflector
+ * through SIP: one INVITE per participant (digest with --user/--password),
+ * media to AUDIO_PORT, join times reported, BYE at the end. With --target it
+ * drives an already running reflector that latches sources by itself (e.g. the
+ * C reference of ../shared/perf); nothing is admitted then.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { CoreChild, type JoinTimes } from './bench/core-client.js';
 import { runLoadgen, validateLoadgenOptions, type LoadgenOptions } from './bench/loadgen-engine.js';
 import { hasTaskset } from './bench/proc.js';
+import { SipLoad } from './bench/sip-load.js';
+import { VERSION } from '../src/runtime/version.js';
+
+const USAGE = `usage: node dist/tools/loadgen.js [options]
+
+  --sessions N         sessions (default 10)
+  --parties K          participants per session (default 5)
+  --rate PPS           packets per second per participant (default 50)
+  --size BYTES         RTP packet size (default 172)
+  --duration S         measured seconds (default 5)
+  --warmup S           paced warm-up before measuring (default 0.5)
+  --bind ADDR          loopback address of the participants' sockets (default 127.0.7.32)
+  target, one of:
+  --listen ADDR --port P   start a reflector core child there (default 127.0.7.31:26000)
+  --server HOST[:PORT]     a running reflector, joined through SIP (PORT default 5060); media to
+                           --audio-port (default 5566); digest with --user NAME --password SECRET;
+                           --mode mix|reflect adds ;mode= to the Request-URI
+  --target HOST:PORT       a running reflector that latches sources itself (no admission)
+  --version            print the version and exit
+  --help               this text
+
+Output: one JSON line with sent/received/expected packets, loss_pct, p50_ms/p99_ms/max_ms latency and,
+with --server, join_ms (p50, p99, max time from INVITE to 200 OK) and join_failed.
+`;
 
 interface Args {
   readonly sessions: number;
@@ -30,11 +52,16 @@ interface Args {
   readonly listen: string;
   readonly port: number;
   readonly target?: { readonly host: string; readonly port: number };
+  readonly server?: { readonly host: string; readonly sipPort: number };
+  readonly audioPort: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly mode?: 'mix' | 'reflect';
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `loadgen: ${msg}\nusage: node dist/tools/loadgen.js [--sessions N] [--parties K] [--rate PPS] [--size BYTES] [--duration S] [--warmup S] [--bind ADDR] [--listen ADDR --port P | --target HOST:PORT]\n`,
+    `loadgen: ${msg}\n${USAGE}`,
   );
   process.exit(2);
 }
@@ -47,13 +74,21 @@ export function parseLoadgenArgs(argv: readonly string[]): Args {
   const v: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    if (a === '--version' || a === '-V') {
+      process.stdout.write(`loadgen ${VERSION}\n`);
+      process.exit(0);
+    }
     if (!a.startsWith('--')) usage(`unexpected ${a}`);
     const val = argv[i + 1];
     if (val === undefined) usage(`${a} needs a value`);
     v[a.slice(2)] = val;
     i++;
   }
-  const known = ['sessions', 'parties', 'rate', 'size', 'duration', 'warmup', 'bind', 'listen', 'port', 'target'];
+  const known = ['sessions', 'parties', 'rate', 'size', 'duration', 'warmup', 'bind', 'listen', 'port', 'target', 'server', 'audio-port', 'user', 'password', 'mode'];
   for (const k of Object.keys(v)) if (!known.includes(k)) usage(`unknown option --${k}`);
   const num = (k: string, d: number): number => {
     const s = v[k];
@@ -68,6 +103,17 @@ export function parseLoadgenArgs(argv: readonly string[]): Args {
     if (!m) usage('--target must be HOST:PORT');
     target = { host: m[1] as string, port: Number(m[2]) };
   }
+  let server: Args['server'];
+  if (v.server !== undefined) {
+    const m = /^([^:]+)(?::(\d+))?$/.exec(v.server);
+    if (!m) usage('--server must be HOST or HOST:PORT');
+    server = { host: m[1] as string, sipPort: m[2] !== undefined ? Number(m[2]) : 5060 };
+    if (target !== undefined) usage('--server and --target exclude each other');
+  }
+  if (v.mode !== undefined && v.mode !== 'mix' && v.mode !== 'reflect') usage('--mode must be mix or reflect');
+  if ((v.user !== undefined || v.password !== undefined || v.mode !== undefined || v['audio-port'] !== undefined) && server === undefined) {
+    usage('--user, --password, --mode and --audio-port go with --server');
+  }
   const args: Args = {
     sessions: num('sessions', 10),
     parties: num('parties', 5),
@@ -79,8 +125,13 @@ export function parseLoadgenArgs(argv: readonly string[]): Args {
     listen: v.listen ?? '127.0.7.31',
     port: num('port', 26000),
     ...(target ? { target } : {}),
+    ...(server ? { server } : {}),
+    audioPort: num('audio-port', 5566),
+    ...(v.user !== undefined ? { user: v.user } : {}),
+    ...(v.password !== undefined ? { password: v.password } : {}),
+    ...(v.mode === 'mix' || v.mode === 'reflect' ? { mode: v.mode } : {}),
   };
-  for (const a of [args.bind, args.listen, args.target?.host ?? '127.0.0.1']) {
+  for (const a of [args.bind, args.listen, args.target?.host ?? '127.0.0.1', args.server?.host ?? '127.0.0.1']) {
     if (!isLoopbackV4(a)) usage(`${a}: only IPv4 loopback addresses are allowed`);
   }
   return args;
@@ -93,8 +144,9 @@ async function main(): Promise<void> {
   let core: CoreChild | undefined;
   let joinUs: JoinTimes | undefined;
   let joinTotalMs: number | undefined;
-  const host = a.target?.host ?? a.listen;
-  const port = a.target?.port ?? a.port;
+  const host = a.server?.host ?? a.target?.host ?? a.listen;
+  const port = a.server !== undefined ? a.audioPort : a.target?.port ?? a.port;
+  const sip = a.server !== undefined ? new SipLoad(a.server.host, a.server.sipPort, a.bind, a.user, a.password, a.mode) : undefined;
   const base: LoadgenOptions = {
     bindAddress: a.bind,
     targetAddress: host,
@@ -112,7 +164,7 @@ async function main(): Promise<void> {
     usage(err instanceof Error ? err.message : String(err));
   }
   try {
-    if (a.target === undefined) {
+    if (a.target === undefined && sip === undefined) {
       core = await CoreChild.start({
         listen: a.listen,
         audioPort: a.port,
@@ -141,13 +193,16 @@ async function main(): Promise<void> {
               participantsInCore = s.participants;
             },
           }
-        : {}),
+        : sip !== undefined
+          ? { admit: (groups) => sip.join(groups), beforeClose: () => sip.leave() }
+          : {}),
     });
+    const joins = sip?.joinTimes();
     process.stdout.write(
       JSON.stringify({
         type: 'loadgen',
         time: new Date().toISOString(),
-        reflector: c ? `core child ${a.listen}:${a.port}` : `${host}:${port}`,
+        reflector: c ? `core child ${a.listen}:${a.port}` : sip !== undefined ? `${host} (SIP ${a.server?.sipPort ?? 5060}, audio ${port})` : `${host}:${port}`,
         sessions: r.sessions,
         parties: r.parties,
         participants: r.participants,
@@ -171,6 +226,7 @@ async function main(): Promise<void> {
         socket_errors: r.socketErrors,
         kernel_drops: { reflector: r.reflectorKernelDrops, loadgen: r.loadgenKernelDrops },
         ...(joinUs ? { join_us: joinUs, join_total_ms: joinTotalMs } : {}),
+        ...(joins !== undefined ? { join_ms: joins.ms, join_failed: joins.failed, join_statuses: joins.statuses } : {}),
         ...(rssBytes !== undefined ? { reflector_rss_mib: Math.round((rssBytes / 2 ** 20) * 10) / 10 } : {}),
         ...(participantsInCore !== undefined ? { reflector_participants: participantsInCore } : {}),
         ...(drops ? { reflector_drops: drops } : {}),
@@ -178,6 +234,7 @@ async function main(): Promise<void> {
     );
   } finally {
     if (core) await core.close();
+    sip?.close();
   }
 }
 

@@ -85,7 +85,7 @@ function unknownKeywordMessage(word: string, suggest: boolean): string {
       if (d < bestDistance) { best = k; bestDistance = d; }
     }
   }
-  return `unknown keyword; expected one of the keywords of SPEC §3${best === undefined ? '' : ` (did you mean ${best}?)`}`;
+  return `unknown keyword; expected one of the keywords listed in reflector.conf.example and docs/protocol.md${best === undefined ? '' : ` (did you mean ${best}?)`}`;
 }
 
 /**

@@ -5,7 +5,8 @@
  * output per `mix` participant, mixed on a steady 20 ms clock. Outputs leave
  * through core.sendTo(…, 'audio', …), i.e. from AUDIO_PORT (SPEC §5), in the
  * participant's first codec that the mixer supports, with its payload type.
- * telephone-event is not mixed (the core forwards it).
+ * telephone-event (RFC 4733) is not mixed: each event is regenerated in every other mixed
+ * participant's stream (its SSRC, sequence and timestamps; its telephone-event PT and clock rate).
  */
 import type { Config } from '../config/types.js';
 import type { Component } from '../runtime/component.js';
@@ -13,6 +14,7 @@ import { DropCounter } from '../runtime/drop-counter.js';
 import type { Logger } from '../runtime/logger.js';
 import { TimerSet } from '../runtime/timer-set.js';
 import type {
+  CodecMapping,
   LeaveReason,
   MixerPort,
   ParticipantSnapshot,
@@ -42,7 +44,6 @@ const PT_REFRESH_MS = 1000;
 
 export const MixerIgnore = {
   UnknownSession: 'mixer_unknown_session',
-  TelephoneEvent: 'mixer_telephone_event',
   UnsupportedCodec: 'mixer_unsupported_codec',
   RtpTooShort: 'mixer_rtp_too_short',
 } as const;
@@ -54,6 +55,7 @@ class PtTable {
   readonly channels = new Uint8Array(128);
   readonly known = new Uint8Array(128);
   readonly telephoneEvent = new Uint8Array(128);
+  readonly telephoneEventRate = new Uint32Array(128);
   refreshedAtMs = -Infinity;
 
   rebuild(core: ReflectorCore, session: string, nowMs: number): void {
@@ -61,12 +63,15 @@ class PtTable {
     this.codecs.fill(null);
     this.known.fill(0);
     this.telephoneEvent.fill(0);
+    this.telephoneEventRate.fill(0);
     for (const c of core.sessionCodecs(session, 'audio')) {
       if (c.pt < 0 || c.pt > 127) continue;
       this.known[c.pt] = 1;
       this.channels[c.pt] = c.channels;
-      if (c.name.toLowerCase() === 'telephone-event') this.telephoneEvent[c.pt] = 1;
-      else this.codecs[c.pt] = findMixerCodec(c.name, c.clockRateHz);
+      if (c.name.toLowerCase() === 'telephone-event') {
+        this.telephoneEvent[c.pt] = 1;
+        this.telephoneEventRate[c.pt] = c.clockRateHz > 0 ? c.clockRateHz : 8000;
+      } else this.codecs[c.pt] = findMixerCodec(c.name, c.clockRateHz);
     }
   }
 }
@@ -105,6 +110,15 @@ export class AudioMixer implements MixerPort, Component {
     }
   };
 
+  /** Hold (sendonly/inactive), resume or a codec change takes effect at once, not at the next refresh. */
+  readonly #onUpdated = (p: ParticipantSnapshot): void => {
+    try {
+      if (p.mode === 'mix') this.#applyParticipant(p);
+    } catch (err) {
+      this.#log.error('mixer_update_failed', { participant: p.id, error: String(err) });
+    }
+  };
+
   readonly #onRemoved = (id: string, session: string, _reason: LeaveReason): void => {
     const s = this.#sessions.get(session);
     if (s === undefined) return;
@@ -117,6 +131,7 @@ export class AudioMixer implements MixerPort, Component {
     this.#started = true;
     const events = this.#core.events;
     events.on('participant-joined', this.#onJoined);
+    events.on('participant-updated', this.#onUpdated);
     events.on('participant-removed', this.#onRemoved);
     this.#core.setMixerPort(this);
     this.#refresh();
@@ -139,6 +154,7 @@ export class AudioMixer implements MixerPort, Component {
     if (this.#started) {
       this.#core.setMixerPort(null);
       this.#core.events.off('participant-joined', this.#onJoined);
+      this.#core.events.off('participant-updated', this.#onUpdated);
       this.#core.events.off('participant-removed', this.#onRemoved);
     }
     for (const s of this.#sessions.values()) s.mixer.close();
@@ -163,6 +179,8 @@ export class AudioMixer implements MixerPort, Component {
       mixer_frames: this.#counters.framesMixed,
       mixer_concealed_frames: this.#counters.concealedFrames,
       mixer_shared_encodings: this.#counters.sharedEncodings,
+      mixer_telephone_event_in: this.#counters.telephoneEventsIn,
+      mixer_telephone_event_out: this.#counters.telephoneEventsOut,
       mixer_clock_skipped_frames: this.#clock.skippedFrames,
       ...this.#drops.snapshot(),
     };
@@ -185,12 +203,9 @@ export class AudioMixer implements MixerPort, Component {
       const pts = s.pts;
       const pt = canonicalPt & 0x7f;
       if (pts.known[pt] === 0 && now - pts.refreshedAtMs >= PT_REFRESH_MS) pts.rebuild(this.#core, session, now);
-      if (pts.telephoneEvent[pt] === 1) {
-        this.#drops.add(MixerIgnore.TelephoneEvent);
-        return;
-      }
+      const isEvent = pts.telephoneEvent[pt] === 1;
       const codec = pts.codecs[pt];
-      if (codec === null) {
+      if (!isEvent && codec === null) {
         this.#drops.add(MixerIgnore.UnsupportedCodec);
         return;
       }
@@ -206,6 +221,11 @@ export class AudioMixer implements MixerPort, Component {
         }
         key = k;
       }
+      if (isEvent) {
+        s.mixer.onTelephoneEvent(key, fromParticipant, pts.telephoneEventRate[pt], packet);
+        return;
+      }
+      if (codec === null) return;
       s.mixer.onRtp(key, fromParticipant, codec, pts.channels[pt] || 1, packet, now);
     } catch (err) {
       this.#log.error('mixer_rtp_failed', { session, error: String(err) });
@@ -255,12 +275,12 @@ export class AudioMixer implements MixerPort, Component {
     if (mappings !== undefined) {
       for (const m of mappings) {
         const codec = findMixerCodec(m.name, m.clockRateHz);
-        if (codec !== null) return { participantId: p.id, codec, payloadType: m.participantPt };
+        if (codec !== null) return { participantId: p.id, codec, payloadType: m.participantPt, ...telephoneEventFor(mappings, codec) };
       }
       return null;
     }
-    // Without per-participant mappings: its codec names in preference order, with the
-    // session's canonical PT (the numbers of the SDP answer).
+    // Without per-participant mappings (a core without participantCodecs): its codec names in
+    // preference order, with the session's canonical PT.
     const session = this.#core.sessionCodecs(p.session, 'audio');
     for (const name of stream.codecs) {
       const bare = name.split('/')[0].toLowerCase();
@@ -345,4 +365,14 @@ export class AudioMixer implements MixerPort, Component {
       this.#dropSessionIfIdle(name, s);
     }
   }
+}
+
+/**
+ * The telephone-event (RFC 4733) a mixed participant gets events in: the one at its output codec's
+ * RTP clock rate, else at 8000 Hz, else its first; none when it negotiated no telephone-event.
+ */
+function telephoneEventFor(mappings: readonly CodecMapping[], codec: MixerCodec): { telephoneEventPt?: number; telephoneEventRateHz?: number } {
+  const events = mappings.filter((m) => m.name.toLowerCase() === 'telephone-event' && m.clockRateHz > 0);
+  const pick = events.find((e) => e.clockRateHz === codec.rtpClockRateHz) ?? events.find((e) => e.clockRateHz === 8000) ?? events[0];
+  return pick === undefined ? {} : { telephoneEventPt: pick.participantPt, telephoneEventRateHz: pick.clockRateHz };
 }

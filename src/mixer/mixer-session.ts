@@ -50,10 +50,16 @@ export interface MixerCounters {
   rtcpIn: number;
   concealedFrames: number;
   sharedEncodings: number;
+  /** RFC 4733 telephone-event packets received, and regenerated into mixed streams. */
+  telephoneEventsIn: number;
+  telephoneEventsOut: number;
 }
 
 export function newMixerCounters(): MixerCounters {
-  return { rtpIn: 0, framesMixed: 0, rtpOut: 0, rtcpOut: 0, rtcpIn: 0, concealedFrames: 0, sharedEncodings: 0 };
+  return {
+    rtpIn: 0, framesMixed: 0, rtpOut: 0, rtcpOut: 0, rtcpIn: 0, concealedFrames: 0, sharedEncodings: 0,
+    telephoneEventsIn: 0, telephoneEventsOut: 0,
+  };
 }
 
 /** What an output needs to know about its participant. */
@@ -62,6 +68,9 @@ export interface OutputSpec {
   readonly codec: MixerCodec;
   /** The payload type this participant expects for the codec. */
   readonly payloadType: number;
+  /** Its telephone-event payload type and clock rate (RFC 4733); absent: it gets no events. */
+  readonly telephoneEventPt?: number;
+  readonly telephoneEventRateHz?: number;
 }
 
 function randomU32(random: () => number): number {
@@ -146,6 +155,13 @@ class MixerOutput {
   octetCount = 0;
   lastSentMs = 0;
   lastReportMs = -Infinity;
+  /** Telephone-event PT and clock rate of this participant (rate 0: none negotiated). */
+  tePt = 0;
+  teRateHz = 0;
+  /** The event being regenerated: its source, timestamp there, and the timestamp given it here. */
+  teSource = '';
+  teInTimestamp = -1;
+  teOutTimestamp = 0;
 
   constructor(
     readonly participantId: string,
@@ -161,7 +177,16 @@ class MixerOutput {
     this.encoder = spec.codec.createEncoder();
     this.codecFrame = new Int16Array(spec.codec.sampleRateHz / FRAMES_PER_SECOND);
     this.packets = MixerOutput.#ring(spec.codec);
+    this.#setTelephoneEvent(spec);
     this.setMixRate(mixRateHz);
+  }
+
+  #setTelephoneEvent(spec: OutputSpec): void {
+    const pt = spec.telephoneEventPt;
+    const rate = spec.telephoneEventRateHz;
+    const ok = pt !== undefined && rate !== undefined && pt >= 0 && pt <= 127 && rate > 0;
+    this.tePt = ok ? pt : 0;
+    this.teRateHz = ok ? rate : 0;
   }
 
   static #ring(codec: MixerCodec): Buffer[] {
@@ -189,6 +214,7 @@ class MixerOutput {
   setCodec(spec: OutputSpec, mixRateHz: number): void {
     const changed = spec.codec !== this.codec;
     this.payloadType = spec.payloadType;
+    this.#setTelephoneEvent(spec);
     if (!changed) return;
     this.encoder.dispose?.();
     this.codec = spec.codec;
@@ -384,6 +410,57 @@ export class MixerSession {
     const r = input.jb.push(h.sequenceNumber, h.timestamp, packet, h.payloadOffset, h.payloadLength, nowMs);
     if (r !== null) {
       this.#drops.add(r === 'jb_late' ? MixerDrop.JitterLate : r === 'jb_duplicate' ? MixerDrop.JitterDuplicate : MixerDrop.JitterTooLarge);
+    }
+  }
+
+  /**
+   * An RFC 4733 telephone-event packet from source `key` (participant `participantId`, null when
+   * relayed), at clock `inRateHz`. It is regenerated into every other output that negotiated
+   * telephone-event: that output's SSRC and next sequence number, its telephone-event PT, and a
+   * timestamp in its own clock: an event (a new source timestamp) starts at the output's current
+   * timestamp, and every packet of it keeps that timestamp (RFC 4733 §2.5.1.2); durations are
+   * scaled to the output's telephone-event rate. Marker, E bit, volume and the event code are kept.
+   * Outputs without telephone-event get nothing. Events are a few packets per key press; each
+   * regenerated packet is a new small buffer.
+   */
+  onTelephoneEvent(key: string, participantId: string | null, inRateHz: number, packet: Buffer): void {
+    const h = this.#rtp;
+    if (parseRtpHeader(packet, h) !== null || h.payloadLength < 4 || inRateHz <= 0) {
+      this.#drops.add(MixerDrop.RtpMalformed);
+      return;
+    }
+    this.#counters.telephoneEventsIn++;
+    const blocks = Math.min(Math.floor(h.payloadLength / 4), 4);
+    for (const out of this.#outputs.values()) {
+      if (out.teRateHz === 0 || (participantId !== null && out.participantId === participantId)) continue;
+      const newEvent = out.teSource !== key || out.teInTimestamp !== h.timestamp;
+      if (newEvent) {
+        out.teSource = key;
+        out.teInTimestamp = h.timestamp;
+        out.teOutTimestamp = Math.floor((out.timestamp * out.teRateHz) / out.codec.rtpClockRateHz) >>> 0;
+      }
+      const datagram = Buffer.allocUnsafe(RTP_FIXED_HEADER_SIZE + 4 * blocks);
+      datagram[0] = 0x80;
+      datagram[1] = (newEvent || h.marker ? 0x80 : 0) | out.tePt;
+      datagram.writeUInt16BE(out.seq, 2);
+      datagram.writeUInt32BE(out.teOutTimestamp, 4);
+      datagram.writeUInt32BE(out.ssrc, 8);
+      for (let b = 0; b < blocks; b++) {
+        const at = h.payloadOffset + 4 * b;
+        const o = RTP_FIXED_HEADER_SIZE + 4 * b;
+        datagram[o] = packet[at];
+        datagram[o + 1] = packet[at + 1];
+        const d = Math.round((packet.readUInt16BE(at + 2) * out.teRateHz) / inRateHz);
+        datagram.writeUInt16BE(Math.min(0xffff, d), o + 2);
+      }
+      out.seq = (out.seq + 1) & 0xffff;
+      if (this.#transport.send(out.participantId, false, datagram)) {
+        out.packetCount++;
+        out.octetCount += 4 * blocks;
+        this.#counters.telephoneEventsOut++;
+      } else {
+        this.#drops.add(MixerDrop.NoDestination);
+      }
     }
   }
 

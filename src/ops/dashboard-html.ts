@@ -32,6 +32,21 @@ export const DASHBOARD_HTML = `<!doctype html>
   .up { color:var(--ok); font-weight:600; } .down { color:var(--bad); font-weight:600; }
   .empty { color:var(--muted); font-style:italic; }
   code { font-size:12px; }
+  .scroll { overflow-x:auto; -webkit-overflow-scrolling:touch; }
+  main > *, section, .session { min-width:0; }
+  header .meta { overflow-wrap:anywhere; }
+  /* Phone width: tighter spacing, header wraps, secondary columns hidden, tables scroll sideways. */
+  @media (max-width: 640px) {
+    header { flex-wrap:wrap; gap:4px 12px; padding:10px 12px; }
+    #conn { margin-left:0; }
+    main { padding:10px; gap:10px; }
+    .tiles { grid-template-columns:repeat(2, 1fr); gap:8px; }
+    .tile .v { font-size:18px; }
+    section { padding:8px 10px; }
+    th, td { padding:3px 5px; }
+    body { font-size:13px; }
+    .wide { display:none; }
+  }
 </style>
 </head>
 <body>
@@ -52,40 +67,58 @@ function ago(iso) { if (!iso) return "–"; const s = Math.max(0, Math.round((Da
 function dur(s) { const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60); return (h ? h + " h " : "") + m + " min"; }
 function tile(k, v) { return '<div class="tile"><div class="v">' + esc(v) + '</div><div class="k">' + esc(k) + '</div></div>'; }
 async function get(path) { const r = await fetch(path, { cache: "no-store" }); if (!r.ok) throw new Error(path + " " + r.status); return r.json(); }
+function qdir(d) { return d ? "MOS " + esc(d.mos) + " · loss " + esc(d.lossPct) + " % · jitter " + esc(d.jitterMs) + " ms" : "–"; }
+function quality(q) {
+  if (!q) return '<span class="empty">no RTCP yet</span>';
+  return "sent: " + qdir(q.sent) + "<br>received: " + qdir(q.received) + (q.rttMs !== undefined ? "<br>RTT " + esc(q.rttMs) + " ms" : "");
+}
 function renderSessions(list) {
   if (!list.length) return '<p class="empty">No sessions.</p>';
   return list.map((s) => {
     const remote = Object.entries(s.remoteCounts || {}).map(([k, n]) => esc(k) + ": " + n).join(", ");
     const rows = s.participants.map((p) => {
       const media = p.streams.map((st) => esc(st.medium) + " " + esc(st.codecs.join("/")) + (st.rtpSource ? " @" + esc(st.rtpSource) : "")).join("<br>");
-      return '<tr data-participant="' + esc(p.id) + '"><td>' + esc(p.user || p.sdesName || p.cname || "–") + '</td><td><code>' + esc(p.id) + '</code></td><td>' + esc(p.mode) +
-        '</td><td>' + media + '</td><td>' + bits(p.rate && p.rate.inBitsPerS) + '</td><td>' + bits(p.rate && p.rate.outBitsPerS) +
-        '</td><td>' + ago(p.joinedAt) + '</td><td>' + ago(p.lastRtcpAt) + '</td></tr>';
+      return '<tr data-participant="' + esc(p.id) + '"><td>' + esc(p.displayName || p.user || p.sdesName || p.cname || "–") + '</td><td class="wide"><code>' + esc(p.id) + '</code></td><td>' + esc(p.mode) +
+        '</td><td class="wide">' + media + '</td><td>' + bits(p.rate && p.rate.inBitsPerS) + '</td><td>' + bits(p.rate && p.rate.outBitsPerS) +
+        '</td><td data-quality>' + quality(p.quality) + '</td><td class="wide">' + ago(p.joinedAt) + '</td><td class="wide">' + ago(p.lastRtcpAt) + '</td></tr>';
     }).join("");
     return '<div class="session" data-session="' + esc(s.name) + '"><h3>' + esc(s.name) + ' <span class="meta">(' + s.participants.length + ' here' +
       (remote ? "; at peers: " + remote : "") + ')</span></h3>' +
-      (rows ? '<table><thead><tr><th>Participant</th><th>Id</th><th>Audio mode</th><th>Media</th><th>In</th><th>Out</th><th>Joined</th><th>Last RTCP</th></tr></thead><tbody>' + rows + '</tbody></table>' : '<p class="empty">Participants only at peer reflectors.</p>') +
+      (rows ? '<div class="scroll"><table><thead><tr><th>Participant</th><th class="wide">Id</th><th>Mode</th><th class="wide">Media</th><th>In</th><th>Out</th><th>Call quality</th><th class="wide">Joined</th><th class="wide">Last RTCP</th></tr></thead><tbody>' + rows + '</tbody></table></div>' : '<p class="empty">Participants only at peer reflectors.</p>') +
       '</div>';
   }).join("");
 }
 function renderPeers(list) {
   if (!list.length) return '<p class="empty">No peers configured.</p>';
-  return '<table><thead><tr><th>Peer</th><th>Id</th><th>State</th><th>Last HELLO</th><th>Relay in</th><th>Relay out</th><th>Sessions</th></tr></thead><tbody>' +
+  return '<div class="scroll"><table><thead><tr><th>Peer</th><th>Id</th><th>State</th><th>Last HELLO</th><th>Relay in</th><th>Relay out</th><th>Sessions</th></tr></thead><tbody>' +
     list.map((p) => '<tr><td>' + esc(p.key) + '</td><td>' + esc(p.id || "–") + '</td><td class="' + (p.up ? "up" : "down") + '">' + (p.up ? "up" : "down") +
       '</td><td>' + (p.lastHelloAt ? ago(new Date(p.lastHelloAt).toISOString()) : "never") + '</td><td>' + p.relayPacketsIn + '</td><td>' + p.relayPacketsOut +
-      '</td><td>' + esc(Object.entries(p.sessions || {}).map(([k, n]) => k + "=" + n).join(", ")) + '</td></tr>').join("") + '</tbody></table>';
+      '</td><td>' + esc(Object.entries(p.sessions || {}).map(([k, n]) => k + "=" + n).join(", ")) + '</td></tr>').join("") + '</tbody></table></div>';
 }
+function bytes(n) { n = Number(n) || 0; if (n >= 1048576) return (n / 1048576).toFixed(1) + " MiB"; if (n >= 1024) return (n / 1024).toFixed(1) + " KiB"; return n + " B"; }
+function until(ms) { if (!ms) return "–"; const s = Math.round((ms - Date.now()) / 1000); return s <= 0 ? "now" : s < 3600 ? "in " + Math.ceil(s / 60) + " min" : "in " + (s / 3600).toFixed(1) + " h"; }
 function renderShares(shares, files) {
-  const items = shares.map((s) => '<li>share ' + esc(s.title || s.shareId || s.id) + ' in ' + esc(s.session) + '</li>')
-    .concat(files.map((f) => '<li>file ' + esc(f.name) + ' (' + esc(f.size) + ' bytes) in ' + esc(f.session) + '</li>'));
-  return items.length ? '<ul>' + items.join("") + '</ul>' : '<p class="empty">None.</p>';
+  if (!shares.length && !files.length) return '<p class="empty">None.</p>';
+  let html = "";
+  if (shares.length) {
+    html += '<div class="scroll"><table data-testid="shares"><thead><tr><th>Share</th><th>Session</th><th>Sharer</th><th>Viewers</th><th>Bytes in / out</th><th class="wide">Origin</th><th class="wide">Since</th></tr></thead><tbody>' +
+      shares.map((s) => '<tr data-share="' + esc(s.id) + '"><td>' + esc(s.title || ("#" + s.id)) + (s.live === false ? ' <span class="empty">(waiting)</span>' : "") + '</td><td>' + esc(s.session) + '</td><td>' + esc(s.sharer) +
+        '</td><td>' + esc(s.viewers) + '</td><td>' + bytes(s.bytesIn) + " / " + bytes(s.bytesOut) + '</td><td class="wide">' + esc(s.origin === "peer" ? "peer " + (s.peer || "") : "here") +
+        '</td><td class="wide">' + (s.createdAt ? ago(new Date(s.createdAt).toISOString()) : "–") + '</td></tr>').join("") + '</tbody></table></div>';
+  }
+  if (files.length) {
+    html += '<div class="scroll"><table data-testid="files"><thead><tr><th>File</th><th>Session</th><th>Sender</th><th>Size</th><th>State</th><th>Downloads</th><th>Expires</th></tr></thead><tbody>' +
+      files.map((f) => '<tr data-file="' + esc(f.id) + '"><td>' + esc(f.name) + '</td><td>' + esc(f.session) + '</td><td>' + esc(f.sender) + '</td><td>' + bytes(f.size) +
+        '</td><td>' + esc(f.state) + '</td><td>' + esc(f.downloads) + '</td><td>' + until(f.expiresAt) + '</td></tr>').join("") + '</tbody></table></div>';
+  }
+  return html;
 }
 function renderEvents(list) {
   if (!list.length) return '<p class="empty">None yet.</p>';
-  return '<table><thead><tr><th>Time</th><th>Event</th><th>Details</th></tr></thead><tbody>' + list.slice(0, 25).map((e) => {
-    const d = Object.entries(e).filter(([k]) => k !== "at" && k !== "event").map(([k, v]) => esc(k) + "=" + esc(v)).join(" ");
-    return '<tr><td>' + esc(new Date(e.at).toLocaleTimeString()) + '</td><td>' + esc(e.event) + '</td><td>' + d + '</td></tr>';
-  }).join("") + '</tbody></table>';
+  return '<div class="scroll"><table data-testid="events"><thead><tr><th>Time</th><th>Event</th><th>Details</th></tr></thead><tbody>' + list.slice(0, 25).map((e) => {
+    const d = Object.entries(e).filter(([k, v]) => k !== "at" && k !== "event" && v !== null).map(([k, v]) => esc(k) + "=" + esc(v)).join(" ");
+    return '<tr data-event="' + esc(e.event) + '"><td>' + esc(new Date(e.at).toLocaleTimeString()) + '</td><td>' + esc(e.event) + '</td><td style="word-break:break-word">' + d + '</td></tr>';
+  }).join("") + '</tbody></table></div>';
 }
 async function refresh() {
   try {

@@ -38,8 +38,8 @@ export class EventLog {
   attach(deps: OpsDeps): void {
     const { core, interconnect } = deps;
     this.#logger = deps.logger;
-    const joined = (p: { id: string; session: string; user?: string; mode: string; label?: string }): void =>
-      this.add('join', { session: p.session, participant: p.id, user: p.user ?? null, mode: p.mode, label: p.label ?? null });
+    const joined = (p: { id: string; session: string; user?: string; displayName?: string; mode: string; label?: string }): void =>
+      this.add('join', { session: p.session, participant: p.id, name: p.displayName ?? null, user: p.user ?? null, mode: p.mode, label: p.label ?? null });
     const removed = (id: string, session: string, reason: string): void =>
       this.add('leave', { session, participant: id, reason });
     const created = (name: string): void => this.add('session_start', { session: name });
@@ -67,6 +67,37 @@ export class EventLog {
         interconnect.events.off('remote-count', count);
       });
     }
+  }
+
+  readonly #shares = new Map<string, { title: string; session: string; sharer: string }>();
+  readonly #files = new Map<string, { name: string; session: string; sender: string; size: number }>();
+
+  /**
+   * Share and file events, from the proxy's listings (called on the ops poll): share_start/share_end
+   * and file_ready/file_removed with their session, title or name, sharer or sender, size.
+   */
+  pollListings(proxy: OpsDeps['proxy']): void {
+    if (proxy === null) return;
+    const shares = new Map<string, { title: string; session: string; sharer: string }>();
+    for (const raw of proxy.shares()) {
+      const s = raw as { id: number; origin?: string; peer?: string; title: string; session: string; sharer: string; live?: boolean };
+      if (s.live === false) continue;
+      shares.set(`${s.origin ?? ''}:${s.peer ?? ''}:${s.id}`, { title: s.title, session: s.session, sharer: s.sharer });
+    }
+    const files = new Map<string, { name: string; session: string; sender: string; size: number }>();
+    for (const raw of proxy.files()) {
+      const f = raw as { id: number; origin?: string; peer?: string; name: string; session: string; sender: string; size: number; state?: string };
+      if (f.state === 'granted' || f.state === 'uploading') continue;
+      files.set(`${f.origin ?? ''}:${f.peer ?? ''}:${f.id}`, { name: f.name, session: f.session, sender: f.sender, size: f.size });
+    }
+    for (const [k, v] of shares) if (!this.#shares.has(k)) this.add('share_start', v);
+    for (const [k, v] of this.#shares) if (!shares.has(k)) this.add('share_end', v);
+    for (const [k, v] of files) if (!this.#files.has(k)) this.add('file_ready', v);
+    for (const [k, v] of this.#files) if (!files.has(k)) this.add('file_removed', v);
+    this.#shares.clear();
+    for (const [k, v] of shares) this.#shares.set(k, v);
+    this.#files.clear();
+    for (const [k, v] of files) this.#files.set(k, v);
   }
 
   detach(): void {

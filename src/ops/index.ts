@@ -8,6 +8,7 @@ import type { Component } from '../runtime/component.js';
 import { TimerSet } from '../runtime/timer-set.js';
 import { EventLog } from './event-log.js';
 import { createMetrics } from './metrics.js';
+import { QualityMetrics } from './quality-metrics.js';
 import type { OpsDeps } from './sources.js';
 import { StatusServer } from './status-server.js';
 import { TrafficTracker } from './traffic-tracker.js';
@@ -22,6 +23,7 @@ export interface Ops extends Component {
 export function createOps(deps: OpsDeps): Ops {
   const tracker = new TrafficTracker(deps.core);
   const registry = createMetrics(deps, tracker);
+  const quality = new QualityMetrics(registry);
   const events = new EventLog();
   const server = new StatusServer(deps, tracker, registry, events);
   const timers = new TimerSet();
@@ -29,8 +31,12 @@ export function createOps(deps: OpsDeps): Ops {
   return {
     async start() {
       events.attach(deps);
+      quality.attach(deps.core);
       await server.listen();
-      timers.every('poll', deps.pollMs ?? 1000, () => tracker.poll());
+      timers.every('poll', deps.pollMs ?? 1000, () => {
+        tracker.poll();
+        events.pollListings(deps.proxy);
+      });
       const a = server.address();
       if (a) deps.logger.info('status_listening', { address: a.address, port: a.port });
     },
@@ -42,6 +48,7 @@ export function createOps(deps: OpsDeps): Ops {
       closed = true;
       timers.dispose();
       events.detach();
+      quality.detach();
       await server.close();
     },
     address: () => server.address(),

@@ -4,6 +4,7 @@
  * path carries no metrics cost beyond its own plain counters.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { VERSION } from '../runtime/version.js';
 import type { OpsDeps } from './sources.js';
 import type { TrafficTracker } from './traffic-tracker.js';
 
@@ -16,6 +17,11 @@ function statLabel(key: string): string {
 function setCounter(c: Counter<string>, labels: Record<string, string>, value: number): void {
   c.inc(labels, value);
 }
+
+/** stats() names that are current values; every other name a part reports is a count. */
+const SIP_GAUGES: ReadonlySet<string> = new Set(['dialogs', 'server_transactions', 'client_transactions', 'tcp_connections']);
+const MIXER_GAUGES: ReadonlySet<string> = new Set(['mixer_sessions', 'mixer_inputs', 'mixer_outputs']);
+const PROXY_GAUGES: ReadonlySet<string> = new Set(['shares_local', 'shares_peer', 'share_viewers', 'files_local', 'files_peer']);
 
 export function createMetrics(deps: OpsDeps, tracker: TrafficTracker): Registry {
   const register = new Registry();
@@ -119,22 +125,62 @@ export function createMetrics(deps: OpsDeps, tracker: TrafficTracker): Registry 
       },
     });
   }
-  const statsGauge = (part: string, source: { stats(): Record<string, number> }): void => {
+  new Gauge({
+    name: 'reflector_build_info',
+    help: 'Always 1; the labels say which build runs',
+    labelNames: ['version', 'node', 'io'],
+    registers: [register],
+    collect() {
+      this.reset();
+      const io = (core as { ioMode?: () => string }).ioMode?.() ?? 'unknown';
+      this.set({ version: VERSION, node: process.versions.node, io }, 1);
+    },
+  });
+  if (core.counters !== undefined) {
+    const counters = core.counters.bind(core);
+    new Counter({
+      name: 'reflector_handled_packets_total',
+      help: 'Datagrams the core handled specially, not dropped: rflx_consumed (RTCP APP RFLX requests for the reflector), telephone_event_converted, telephone_event_not_negotiated (recipients that got no event)',
+      labelNames: ['kind'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(counters())) setCounter(this, { kind: statLabel(kind) }, n);
+      },
+    });
+  }
+  /**
+   * A part's stats(): the names in `gauges` are current values (reflector_<part>_stat, a gauge);
+   * every other name is a monotonic count (reflector_<part>_events_total, a counter).
+   */
+  const statsMetrics = (part: string, source: { stats(): Record<string, number> }, gauges: ReadonlySet<string>): void => {
     new Gauge({
       name: `reflector_${part}_stat`,
-      help: `Counters and gauges reported by the ${part} part, by name`,
+      help: `Current values reported by the ${part} part, by name`,
       labelNames: ['name'],
       registers: [register],
       collect() {
         this.reset();
         for (const [name, v] of Object.entries(source.stats())) {
-          if (Number.isFinite(v)) this.set({ name: statLabel(name) }, v);
+          if (gauges.has(name) && Number.isFinite(v)) this.set({ name: statLabel(name) }, v);
+        }
+      },
+    });
+    new Counter({
+      name: `reflector_${part}_events_total`,
+      help: `Counts reported by the ${part} part, by name`,
+      labelNames: ['name'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [name, v] of Object.entries(source.stats())) {
+          if (!gauges.has(name) && Number.isFinite(v) && v >= 0) setCounter(this, { name: statLabel(name) }, v);
         }
       },
     });
   };
   if (sip) {
-    statsGauge('sip', sip);
+    statsMetrics('sip', sip, SIP_GAUGES);
     new Counter({
       name: 'reflector_sip_responses_total',
       help: 'SIP responses sent, by status code',
@@ -159,9 +205,9 @@ export function createMetrics(deps: OpsDeps, tracker: TrafficTracker): Registry 
       },
     });
   }
-  if (mixer) statsGauge('mixer', mixer);
+  if (mixer) statsMetrics('mixer', mixer, MIXER_GAUGES);
   if (proxy) {
-    statsGauge('proxy', proxy);
+    statsMetrics('proxy', proxy, PROXY_GAUGES);
     new Gauge({
       name: 'reflector_shares',
       help: 'Application shares available',

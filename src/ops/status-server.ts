@@ -181,6 +181,7 @@ export class StatusServer {
       shares: proxy?.shares().length ?? 0,
       files: proxy?.files().length ?? 0,
       drops: { reflector: core.drops(), interconnect: interconnect?.drops() ?? {} },
+      handled: core.counters?.() ?? {},
       sip: sip?.stats() ?? {},
       mixer: mixer?.stats() ?? {},
       proxy: proxy?.stats() ?? {},

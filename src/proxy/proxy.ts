@@ -380,7 +380,7 @@ export class ProxyImpl implements Proxy {
     for (const s of this.#core.snapshot()) {
       if (s.name !== session) continue;
       const p = s.participants.find((x) => x.id === participantId);
-      if (p !== undefined) return p.user ?? p.sdesName ?? p.cname ?? participantId;
+      if (p !== undefined) return p.displayName ?? p.user ?? p.sdesName ?? p.cname ?? participantId;
     }
     return participantId;
   }

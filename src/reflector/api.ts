@@ -53,6 +53,8 @@ export interface JoinRequest {
   /** Session name, already validated (SPEC §4). Case-sensitive. */
   readonly session: string;
   readonly user?: string;
+  /** The caller's display name (SIP From), if it gave one. */
+  readonly displayName?: string;
   /** Source IP of the SIP signalling (one of the IPs latching accepts). */
   readonly signalingAddress: string;
   readonly mode: AudioMode;
@@ -96,10 +98,39 @@ export interface StreamCounters {
   rtcpBytesOut: number;
 }
 
+/** Loss, jitter and the MOS estimate of one direction. */
+export interface DirectionQuality {
+  readonly lossPct: number;
+  readonly jitterMs: number;
+  readonly mos: number;
+}
+
+/** Call quality of a participant's audio (src/reflector/call-quality.ts explains the figures). */
+export interface CallQuality {
+  /** What the participant sent, as the reflector received it (its RTP). */
+  readonly sent?: DirectionQuality;
+  /** What the participant received, as it reported (its RTCP RR/SR report blocks, or XR). */
+  readonly received?: DirectionQuality & { readonly source: 'rr' | 'xr' };
+  readonly rttMs?: number;
+  /** ms since epoch of the last update from RTCP. */
+  readonly updatedAt?: number;
+}
+
+/** One sample for the metrics histograms (no participant label). */
+export interface QualitySample {
+  readonly direction: 'sent' | 'received';
+  readonly lossPct: number;
+  readonly jitterMs: number;
+  readonly mos: number;
+  readonly rttMs?: number;
+}
+
 export interface ParticipantSnapshot {
   readonly id: string;
   readonly session: string;
   readonly user?: string;
+  /** The SIP display name, if the caller gave one. */
+  readonly displayName?: string;
   readonly label?: string;
   readonly mode: AudioMode;
   readonly joinedAt: number;
@@ -108,6 +139,8 @@ export interface ParticipantSnapshot {
   readonly lastActivityAt: number;
   readonly cname?: string;
   readonly sdesName?: string;
+  /** Audio call quality from its RTP and RTCP, once it sent an RTCP report. */
+  readonly quality?: CallQuality;
   readonly streams: readonly {
     readonly medium: Medium;
     readonly sdpAddress: string;
@@ -131,6 +164,8 @@ export interface SessionSnapshot {
 
 export type CoreEvents = {
   'participant-joined': [snapshot: ParticipantSnapshot];
+  /** A participant's streams changed (re-INVITE: hold, resume, codecs); emitted after the core applied them. */
+  'participant-updated': [snapshot: ParticipantSnapshot];
   /** Emitted once per participant. SIP sends BYE when reason is not bye/cancel. */
   'participant-removed': [id: string, session: string, reason: LeaveReason];
   'session-created': [name: string];
@@ -138,6 +173,8 @@ export type CoreEvents = {
   'session-empty': [name: string];
   /** The RTCP address of a participant latched (first time or changed): announcements go there (SPEC §7). */
   'rtcp-latched': [id: string, session: string];
+  /** Quality figures computed at an RTCP report of a participant (for histograms; no participant id by design). */
+  'call-quality': [sample: QualitySample];
 };
 
 /**
@@ -194,7 +231,8 @@ export interface ReflectorCore {
   /**
    * Sends a packet of our own to a participant's latched (or proven SDP) address for that medium,
    * from the medium's port: RFLX announcements (audio, rtcp), the mixer's output (audio, rtp/rtcp).
-   * Returns false when there is no address allowed by the anti-amplification rule yet.
+   * Returns false when there is no address allowed by the anti-amplification rule yet, and for RTP
+   * to a stream that does not receive (sendonly or inactive: on hold, RFC 3264 §5.1).
    */
   sendTo(participantId: string, medium: Medium, rtcp: boolean, packet: Buffer): boolean;
 
@@ -203,7 +241,7 @@ export interface ReflectorCore {
   /**
    * The mixer hook (SPEC §13). While set, every audio RTP/RTCP datagram of a session that has a
    * `mix` participant (local or relayed) is also given to the mixer, and audio is no longer
-   * reflected to `mix` participants; telephone-event packets are still forwarded to them.
+   * reflected to `mix` participants; the mixer regenerates telephone-event packets in their mixed streams.
    */
   setMixerPort(port: MixerPort | null): void;
 
@@ -213,4 +251,6 @@ export interface ReflectorCore {
   snapshot(): readonly SessionSnapshot[];
   /** Dropped datagrams by reason (metric labels). */
   drops(): Readonly<Record<string, number>>;
+  /** Datagrams handled but not forwarded as usual, by kind (rflx_consumed, telephone_event_…); not drops. */
+  counters?(): Readonly<Record<string, number>>;
 }

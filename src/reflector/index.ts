@@ -37,6 +37,8 @@ export interface ReflectorCoreExtras {
   participantCodecs(participantId: string, medium: Medium): readonly CodecMapping[] | undefined;
   /** The UDP I/O chosen at start() (REFLECTOR_IO): 'mmsg' (batched addon) or 'dgram'. */
   ioMode(): 'mmsg' | 'dgram';
+  /** Datagrams handled specially, not dropped (see api.ts). */
+  counters(): Readonly<Record<string, number>>;
 }
 
 export function createReflectorCore(deps: ReflectorCoreDeps): ReflectorCore & ReflectorCoreExtras & Component {

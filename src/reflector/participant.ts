@@ -7,6 +7,8 @@ import type { AudioMode } from '../config/types.js';
 import type { Direction, Medium, StreamCounters, StreamSpec } from './api.js';
 import { normalizeIp } from './ip-key.js';
 import { buildPtTables } from './pt-table.js';
+import { StreamQuality } from './call-quality.js';
+import { chooseTelephoneEvent, NO_TELEPHONE_EVENT, type TelephoneEventChoice } from './telephone-event.js';
 import type { SessionState } from './session.js';
 import { mediumIndex } from './media-kind.js';
 
@@ -38,11 +40,15 @@ export class StreamState {
   sends = false;
   inPt: Uint8Array = new Uint8Array(0);
   outPt: Uint8Array = new Uint8Array(0);
+  /** The telephone-event converted events are sent to this participant in (RFC 4733; none = not delivered). */
+  telephoneEvent: TelephoneEventChoice = NO_TELEPHONE_EVENT;
   /** Announced (a=ssrc) and learned SSRCs. */
   readonly knownSsrcs: number[] = [];
   /** The SSRC of the last RTP packet, so learning is one comparison per packet. */
   lastSsrc = -1;
   readonly counters: StreamCounters = newCounters();
+  /** Loss, jitter, RTT and MOS of this stream (audio only is fed). */
+  readonly quality = new StreamQuality();
 
   constructor(participant: ParticipantState, spec: StreamSpec, udp6: boolean) {
     this.participant = participant;
@@ -68,6 +74,8 @@ export class StreamState {
     const t = buildPtTables(spec.codecs);
     this.inPt = t.inbound;
     this.outPt = t.outbound;
+    this.telephoneEvent = chooseTelephoneEvent(spec.codecs);
+    this.quality.setCodecs(spec.codecs);
     // SSRCs learned from media survive a re-INVITE; announced ones are added.
     this.lastSsrc = -1;
     for (const s of spec.ssrcs) {
@@ -98,6 +106,7 @@ export class ParticipantState {
   readonly id: string;
   readonly session: SessionState;
   readonly user: string | undefined;
+  displayName: string | undefined;
   readonly label: string | undefined;
   readonly mode: AudioMode;
   readonly joinedAt: number;

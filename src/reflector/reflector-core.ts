@@ -21,6 +21,7 @@ import { TypedEmitter } from '../runtime/typed-emitter.js';
 import { parseRtpHeader, RtpHeader } from '../rtp/rtp-header.js';
 import {
   AdmissionError,
+  type CallQuality,
   type CodecMapping,
   type CoreEvents,
   type LeaveReason,
@@ -55,11 +56,18 @@ import type { PacketSender, SendErrorCounter } from './packet-sender.js';
 import { BatchedUdpSocket, BatchGroup, chooseIo, type IoMode } from './batched-udp.js';
 import { ParticipantState, StreamState } from './participant.js';
 import { NO_PT } from './pt-table.js';
+import { TelephoneEventConverter } from './telephone-event.js';
+import { QualityReader, SrLog } from './call-quality.js';
 import { RtcpInspection, RtcpInspector } from './rtcp-inspector.js';
 import { SessionState, type Target } from './session.js';
 import { bindDgramCoreSocket, udpTypeFor, type CoreUdpSocket, type DatagramHandler } from './udp-socket.js';
 import { KeepaliveResponder } from './keepalive.js';
 import { HostPolicy } from './host-policy.js';
+
+function quality(p: ParticipantState): { quality?: CallQuality } {
+  const q = p.streams[MEDIUM_AUDIO]?.quality.snapshot();
+  return q === undefined ? {} : { quality: q };
+}
 
 function isWildcardListen(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
@@ -117,6 +125,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   readonly #sendErrors: SendErrorCounter = { sendErrors: 0 };
   #socketErrors = 0;
   #rflxConsumed = 0;
+  /** Telephone-event converted between clock rates, or withheld from recipients that did not negotiate it. */
+  readonly #telephoneEvents = new TelephoneEventConverter();
+  /** Call quality: RTCP reader, and per session the SRs that left towards its participants (for RTT). */
+  readonly #qualityReader = new QualityReader();
+  readonly #srLogs = new WeakMap<SessionState, SrLog>();
   #hookErrors = 0;
   #lastInternalLogAt = 0;
 
@@ -284,6 +297,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     if (req.user !== undefined) init.user = req.user;
     if (req.label !== undefined) init.label = req.label;
     const p = new ParticipantState(id, session, init);
+    if (req.displayName !== undefined) p.displayName = req.displayName;
     this.#applyStreams(p, req.streams);
     session.participants.set(id, p);
     this.#participants.set(id, p);
@@ -294,6 +308,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       id,
       session: session.name,
       user: req.user,
+      displayName: req.displayName,
       label: req.label,
       mode: req.mode,
       signalingAddress: req.signalingAddress,
@@ -317,6 +332,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       streams: streams.map((s) => `${s.medium} ${formatEndpoint(s.address, s.rtpPort)} ${s.direction}`),
     });
     this.#emitIfRtcpMoved(p, before);
+    this.#emit('participant-updated', this.#snapshotParticipant(p));
   }
 
   confirmAddress(id: string, ip: string): void {
@@ -344,6 +360,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       session: session.name,
       reason,
       durationS: Math.round((Date.now() - p.joinedAt) / 1000),
+      quality: p.streams[MEDIUM_AUDIO]?.quality.snapshot(),
     });
     this.#emit('participant-removed', id, session.name, reason);
     if (session.participants.size === 0 && this.#sessions.get(session.name) === session) {
@@ -414,10 +431,12 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const p = this.#participants.get(participantId);
     if (p === undefined) return false;
     const s = p.streams[mediumIndex(medium)];
-    if (s === null) return false;
+    if (s === null || (!rtcp && !s.receives)) return false;
     const dest = allowedDestination(s, rtcp ? 1 : 0);
     if (dest === null) return false;
     this.#senders[flowIndex(s.mediumIndex, rtcp)].send(packet, dest.port, dest.address);
+    // The mixer's SRs: a report block naming one gives this participant's round-trip time.
+    if (rtcp && s.mediumIndex === MEDIUM_AUDIO) this.#qualityReader.noteOutgoing(packet, this.#srLog(p.session), Date.now());
     const c = s.counters;
     if (rtcp) {
       c.rtcpPacketsOut++;
@@ -505,6 +524,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       this.#drop(ReflectorDrop.NotSending);
       return;
     }
+    if (s.mediumIndex === MEDIUM_AUDIO) s.quality.onRtp(this.#rtp.sequenceNumber, this.#rtp.payloadType, this.#rtp.timestamp, s.participant.lastActivityAt);
     const ssrc = this.#rtp.ssrc;
     if (ssrc !== s.lastSsrc) {
       s.lastSsrc = ssrc;
@@ -536,6 +556,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       return;
     }
     if (insp.cnameLength >= 0 || insp.nameLength >= 0) this.#readSdes(p, buf, insp);
+    if (s.mediumIndex === MEDIUM_AUDIO) this.#readQuality(s, buf, now);
     this.#fanOutRtcp(p.session, flow, buf, p);
     if (insp.byeCount > 0) {
       for (let i = 0; i < insp.byeCount; i++) p.byeSsrcs.add(insp.byeSsrcs[i]);
@@ -561,12 +582,11 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     const canonical = inPt === null ? pt : inPt[pt];
     this.#gen = (this.#gen + 1) >>> 0 || 1;
     const sock = this.#senders[flow];
-    this.#sendRtpTo(session.targets[flow], sock, buf, sender, canonical);
+    // RFC 4733: telephone-event goes to each recipient in its own telephone-event PT and rate
+    // (telephone-event.ts); mixed participants get it from the mixer, in their mixed stream.
+    const teRate = flow === FLOW_AUDIO_RTP && canonical !== NO_PT ? session.telephoneEventRate[canonical] : 0;
+    this.#sendRtpTo(session.targets[flow], sock, buf, sender, canonical, teRate);
     if (flow === FLOW_AUDIO_RTP) {
-      if (canonical !== NO_PT && session.telephoneEvent[canonical] === 1 && session.mixTargets.length > 0) {
-        // SPEC §13: telephone-event is forwarded to mixed participants, not mixed.
-        this.#sendRtpTo(session.mixTargets, sock, buf, sender, canonical);
-      }
       const mixer = this.#mixer;
       if (mixer !== null && session.mixCount > 0) {
         const cpt = canonical === NO_PT ? pt : canonical;
@@ -586,11 +606,25 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     buf: Buffer,
     sender: ParticipantState | null,
     canonical: number,
+    teRate: number,
   ): void {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (t.participant === sender) continue;
-      const out = canonical === NO_PT ? buf : this.#withPt(buf, t.outPt[canonical]);
+      let out = buf;
+      if (canonical !== NO_PT) {
+        const outPt = t.outPt[canonical];
+        if (outPt !== NO_PT || teRate === 0) {
+          out = this.#withPt(buf, outPt);
+        } else if (t.teRateHz === 0) {
+          this.#telephoneEvents.notNegotiated++;
+          continue;
+        } else {
+          const converted = this.#telephoneEvents.convert(this.#gen, buf, teRate, t.tePt, t.teRateHz);
+          if (converted === null) continue;
+          out = converted;
+        }
+      }
       sock.send(out, t.port, t.address);
       const c = t.counters;
       c.rtpPacketsOut++;
@@ -626,6 +660,21 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       }
     }
     if (sender !== null && this.#relay !== null) this.#relayForward(session.name, rtcpFlow, buf);
+  }
+
+  #srLog(session: SessionState): SrLog {
+    let log = this.#srLogs.get(session);
+    if (log === undefined) {
+      log = new SrLog();
+      this.#srLogs.set(session, log);
+    }
+    return log;
+  }
+
+  /** Quality figures from a participant's audio RTCP (call-quality.ts); each sample goes to the metrics. */
+  #readQuality(s: StreamState, buf: Buffer, now: number): void {
+    const samples = this.#qualityReader.read(buf, s.quality, this.#srLog(s.participant.session), now);
+    for (const sample of samples) this.#emit('call-quality', sample);
   }
 
   #relayForward(session: string, flow: number, buf: Buffer): void {
@@ -877,9 +926,20 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     out.send_error = this.#sendErrors.sendErrors;
     out.socket_error = this.#socketErrors + (this.#checkIp?.errors ?? 0);
     out.rx_truncated = this.#batch.counters.rxTruncated;
-    out.rflx_consumed = this.#rflxConsumed;
     out.hook_error = this.#hookErrors;
     return out;
+  }
+
+  /**
+   * Datagrams handled in a special way, not dropped: RTCP consumed as RFLX requests; telephone-event
+   * packets converted to another clock rate, and recipients that got none (no telephone-event negotiated).
+   */
+  counters(): Readonly<Record<string, number>> {
+    return {
+      rflx_consumed: this.#rflxConsumed,
+      telephone_event_converted: this.#telephoneEvents.converted,
+      telephone_event_not_negotiated: this.#telephoneEvents.notNegotiated,
+    };
   }
 
   // ── Observation ──────────────────────────────────────────────────────────
@@ -927,6 +987,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       id: p.id,
       session: p.session.name,
       ...(p.user === undefined ? {} : { user: p.user }),
+      ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
       ...(p.label === undefined ? {} : { label: p.label }),
       mode: p.mode,
       joinedAt: p.joinedAt,
@@ -934,6 +995,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       lastActivityAt: p.lastActivityAt,
       ...(p.cname === undefined ? {} : { cname: p.cname }),
       ...(p.sdesName === undefined ? {} : { sdesName: p.sdesName }),
+      ...quality(p),
       streams,
     };
   }

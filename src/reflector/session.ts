@@ -17,6 +17,9 @@ export class Target {
   readonly port: number;
   readonly outPt: Uint8Array;
   readonly counters: StreamCounters;
+  /** The recipient's telephone-event PT and clock rate for converted events (NO_PT / 0: none negotiated). */
+  tePt = 0xff;
+  teRateHz = 0;
 
   constructor(participant: ParticipantState, address: string, port: number, outPt: Uint8Array, counters: StreamCounters) {
     this.participant = participant;
@@ -37,6 +40,8 @@ export class SessionState {
   readonly codecs: [SessionCodec[], SessionCodec[]] = [[], []];
   /** 1 where a canonical audio PT is telephone-event (forwarded to mixed participants too). */
   readonly telephoneEvent = new Uint8Array(256);
+  /** Clock rate of each canonical telephone-event PT (0 elsewhere), for conversion between rates. */
+  readonly telephoneEventRate = new Uint32Array(256);
   /** Recipients by flow index (audio RTP, audio RTCP, video RTP, video RTCP). */
   targets: (readonly Target[])[] = [EMPTY, EMPTY, EMPTY, EMPTY];
   /** Audio RTP recipients in `mix` mode while the mixer is set: they get telephone-event only. */
@@ -60,7 +65,10 @@ export class SessionState {
         ? { pt: c.canonicalPt, name: c.name, clockRateHz: c.clockRateHz, channels: c.channels }
         : { pt: c.canonicalPt, name: c.name, clockRateHz: c.clockRateHz, channels: c.channels, fmtp: c.fmtp };
       table.push(entry);
-      if (m === MEDIUM_AUDIO && c.name.toLowerCase() === 'telephone-event') this.telephoneEvent[c.canonicalPt] = 1;
+      if (m === MEDIUM_AUDIO && c.name.toLowerCase() === 'telephone-event') {
+        this.telephoneEvent[c.canonicalPt] = 1;
+        this.telephoneEventRate[c.canonicalPt] = c.clockRateHz;
+      }
     }
   }
 
@@ -79,6 +87,8 @@ export class SessionState {
           if (dest === null) continue;
           const flow = flowIndex(s.mediumIndex, rtcp === 1);
           const t = new Target(p, dest.address, dest.port, s.outPt, s.counters);
+          t.tePt = s.telephoneEvent.pt;
+          t.teRateHz = s.telephoneEvent.rateHz;
           const mixed = mixerActive && p.mode === 'mix' && (flow === FLOW_AUDIO_RTP || flow === FLOW_AUDIO_RTCP);
           if (!mixed) lists[flow].push(t);
           else if (flow === FLOW_AUDIO_RTP) mix.push(t);

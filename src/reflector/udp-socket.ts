@@ -8,8 +8,19 @@ import type { LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import { DgramSender, type PacketSender, type SendErrorCounter } from './packet-sender.js';
 
-/** SO_RCVBUF / SO_SNDBUF asked for (the kernel caps them at rmem_max / wmem_max). */
-export const MEDIA_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * SO_RCVBUF / SO_SNDBUF asked for on every media socket: 8 MiB, chosen so that the receive
+ * queue rides out a stall of the single media thread (GC, a burst of SIP, the CPU taken by
+ * another process) without dropping. The kernel books a queued datagram at its "truesize":
+ * measured on loopback 832 bytes for a 172-byte audio packet and 2304 for a 1200-byte video
+ * packet; it doubles the value asked for, so 8 MiB holds ≈ 20 000 audio packets (≈ 270 ms of
+ * 75 000 in-packets/s, the 2-party relay load of 750 calls) or ≈ 7 000 video packets. Memory
+ * is taken only while packets are queued. The batched I/O (native/mmsg.c) asks with
+ * SO_RCVBUFFORCE/SO_SNDBUFFORCE first, which need CAP_NET_ADMIN (root) but are not capped; else,
+ * and always on node:dgram, the kernel caps the value at net.core.rmem_max / wmem_max
+ * (212 992 bytes on a stock kernel: raise them with sysctl, see docs/operations.md).
+ */
+export const MEDIA_SOCKET_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /**
  * The sockets' address "lookup": the core only ever sends to literal IPs (latched

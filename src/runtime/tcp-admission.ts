@@ -176,7 +176,7 @@ export class TcpAdmission {
       source,
       known,
       connections: this.#total,
-      note: `further ${label} lines suppressed for ${this.#log.intervalMs / 1000} s; see reflector_proxy_stat{name="${label}"}`,
+      note: `further ${label} lines suppressed for ${this.#log.intervalMs / 1000} s; see reflector_proxy_events_total{name="${label}"}`,
     });
   }
 }

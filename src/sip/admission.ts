@@ -209,7 +209,7 @@ export class SipAdmission {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
     this.#log?.warn(reason, 'sip_refused', {
       reason, source: ip, ...fields,
-      note: `further ${reason} lines suppressed for ${(this.#log.intervalMs / 1000).toString()} s; see reflector_sip_stat{name="${reason}"}`,
+      note: `further ${reason} lines suppressed for ${(this.#log.intervalMs / 1000).toString()} s; see reflector_sip_events_total{name="${reason}"}`,
     });
     return reason;
   }

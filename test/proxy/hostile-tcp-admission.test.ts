@@ -6,7 +6,7 @@
  *   on FILE_TRANSFER_PORT (more than the port takes from unknown sources) and
  *   renew every connection the reflector closes, while a participant sends a
  *   real file with the built client CLI: the upload succeeds, the refusals are
- *   counted (reflector_proxy_stat{name="file_full"}) and logged, rate-limited.
+ *   counted (reflector_proxy_events_total{name="file_full"}) and logged, rate-limited.
  * - FileServer and ShareHub directly, small limits: a known participant's
  *   connection evicts the oldest unauthenticated connection of an unknown
  *   source when the port is full, and under pressure the first-line deadline
@@ -74,7 +74,7 @@ class IdleHolders {
 async function metric(name: string): Promise<number> {
   const res = await fetch(`http://${REFLECTOR}:${STATUS_PORT}/metrics`);
   const text = await res.text();
-  const re = new RegExp(`^reflector_proxy_stat\\{name="${name}"\\} (\\d+)`, 'm');
+  const re = new RegExp(`^reflector_proxy_events_total\\{name="${name}"\\} (\\d+)`, 'm');
   const m = re.exec(text);
   return m === null ? 0 : Number(m[1]);
 }

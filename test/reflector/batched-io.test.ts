@@ -8,7 +8,8 @@
 import { expect } from 'chai';
 import { afterEach, describe, it } from 'mocha';
 import type { RelayPort } from '../../src/reflector/api.js';
-import { loadMmsgAddon } from '../../src/reflector/batched-udp.js';
+import { BatchGroup, BatchedUdpSocket, loadMmsgAddon } from '../../src/reflector/batched-udp.js';
+import { MEDIA_SOCKET_BUFFER_BYTES } from '../../src/reflector/udp-socket.js';
 import { createReflectorCore } from '../../src/reflector/index.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -52,6 +53,28 @@ describe('reflector core: batched UDP I/O (REFLECTOR_IO)', () => {
     expect(l, 'core_listening logged').to.not.equal(undefined);
     return l as Record<string, unknown>;
   }
+
+  it('sizes the media socket buffers as asked: uncapped (SO_RCVBUFFORCE) as root, else at most the rmem_max cap', async () => {
+    const { addon } = loadMmsgAddon();
+    expect(addon, 'the addon is built').to.not.equal(null);
+    if (addon === null) return;
+    const sock = BatchedUdpSocket.open(addon, CORE_IP, 0, () => undefined, new BatchGroup(), { sendErrors: 0 });
+    try {
+      const st = sock.stats();
+      expect(st).to.have.length(10);
+      const [rcvbuf, sndbuf] = [st[8] as number, st[9] as number];
+      if (process.getuid?.() === 0) {
+        // The kernel doubles the value set, for its bookkeeping.
+        expect(rcvbuf).to.equal(2 * MEDIA_SOCKET_BUFFER_BYTES);
+        expect(sndbuf).to.equal(2 * MEDIA_SOCKET_BUFFER_BYTES);
+      } else {
+        expect(rcvbuf).to.be.greaterThan(0).and.at.most(2 * MEDIA_SOCKET_BUFFER_BYTES);
+        expect(sndbuf).to.be.greaterThan(0).and.at.most(2 * MEDIA_SOCKET_BUFFER_BYTES);
+      }
+    } finally {
+      await sock.close();
+    }
+  });
 
   it('uses and reports the implementation REFLECTOR_IO asks for (auto: mmsg when the addon loads)', async () => {
     const addonLoads = loadMmsgAddon().addon !== null;

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import * as sdpTransform from 'sdp-transform';
 import type { Medium, SessionCodec } from '../../src/reflector/api.js';
-import { negotiate, type NegotiationInput } from '../../src/sip/uas/sdp-negotiate.js';
+import { negotiate, sdpForStreams, type NegotiationInput } from '../../src/sip/uas/sdp-negotiate.js';
 
 function offer(media: string[], c = '127.0.2.50'): string {
   return ['v=0', `o=- 1 1 IN IP4 ${c}`, 's=-', `c=IN IP4 ${c}`, 't=0 0', ...media, ''].join('\r\n');
@@ -32,15 +32,47 @@ describe('sip/sdp-negotiate', () => {
     expect(r.ok && r.streams[0]?.codecs.map((c) => c.name)).to.deep.equal(['PCMA', 'PCMU']);
     expect(r.ok && sdpTransform.parse(r.answer).media[0]?.payloads).to.equal('8 0');
   });
-  it('uses the session\'s canonical dynamic PT and remembers the participant\'s own', () => {
+  it('answers with the offerer\'s PT numbers (RFC 3264 §6.1) and keeps the session\'s canonical number internal', () => {
     const table = { audio: [{ pt: 96, name: 'opus', clockRateHz: 48000, channels: 2 }] };
     const r = negotiate(input(offer(['m=audio 40000 RTP/AVP 111 101', 'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 useinbandfec=1', 'a=rtpmap:101 telephone-event/8000']), table));
     expect(r.ok).to.equal(true);
     if (!r.ok) return;
     expect(r.streams[0]?.codecs.map((c) => [c.name, c.canonicalPt, c.participantPt])).to.deep.equal([['opus', 96, 111], ['telephone-event', 101, 101]]);
     const m = sdpTransform.parse(r.answer).media[0];
-    expect(m?.rtp.map((x) => [x.payload, x.codec, x.rate, x.encoding])).to.deep.equal([[96, 'opus', 48000, 2], [101, 'telephone-event', 8000, undefined]]);
-    expect(m?.fmtp).to.deep.equal([{ payload: 96, config: 'useinbandfec=1' }]);
+    expect(m?.rtp.map((x) => [x.payload, x.codec, x.rate, x.encoding])).to.deep.equal([[111, 'opus', 48000, 2], [101, 'telephone-event', 8000, undefined]]);
+    expect(m?.fmtp).to.deep.equal([{ payload: 111, config: 'useinbandfec=1' }]);
+  });
+  it('never gives an offered number to another codec: 97 = speex/16000 offered, the session has 97 = telephone-event/16000', () => {
+    const table = { audio: [
+      { pt: 96, name: 'opus', clockRateHz: 48000, channels: 2 },
+      { pt: 97, name: 'telephone-event', clockRateHz: 16000, channels: 1 },
+      { pt: 0, name: 'PCMU', clockRateHz: 8000, channels: 1 },
+    ] };
+    const sdp = offer(['m=audio 40000 RTP/AVP 96 97 98 0 101 99 100', 'a=rtpmap:96 opus/48000/2', 'a=rtpmap:97 speex/16000', 'a=rtpmap:98 speex/8000',
+      'a=rtpmap:101 telephone-event/48000', 'a=rtpmap:99 telephone-event/16000', 'a=rtpmap:100 telephone-event/8000']);
+    const offered = new Map([[0, 'PCMU/8000'], ...sdpTransform.parse(sdp).media[0].rtp.map((x) => [x.payload, `${x.codec}/${x.rate}`] as [number, string])]);
+    for (const mode of ['reflect', 'mix'] as const) {
+      const r = negotiate(input(sdp, table, { mode }));
+      expect(r.ok).to.equal(true);
+      if (!r.ok) return;
+      const m = sdpTransform.parse(r.answer).media[0];
+      for (const x of m.rtp) expect(`${x.codec}/${x.rate}`, `PT ${x.payload} in the ${mode} answer`).to.equal(offered.get(x.payload));
+      // Reflect mode puts the session's codecs first, mix mode the configured preference.
+      expect(m.payloads).to.equal(mode === 'reflect' ? '96 0 101 100' : '0 96 101 100', `${mode}: telephone-event only at the audio codecs' rates (48000, 8000), once each`);
+      expect(r.streams[0].codecs.map((c) => [c.name, c.clockRateHz, c.participantPt]).sort()).to.deep.equal([
+        ['PCMU', 8000, 0], ['opus', 48000, 96], ['telephone-event', 48000, 101], ['telephone-event', 8000, 100]]);
+      expect(r.streams[0].codecs.find((c) => c.name === 'telephone-event' && c.clockRateHz === 8000)?.canonicalPt).to.not.equal(97);
+    }
+    // Only wideband telephone-event offered beside PCMU: one is kept.
+    const one = negotiate(input(offer(['m=audio 40000 RTP/AVP 0 99 101', 'a=rtpmap:99 telephone-event/16000', 'a=rtpmap:101 telephone-event/48000'])));
+    expect(one.ok && sdpTransform.parse(one.answer).media[0].payloads).to.equal('0 99');
+  });
+  it('offers the dialog\'s own numbers again in a re-INVITE without an offer', () => {
+    const r = negotiate(input(offer(['m=audio 40000 RTP/AVP 111 0 110', 'a=rtpmap:111 opus/48000/2', 'a=rtpmap:110 telephone-event/48000'])));
+    expect(r.ok).to.equal(true);
+    if (!r.ok) return;
+    const again = sdpTransform.parse(sdpForStreams({ publicAddress: '127.0.2.1', audioPort: 5566, videoPort: 5568, sessionId: 42, sessionVersion: 2 }, r.streams)).media[0];
+    expect(again.rtp.map((x) => [x.payload, x.codec, x.rate, x.encoding])).to.deep.equal([[0, 'PCMU', 8000, undefined], [111, 'opus', 48000, 2], [110, 'telephone-event', 48000, undefined]]);
   });
   it('picks a free dynamic PT when the offered one is taken in the session by another codec', () => {
     const table = { video: [{ pt: 96, name: 'H264', clockRateHz: 90000, channels: 1 }] };

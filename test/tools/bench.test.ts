@@ -16,6 +16,7 @@ import { buildPerfRefs } from '../../tools/bench/perf-refs.js';
 import { inviteToOkMs } from '../../tools/bench/sip-join.js';
 import { repoRoot } from '../../tools/bench/paths.js';
 import { IMPLS } from '../../tools/bench/reflectors.js';
+import { cpuSeconds, parseStatTicks } from '../../tools/bench/proc-stats.js';
 
 const CORE_HOST = '127.0.7.200';
 const CORE_PORT = 26100;
@@ -85,6 +86,21 @@ describe('tools/bench', () => {
     expect(first?.out).to.be.greaterThan(0);
     expect(first?.lossPct).to.be.at.least(0);
     expect(r.joinUs?.max).to.be.greaterThan(0);
+    // Beside the throughput: CPU per out packet (/proc/<pid>/stat), kernel drops, loop delay of ours.
+    expect(first?.cpuUsPerOutPkt, 'CPU µs per out packet').to.be.a('number').and.to.be.at.least(0);
+    expect(first?.rxQueueDrops).to.be.a('number').and.to.be.at.least(0);
+    expect(first?.loopP99Ms, 'event-loop delay of the core child').to.be.a('number').and.to.be.at.least(0);
+    expect(first?.loopMaxMs).to.be.at.least(first?.loopP99Ms ?? 0);
+    expect(r.rcvbufBytes, 'effective SO_RCVBUF of the media socket (ss)').to.be.a('number').and.to.be.greaterThan(0);
+  });
+
+  it('reads utime + stime from /proc/<pid>/stat, also when the command name has spaces and parentheses', () => {
+    const stat = '4242 (node (a) b) S 1 4242 4242 0 -1 4194560 1000 0 0 0 123 45 0 0 20 0 11 0 100 0 0';
+    expect(parseStatTicks(stat)).to.equal(168);
+    expect(parseStatTicks('garbage')).to.equal(undefined);
+    const own = cpuSeconds(process.pid);
+    expect(own).to.be.a('number').and.to.be.at.least(0);
+    expect(cpuSeconds(undefined)).to.equal(undefined);
   });
 
   it('falls back to the Node generator as harness when the references are missing', async function () {

@@ -16,15 +16,27 @@
  *                                (after a full GC when node runs with --expose-gc)
  *   {"id":3,"cmd":"stats"}    → {"id":3,"ok":true,"participants":…,"sessions":…,"drops":{…}}
  *   {"id":4,"cmd":"leaveAll"} → {"id":4,"ok":true,"left":…}
+ *   {"id":6,"cmd":"loopReset"} → {"id":6,"ok":true}   (restarts the event-loop delay histogram)
+ *   {"id":7,"cmd":"loop"}     → {"id":7,"ok":true,"p50Ms":…,"p99Ms":…,"maxMs":…,"samples":…}
+ *                                (event-loop delay since the last reset, perf_hooks.monitorEventLoopDelay
+ *                                 sampling every LOOP_RESOLUTION_MS; the histogram is reset after reading)
  *   {"id":5,"cmd":"exit"}     → closes the core and exits 0 (so do SIGTERM, SIGINT and stdin EOF).
  * Logs of the core go to stderr at level error. Nothing here runs per packet.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { defaultConfig } from '../../src/config/defaults.js';
 import type { Config } from '../../src/config/types.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { StreamSpec } from '../../src/reflector/api.js';
 import { createReflectorCore } from '../../src/reflector/index.js';
+
+/**
+ * Sampling interval of the event-loop delay monitor (ms). Each sample records how late a
+ * timer of this interval fired: a stall of the media loop (a long batch, GC, a slow
+ * command) shows up as a delay. 5 ms keeps the monitor's own cost (200 wake-ups/s) small.
+ */
+const LOOP_RESOLUTION_MS = 5;
 
 /** One group of participants to admit: all in one session, one audio stream each. */
 export interface JoinGroup {
@@ -122,6 +134,8 @@ async function main(): Promise<void> {
   });
   const core = createReflectorCore({ config: benchConfig(args), logger });
   await core.start();
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loopDelay.enable();
 
   const out = (o: Record<string, unknown>): void => {
     process.stdout.write(JSON.stringify(o) + '\n');
@@ -208,7 +222,20 @@ async function main(): Promise<void> {
         out({ id, ok: true, left });
         return;
       }
+      case 'loopReset':
+        loopDelay.reset();
+        out({ id, ok: true });
+        return;
+      case 'loop': {
+        const n = loopDelay.count;
+        // Each sample is the time between two timer firings, i.e. the interval plus the delay.
+        const ms = (ns: number): number => (n > 0 && Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) : 0);
+        out({ id, ok: true, p50Ms: ms(loopDelay.percentile(50)), p99Ms: ms(loopDelay.percentile(99)), maxMs: ms(loopDelay.max), samples: n });
+        loopDelay.reset();
+        return;
+      }
       case 'exit':
+        loopDelay.disable();
         out({ id, ok: true });
         void shutdown(0);
         return;

@@ -107,6 +107,17 @@ export class CoreChild {
     return { participants: Number(r.participants), sessions: Number(r.sessions), drops: r.drops as Record<string, number> };
   }
 
+  /** Restarts the child's event-loop delay histogram. */
+  async loopReset(): Promise<void> {
+    await this.#request({ cmd: 'loopReset' });
+  }
+
+  /** The child's event-loop delay since the last reset (ms); resets it. */
+  async loopDelay(): Promise<{ p50Ms: number; p99Ms: number; maxMs: number }> {
+    const r = await this.#request({ cmd: 'loop' });
+    return { p50Ms: Number(r.p50Ms), p99Ms: Number(r.p99Ms), maxMs: Number(r.maxMs) };
+  }
+
   async leaveAll(): Promise<number> {
     const r = await this.#request({ cmd: 'leaveAll' });
     return Number(r.left);

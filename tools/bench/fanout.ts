@@ -10,10 +10,16 @@ import type { PerfRefs } from './perf-refs.js';
 import { pickLocalBase } from './ports.js';
 import { startReflector, type Impl } from './reflectors.js';
 import type { JoinTimes } from './core-client.js';
+import { CostProbe, effectiveRcvbuf, type PointCost } from './proc-stats.js';
 import { judge, searchSustained, type PointVerdict, type SearchPlan } from './search.js';
 
 /** Per-participant rate below which a point means nothing (audio is 50 packets/s). */
 const MIN_PARTICIPANT_PPS = 10;
+/** participants.c latches for ≈ 0.27 s (3 rounds of 20 ms, then 200 ms) before its paced warm-up. */
+const HARNESS_LATCH_S = 0.27;
+/** Margin kept inside the measured phase when sampling the reflector's CPU around it (s). */
+const WINDOW_MARGIN_S = 0.05;
+
 /** Packets each participant sends at least per point (the point lengthens at low rates)… */
 const MIN_PACKETS = 30;
 /** …up to this many seconds. */
@@ -44,6 +50,8 @@ export interface PointMeasure {
   readonly reflectorDrops?: number;
   readonly cpu0?: number;
   readonly cpu1?: number;
+  /** What the point cost the reflector: CPU per out packet, kernel drops, event-loop delay. */
+  readonly cost?: PointCost;
 }
 
 export interface CellResult {
@@ -68,7 +76,17 @@ export interface CellResult {
     readonly out: number;
     readonly lossPct: number;
     readonly p50Ms: number;
+    readonly cpuUsPerOutPkt?: number;
+    readonly cpuPct?: number;
+    readonly rxQueueDrops?: number;
+    readonly loopP50Ms?: number;
+    readonly loopP99Ms?: number;
+    readonly loopMaxMs?: number;
   }[];
+  /** Cost at the best passing point (the sustained figure). */
+  readonly bestCost?: PointCost;
+  /** Effective SO_RCVBUF of the reflector's media socket (bytes, `ss`), when known. */
+  readonly rcvbufBytes?: number;
   readonly joinUs?: JoinTimes;
   readonly harness: 'participants.c' | 'node-loadgen';
   /** For ours: the UDP I/O the core used. */
@@ -104,7 +122,17 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
       for (let i = 0; i < k; i++) ports.push(localBase + 2 * i);
       joinUs = await refl.admit([{ session: `bench-${k}x${cell.sizeBytes}`, address: '127.0.0.1', ports }]);
       measure = async (offered, durationS) => {
-        const r = await runHarness({
+        const probe = new CostProbe(refl.pid, env.host, [env.port], refl.loop);
+        probe.begin();
+        // The measured phase of participants.c starts after its latching and warm-up: sample
+        // the reflector's CPU (and its loop delay) inside it, by the clock.
+        const startS = HARNESS_LATCH_S + timing.warmupS + WINDOW_MARGIN_S;
+        const lenS = Math.max(0.1, durationS - 2 * WINDOW_MARGIN_S);
+        const t1 = setTimeout(() => probe.windowStart(), startS * 1000);
+        const t2 = setTimeout(() => probe.windowEnd(), (startS + lenS) * 1000);
+        let r: Awaited<ReturnType<typeof runHarness>>;
+        try {
+          r = await runHarness({
           binary,
           host: env.host,
           port: env.port,
@@ -115,7 +143,12 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
           warmupS: timing.warmupS,
           localBase,
           ...(env.harnessCpu === undefined ? {} : { cpu: env.harnessCpu }),
-        });
+          });
+        } finally {
+          clearTimeout(t1);
+          clearTimeout(t2);
+        }
+        const cost = await probe.end(r.outPps);
         return {
           lossPct: r.lossPct,
           p50Ms: r.p50Us / 1000,
@@ -125,12 +158,17 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
           reflectorDrops: r.reflectorDrops,
           cpu0: r.cpu0,
           cpu1: r.cpu1,
+          cost,
         };
       };
     } else {
       let session = 0;
       measure = async (offered, durationS) => {
+        const probe = new CostProbe(refl.pid, env.host, [env.port], refl.loop);
+        probe.begin();
         const r = await runLoadgen({
+          onMeasureStart: () => probe.windowStart(),
+          onMeasureEnd: () => probe.windowEnd(),
           bindAddress: env.loadgenBind,
           targetAddress: env.host,
           targetPort: env.port,
@@ -145,7 +183,8 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
             joinUs = await refl.admit(groups);
           },
         });
-        return { lossPct: r.lossPct, p50Ms: r.p50Ms, p99Ms: r.p99Ms, sendPct: r.sendPct, outPps: r.outPps };
+        const cost = await probe.end(r.outPps);
+        return { lossPct: r.lossPct, p50Ms: r.p50Ms, p99Ms: r.p99Ms, sendPct: r.sendPct, outPps: r.outPps, cost };
       };
     }
 
@@ -181,10 +220,13 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
       out: Math.round(p.result?.outPps ?? 0),
       lossPct: p.result?.lossPct ?? -1,
       p50Ms: p.result?.p50Ms ?? -1,
+      ...costFields(p.result?.cost),
     }));
+    const rcvbuf = effectiveRcvbuf(env.host, env.port);
+    const rb = rcvbuf === undefined ? {} : { rcvbufBytes: rcvbuf };
     const best = outcome.best;
     if (best === undefined || best.result === undefined) {
-      return { impl, parties: k, size: cell.sizeBytes, sustainedOutPps: 0, offeredOutPps: 0, capped: false, points, harness, ...io, ...(joinUs ? { joinUs } : {}) };
+      return { impl, parties: k, size: cell.sizeBytes, sustainedOutPps: 0, offeredOutPps: 0, capped: false, points, harness, ...io, ...rb, ...(joinUs ? { joinUs } : {}) };
     }
     const halfOffered = Math.round(best.offeredOutPps / 2);
     let halfRate: CellResult['halfRate'];
@@ -210,9 +252,30 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
       points,
       harness,
       ...io,
+      ...rb,
+      ...(best.result.cost ? { bestCost: best.result.cost } : {}),
       ...(joinUs ? { joinUs } : {}),
     };
   } finally {
     await refl.close();
   }
+}
+
+/** The cost of a point flattened for its JSON entry (µs and ms rounded to 0.001). */
+export function costFields(c: PointCost | undefined): {
+  cpuUsPerOutPkt?: number;
+  cpuPct?: number;
+  rxQueueDrops?: number;
+  loopP50Ms?: number;
+  loopP99Ms?: number;
+  loopMaxMs?: number;
+} {
+  if (c === undefined) return {};
+  const r = (x: number): number => Math.round(x * 1000) / 1000;
+  return {
+    ...(c.cpuUsPerOutPkt === undefined ? {} : { cpuUsPerOutPkt: r(c.cpuUsPerOutPkt) }),
+    ...(c.cpuPct === undefined ? {} : { cpuPct: r(c.cpuPct) }),
+    ...(c.rxQueueDrops === undefined ? {} : { rxQueueDrops: c.rxQueueDrops }),
+    ...(c.loopDelay === undefined ? {} : { loopP50Ms: r(c.loopDelay.p50Ms), loopP99Ms: r(c.loopDelay.p99Ms), loopMaxMs: r(c.loopDelay.maxMs) }),
+  };
 }

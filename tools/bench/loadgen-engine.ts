@@ -44,10 +44,30 @@ export interface LoadgenOptions {
   readonly sessionPrefix?: string;
   /** SO_RCVBUF of each participant socket (default 1 MiB). */
   readonly rcvbufBytes?: number;
-  /** Called once all sockets are bound and before anything is sent: admit the participants. */
-  readonly admit?: (groups: readonly JoinGroup[]) => Promise<void>;
+  /**
+   * Called once all sockets are bound and before anything is sent: admit the participants.
+   * It may return one target per participant (in the order of the groups' ports) for
+   * reflectors that give each participant its own port (rtpengine, Janus); else every
+   * participant sends to targetAddress:targetPort.
+   */
+  readonly admit?: (groups: readonly JoinGroup[]) => Promise<void | readonly LoadTarget[]>;
+  /**
+   * A mixer under test: what comes back is a mix (not the others' packets), so every RTP
+   * packet a participant receives in the measured phase counts, and `expected` is
+   * outPpsPerParticipant × measured seconds × participants. Latency is not measured (-1).
+   */
+  readonly mixed?: { readonly outPpsPerParticipant: number };
+  /** Called when the measured phase starts and when it ends (e.g. sample the reflector's CPU). */
+  readonly onMeasureStart?: () => void;
+  readonly onMeasureEnd?: () => void;
   /** Called after the measured phase, before the sockets close (e.g. read the reflector's memory). */
   readonly beforeClose?: () => Promise<void>;
+}
+
+/** Where one participant sends. */
+export interface LoadTarget {
+  readonly address: string;
+  readonly port: number;
 }
 
 export interface LoadgenResult {
@@ -197,15 +217,30 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
     for (let s = 0; s < o.sessions; s++) {
       groups.push({ session: `${prefix}${s}`, address: o.bindAddress, ports: ps.slice(s * parties, (s + 1) * parties).map((p) => p.port) });
     }
-    if (o.admit) await o.admit(groups);
-    await Promise.all(ps.map((p) => connectSocket(p.socket, o.targetPort, o.targetAddress)));
+    const targets = o.admit ? await o.admit(groups) : undefined;
+    if (targets && targets.length !== n) throw new Error(`loadgen: admit gave ${targets.length} targets for ${n} participants`);
+    await Promise.all(
+      ps.map((p) => {
+        const t = targets?.[p.index];
+        return connectSocket(p.socket, t ? t.port : o.targetPort, t ? t.address : o.targetAddress);
+      }),
+    );
 
     // Receive: one handler per socket, created once; nothing allocated per packet.
+    const mixed = o.mixed !== undefined;
+    let mixCounting = false; // a mixer keeps sending after the measured phase: count only inside it
     for (const p of ps) {
       const self = p.index;
       const session = p.session;
       const pairBase = self * parties;
       p.socket.on('message', (msg: Buffer) => {
+        if (mixed) {
+          // A mix: any RTP packet from the mixer's port for this participant counts.
+          if (msg.length < 12 || (msg[0] as number) >> 6 !== 2) bad++;
+          else if (mixCounting) received++;
+          else heardWarmup[self] = 1;
+          return;
+        }
         if (msg.length < LOADGEN_MIN_SIZE || (msg[0] as number) >> 6 !== 2) {
           bad++;
           return;
@@ -297,6 +332,8 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
           measuring = true;
           t0 = t;
           for (const p of ps) p.sentAtT0 = p.sentAll;
+          mixCounting = mixed;
+          o.onMeasureStart?.();
         }
         const el = (t - tw) / 1000;
         for (const p of ps) {
@@ -311,6 +348,8 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
         }
         if (measuring && t - t0 >= o.durationS * 1000) {
           tEnd = t;
+          mixCounting = false;
+          o.onMeasureEnd?.();
           for (const p of ps) {
             let due = Math.floor(el * o.ratePps + p.index / n);
             if (due > perPartTotal) due = perPartTotal;
@@ -325,7 +364,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
 
     let sent = 0;
     for (const p of ps) sent += p.sentMeasured;
-    const expected = sent * (parties - 1);
+    const expected = o.mixed ? Math.round((o.mixed.outPpsPerParticipant * (tEnd - t0) * n) / 1000) : sent * (parties - 1);
     await new Promise<void>((resolve) => {
       const deadline = performance.now() + DRAIN_MS;
       drainTimer = setInterval(() => {
@@ -338,7 +377,9 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
     });
 
     if (o.beforeClose) await o.beforeClose();
-    const reflectorKernelDrops = udpDrops(o.targetAddress, [o.targetPort]);
+    const reflectorKernelDrops = targets
+      ? udpDrops(targets[0]?.address ?? o.targetAddress, [...new Set(targets.map((t) => t.port))])
+      : udpDrops(o.targetAddress, [o.targetPort]);
     const loadgenKernelDrops = udpDrops(o.bindAddress, ps.map((p) => p.port));
 
     let minPair = Infinity;

@@ -31,9 +31,17 @@ export function repoRoot(): string {
   throw new Error(`bench: cannot find the ${PACKAGE_NAME} repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-/** `../shared/perf` relative to the repository root (may not exist). */
+/**
+ * The measuring stick's sources: RR_PERF_DIR when set, else `../shared/perf` relative to the
+ * repository root, else `../../shared/perf` (a git worktree one level deeper, e.g. wt/<name>);
+ * the first of the latter two when neither exists.
+ */
 export function sharedPerfDir(root: string = repoRoot()): string {
-  return resolve(root, '..', 'shared', 'perf');
+  const env = process.env.RR_PERF_DIR;
+  if (env !== undefined && env !== '') return resolve(env);
+  const near = resolve(root, '..', 'shared', 'perf');
+  const far = resolve(root, '..', '..', 'shared', 'perf');
+  return existsSync(near) || !existsSync(far) ? near : far;
 }
 
 /** Scratch directory for compiled reference programs (git-ignored). */

@@ -11,6 +11,7 @@ import type { JoinGroup } from './core-child.js';
 import type { JoinTimes } from './core-client.js';
 import type { PerfRefs } from './perf-refs.js';
 import { LineProcess } from './proc.js';
+import type { LoopDelay } from './proc-stats.js';
 
 export type Impl = 'ours' | 'c' | 'naive';
 export const IMPLS: readonly Impl[] = ['ours', 'c', 'naive'];
@@ -25,6 +26,10 @@ export interface RunningReflector {
   admit(groups: readonly JoinGroup[]): Promise<JoinTimes | undefined>;
   /** RSS of the reflector process in bytes (from /proc), or undefined. */
   rssBytes(): Promise<number | undefined>;
+  /** The reflector's pid (taskset execs it, so this is the reflector itself). */
+  readonly pid: number | undefined;
+  /** Only for ours: the event-loop delay monitor of the core child. */
+  readonly loop?: { reset(): Promise<void>; read(): Promise<LoopDelay> };
   close(): Promise<void>;
 }
 
@@ -71,6 +76,8 @@ export async function startReflector(
       host,
       port,
       io: core.io,
+      pid: core.proc.pid,
+      loop: { reset: () => core.loopReset(), read: () => core.loopDelay() },
       async admit(groups) {
         const r = await core.join(groups);
         return r.joinUs;
@@ -104,6 +111,7 @@ export async function startReflector(
     impl,
     host,
     port,
+    pid: proc.pid,
     async admit() {
       return undefined;
     },

@@ -18,6 +18,8 @@ export interface SipClientOptions {
   readonly serverPort: number;
   readonly user?: string;
   readonly password?: string;
+  /** Display name in From (quoted); none by default. */
+  readonly displayName?: string;
   /** Algorithms this client can answer, in its own order of preference among what the server offers first. */
   readonly algorithms?: readonly ('MD5' | 'SHA-256')[];
 }
@@ -116,7 +118,7 @@ export class SipUdpClient extends EventEmitter {
     const cseq = method === 'ACK' ? this.#cseq : ++this.#cseq;
     const headers: [string, string][] = [
       ['Via', this.#via(branch)], ['Max-Forwards', '70'],
-      ['From', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
+      ['From', `${this.#displayPart()}<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
       ['To', this.#toHeader + (this.#toTag !== undefined ? `;tag=${this.#toTag}` : '')],
       ['Call-ID', this.callId], ['CSeq', `${cseq} ${method}`],
       ['Contact', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}:${this.#port}>`],
@@ -150,7 +152,7 @@ export class SipUdpClient extends EventEmitter {
     const to = res.headers.get('to') ?? '';
     const headers: [string, string][] = [
       ['Via', this.#via(b)], ['Max-Forwards', '70'],
-      ['From', `<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
+      ['From', `${this.#displayPart()}<sip:${this.#o.user ?? 'client'}@${this.#o.localAddress}>;tag=${this.#fromTag}`],
       ['To', to], ['Call-ID', this.callId], ['CSeq', `${res.cseq.seq} ACK`],
       // The ACK of a 2xx is in-dialog and follows the route set; that of a non-2xx goes where the INVITE went.
       ...(res.status < 300 ? this.#routes() : []),
@@ -182,6 +184,12 @@ export class SipUdpClient extends EventEmitter {
       };
     }
     return undefined;
+  }
+
+  /** `"Name" ` before the From URI, or nothing. */
+  #displayPart(): string {
+    const n = this.#o.displayName;
+    return n === undefined || n === '' ? '' : `"${n.replace(/["\\]/g, '\\$&')}" `;
   }
 
   /** INVITE sip:<session>@server (percent-encoded), answering one challenge. */

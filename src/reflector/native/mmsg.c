@@ -11,6 +11,7 @@
  *
  * JS API:
  *   open(address, port, family 4|6, bufBytes, rxArena: Buffer, rxDesc: Int32Array, onBatch(n)) -> id
+ *       bufBytes: SO_RCVBUF/SO_SNDBUF, with SO_*BUFFORCE first (uncapped when CAP_NET_ADMIN).
  *       rxDesc[RXD*j ..]: length, source port, scope id, a0, a1, a2, a3, flags
  *       (IPv4: a0 = address in host order; IPv6: a0..a3 = the 4 words, each host order;
  *        flags: 1 = IPv6 source, 2 = truncated (longer than SLOT)).
@@ -23,7 +24,8 @@
  *   parseAddr(text, family 4|6, out: Int32Array(5)) -> bool   out = scope, a0..a3
  *       (an IPv4 text for an IPv6 socket becomes ::ffff:a.b.c.d)
  *   addrText(flags, scope, a0, a1, a2, a3) -> string  (the text node:dgram would give)
- *   stats(id) -> [rxCalls, rxPackets, rxTruncated, rxErrors, txCalls, txPackets, txDropFull, txErrors]
+ *   stats(id) -> [rxCalls, rxPackets, rxTruncated, rxErrors, txCalls, txPackets, txDropFull, txErrors,
+ *                 rcvbufBytes, sndbufBytes]  (the last two as getsockopt reports them)
  *   close(id)  idempotent: stops the poll, closes the fd, frees on the handle's close callback.
  */
 #define _GNU_SOURCE
@@ -251,8 +253,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (buf > 0) {
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    /* SO_RCVBUF/SO_SNDBUF are capped at net.core.rmem_max/wmem_max; the *FORCE variants
+     * (CAP_NET_ADMIN, e.g. root) are not, so a root reflector gets the size asked for even
+     * on a host with the small default caps. Without the capability they fail with EPERM and
+     * the capped option applies. The kernel doubles the value for its bookkeeping. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   }
   if (family == 6) {
     int off = 0; /* dual-stack like node:dgram's udp6 without ipv6Only */
@@ -504,10 +512,19 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   int32_t id = 0;
   if (argc >= 1) CHECK(napi_get_value_int32(env, argv[0], &id));
   sock_t *s = find(id);
-  CHECK(napi_create_array_with_length(env, 8, &arr));
+  CHECK(napi_create_array_with_length(env, 10, &arr));
   for (uint32_t i = 0; i < 8; i++) {
     CHECK(napi_create_double(env, s == NULL ? 0 : s->st[i], &v));
     CHECK(napi_set_element(env, arr, i, v));
+  }
+  /* The effective buffer sizes (as getsockopt reports them: twice what was set). */
+  int opts[2] = {SO_RCVBUF, SO_SNDBUF};
+  for (uint32_t i = 0; i < 2; i++) {
+    int val = 0;
+    socklen_t vl = sizeof val;
+    if (s == NULL || getsockopt(s->fd, SOL_SOCKET, opts[i], &val, &vl) != 0) val = 0;
+    CHECK(napi_create_double(env, val, &v));
+    CHECK(napi_set_element(env, arr, 8 + i, v));
   }
   return arr;
 }

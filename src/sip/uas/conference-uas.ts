@@ -122,7 +122,11 @@ export class ConferenceUas implements TransactionUser {
       if (!d.fromSource(src)) { this.#counts.add('in_dialog_wrong_source'); throw NOT_DIALOG_SOURCE(); }
       return true;
     }
-    if (m.method === 'OPTIONS') throw new SipError(200, 'OK', [['Allow', ALLOW], ['Accept', 'application/sdp']]);
+    if (m.method === 'OPTIONS') {
+      // 503 while draining, so that a dispatcher probing with OPTIONS takes this reflector out.
+      if (this.#drainRetryAfterS !== null) throw this.#drainingError();
+      throw new SipError(200, 'OK', [['Allow', ALLOW], ['Accept', 'application/sdp']]);
+    }
     if (m.method === 'INVITE') this.#screenInitialInvite(m, src);
     return true;
   }
@@ -132,6 +136,8 @@ export class ConferenceUas implements TransactionUser {
     const maxFwd = req.headers.get('max-forwards');
     if (maxFwd !== undefined && /^\s*0+\s*$/.test(maxFwd)) throw new SipError(483, 'Too Many Hops');
     if (this.#closing) throw new SipError(503, 'Service Unavailable (shutting down)', [['Retry-After', '30']]);
+    // Draining refuses new sessions before the challenge: a 401 would make the caller retry here, not elsewhere.
+    if (this.#drainRetryAfterS !== null) throw this.#drainingError();
     const ruri = parseSipUri(req.uri);
     if (ruri === undefined) throw new SipError(416, 'Unsupported URI Scheme');
     const name = decodeSessionName(ruri.user);
@@ -242,7 +248,7 @@ export class ConferenceUas implements TransactionUser {
     let participantId: string;
     try {
       participantId = this.#admit(() => this.#core.join({
-        session: name.name, ...(user !== undefined ? { user } : {}), signalingAddress: src.address, mode,
+        session: name.name, ...(user !== undefined ? { user } : {}), ...displayNameOf(req), signalingAddress: src.address, mode,
         streams: neg.streams, label: req.callId.slice(0, 128),
       }));
     } catch (err) {
@@ -399,6 +405,24 @@ export class ConferenceUas implements TransactionUser {
     this.#dialogs.clear();
     this.#pendingAnswers.clear();
   }
+}
+
+/**
+ * The display name of the From header (RFC 3261 §25.1 name-addr: a token sequence or a quoted string
+ * before `<`), unquoted and unescaped, at most 64 characters; none when absent or empty.
+ */
+export function displayNameOf(req: SipRequest): { displayName?: string } {
+  const raw = req.from.raw;
+  const lt = raw.indexOf('<');
+  if (lt <= 0) return {};
+  let name = raw.slice(0, lt).trim();
+  if (name.startsWith('"')) {
+    const end = name.lastIndexOf('"');
+    name = end > 0 ? name.slice(1, end).replace(/\\(.)/g, '$1') : name.slice(1);
+  }
+  // No control characters in logs or on the dashboard.
+  name = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 64);
+  return name === '' ? {} : { displayName: name };
 }
 
 /** Without digest, the user is the From URI's user part (decoded, at most 64 characters). */

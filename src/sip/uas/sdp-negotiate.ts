@@ -2,8 +2,15 @@
  * SDP offer/answer (RFC 3264) for the reflector (SPEC §4), with sdp-transform.
  * The answer points every stream at the shared media ports, keeps the offer's
  * m-line order, accepts the intersection of offered and allowed codecs (the
- * session's codecs first), uses the session's canonical payload types, mirrors
- * directions and rejects streams without a common codec at port 0.
+ * session's codecs first), mirrors directions and rejects streams without a
+ * common codec at port 0.
+ *
+ * Payload-type numbers (RFC 3264 §6.1): the answer uses the offerer's number
+ * for every codec it accepts, so no offered number is ever given to another
+ * codec. Each accepted codec also gets the session's canonical number
+ * (internal: the core maps every participant's numbers through it when it
+ * reflects). telephone-event is answered only at the clock rates of the
+ * accepted audio codecs (RFC 4733 §2.1), or once at 8000 Hz when none matches.
  */
 import net from 'node:net';
 import * as sdpTransform from 'sdp-transform';
@@ -25,11 +32,10 @@ const STATIC_PTS: Readonly<Record<number, { name: string; clockRateHz: number; c
   34: { name: 'H263', clockRateHz: 90000, channels: 1 },
 };
 
-/** Codecs the mixer decodes (SPEC §13), plus telephone-event which it forwards. */
 /**
  * What a `mix` participant may be answered with: the mixer's codecs as NAME/rtp-clock-rate (mono; opus is
  * always opus/48000/2 in SDP, RFC 7587, and is decoded to mono), kept
- * in step with src/mixer/codecs.ts `mixerCodecNames()` by a test; telephone-event is forwarded, not mixed.
+ * in step with src/mixer/codecs.ts `mixerCodecNames()` by a test; telephone-event is regenerated, not mixed.
  */
 export const MIXER_CODECS: readonly string[] = ['PCMU/8000', 'PCMA/8000', 'G722/8000', 'L16/8000', 'L16/16000', 'L16/48000', 'opus/48000'];
 
@@ -177,6 +183,7 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
         ...(c.fmtp !== undefined ? { fmtp: c.fmtp } : {}),
       });
     }
+    if (medium === 'audio') pruneTelephoneEvents(mappings);
     // telephone-event alone carries no media.
     if (!mappings.some((x) => x.name.toLowerCase() !== 'telephone-event')) {
       reject();
@@ -196,9 +203,9 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
       type: medium,
       port,
       protocol,
-      payloads: mappings.map((x) => x.canonicalPt).join(' '),
-      rtp: mappings.map((x) => ({ payload: x.canonicalPt, codec: x.name, rate: x.clockRateHz, ...(x.channels > 1 ? { encoding: x.channels } : {}) })),
-      fmtp: mappings.filter((x) => x.fmtp !== undefined).map((x) => ({ payload: x.canonicalPt, config: x.fmtp ?? '' })),
+      payloads: mappings.map((x) => x.participantPt).join(' '),
+      rtp: mappings.map((x) => ({ payload: x.participantPt, codec: x.name, rate: x.clockRateHz, ...(x.channels > 1 ? { encoding: x.channels } : {}) })),
+      fmtp: mappings.filter((x) => x.fmtp !== undefined).map((x) => ({ payload: x.participantPt, config: x.fmtp ?? '' })),
       rtcp: { port: port + 1 },
       direction: mirror(direction),
     });
@@ -207,7 +214,27 @@ export function negotiate(input: NegotiationInput): NegotiationResult {
   return { ok: true, answer: sdpTransform.write(answer), streams };
 }
 
-/** Our SDP for a re-INVITE without an offer: the current streams offered again (sendrecv). */
+function isTelephoneEvent(c: { name: string }): boolean {
+  return c.name.toLowerCase() === 'telephone-event';
+}
+
+/**
+ * Keeps telephone-event only at the RTP clock rates of the accepted audio codecs (one per rate), or
+ * one at 8000 Hz (else the first) when no rate matches: an offer of telephone-event/48000, /16000
+ * and /8000 beside opus and PCMU is answered with /48000 and /8000.
+ */
+function pruneTelephoneEvents(mappings: CodecMapping[]): void {
+  const events = mappings.filter(isTelephoneEvent);
+  if (events.length <= 1) return;
+  const rates = new Set(mappings.filter((x) => !isTelephoneEvent(x)).map((x) => x.clockRateHz));
+  let keep = events.filter((e) => rates.has(e.clockRateHz));
+  if (keep.length === 0) keep = [events.find((e) => e.clockRateHz === 8000) ?? events[0]];
+  for (let i = mappings.length - 1; i >= 0; i--) {
+    if (isTelephoneEvent(mappings[i]) && !keep.includes(mappings[i])) mappings.splice(i, 1);
+  }
+}
+
+/** Our SDP for a re-INVITE without an offer (RFC 3264 §8: the numbers of the dialog's last answer): the current streams offered again (sendrecv). */
 export function sdpForStreams(input: Omit<NegotiationInput, 'offer' | 'mode' | 'sessionCodecs' | 'audioCodecs' | 'videoCodecs'>, streams: readonly StreamSpec[]): string {
   const ipVer = net.isIPv6(input.publicAddress) ? 6 : 4;
   return sdpTransform.write({
@@ -220,9 +247,9 @@ export function sdpForStreams(input: Omit<NegotiationInput, 'offer' | 'mode' | '
       const port = s.medium === 'audio' ? input.audioPort : input.videoPort;
       return {
         type: s.medium, port, protocol: 'RTP/AVP',
-        payloads: s.codecs.map((c) => c.canonicalPt).join(' '),
-        rtp: s.codecs.map((c) => ({ payload: c.canonicalPt, codec: c.name, rate: c.clockRateHz })),
-        fmtp: s.codecs.filter((c) => c.fmtp !== undefined).map((c) => ({ payload: c.canonicalPt, config: c.fmtp ?? '' })),
+        payloads: s.codecs.map((c) => c.participantPt).join(' '),
+        rtp: s.codecs.map((c) => ({ payload: c.participantPt, codec: c.name, rate: c.clockRateHz, ...(c.channels > 1 ? { encoding: c.channels } : {}) })),
+        fmtp: s.codecs.filter((c) => c.fmtp !== undefined).map((c) => ({ payload: c.participantPt, config: c.fmtp ?? '' })),
         rtcp: { port: port + 1 },
         direction: 'sendrecv' as const,
       };
