@@ -44,6 +44,8 @@ export interface Baresip {
 }
 
 const running = new Set<Baresip>();
+/** Every baresip started since the last stopAllBaresip(): their directories are removed there. */
+const created = new Set<Baresip>();
 
 /** baresip with the codec modules the tests load (g711, g722, opus). */
 export function baresipAvailable(): boolean {
@@ -121,6 +123,7 @@ export function startBaresip(o: BaresipOptions): Baresip {
     },
   };
   running.add(b);
+  created.add(b);
   return b;
 }
 
@@ -130,8 +133,12 @@ export function fileSize(path: string | undefined): number {
   try { return statSync(path).size; } catch { return 0; }
 }
 
+/**
+ * Stops every baresip still running and removes the directory of every one started since the last
+ * call (stop() keeps it, so that a test can read the recording after the phone has hung up).
+ */
 export async function stopAllBaresip(): Promise<void> {
-  const all = [...running];
-  await Promise.all(all.map((b) => b.stop()));
-  for (const b of all) rmSync(b.dir, { recursive: true, force: true });
+  await Promise.all([...running].map((b) => b.stop()));
+  for (const b of created) rmSync(b.dir, { recursive: true, force: true });
+  created.clear();
 }
