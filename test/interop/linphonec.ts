@@ -28,11 +28,22 @@ export interface LinphonecOptions {
   readonly password?: string;
   /** Enabled codecs as "mime/rate", in preference order, e.g. ['opus/48000'] or ['opus/48000', 'speex/16000', 'PCMU/8000']. */
   readonly codecs: readonly string[];
+  /**
+   * Its local SIP/TLS port (the client side: linphonec cannot be a TLS server). The reflector's test
+   * certificate is self-signed, so server verification is off.
+   */
+  readonly sipTlsPort?: number;
+  /** SRTP: mandatory (RTP/SAVP only), optional (SAVP, retries AVP after a 488), none (default). */
+  readonly srtp?: 'mandatory' | 'optional' | 'none';
+  /** Plays this WAV as its microphone and records what it hears to `recordWav` (`soundcard use files`). */
+  readonly playWav?: string;
 }
 
 export interface Linphonec {
   readonly proc: ChildProcess;
   readonly dir: string;
+  /** Where `record` writes what it hears (with `playWav`). */
+  readonly recordWav: string;
   send(command: string): void;
   transcript(): string;
   /** The -l debug log (SIP messages included). */
@@ -62,10 +73,12 @@ export function startLinphonec(o: LinphonecOptions): Linphonec {
   ];
   const lines = [
     '[sip]',
-    `sip_port=${o.sipPort}`, 'sip_tcp_port=0', 'sip_tls_port=0',
+    `sip_port=${o.sipPort}`, 'sip_tcp_port=0', `sip_tls_port=${o.sipTlsPort ?? 0}`,
     `bind_address=${o.address}`, 'use_ipv6=0', 'ipv6_migration_done=1',
     `contact="${o.user}" <sip:${o.user}@${o.address}>`,
     'use_info=0', 'use_rfc2833=1', 'inc_timeout=30', 'guess_hostname=0',
+    `media_encryption=${(o.srtp ?? 'none') === 'none' ? 'none' : 'srtp'}`, `media_encryption_mandatory=${o.srtp === 'mandatory' ? 1 : 0}`,
+    ...(o.sipTlsPort !== undefined ? ['verify_server_certs=0', 'verify_server_cn=0'] : []),
     '[rtp]',
     `bind_address=${o.address}`, `audio_rtp_port=${o.rtpPort}`, 'audio_jitt_comp=60',
     '[sound]', 'echocancellation=0',
@@ -104,9 +117,11 @@ export function startLinphonec(o: LinphonecOptions): Linphonec {
   proc.on('error', (e) => {
     out += `\nspawn error: ${e.message}`;
   });
+  const recordWav = join(dir, 'rec.wav');
   const l: Linphonec = {
     proc,
     dir,
+    recordWav,
     send(command) {
       if (!exited) proc.stdin?.write(`${command}\n`);
     },
@@ -152,6 +167,11 @@ export function startLinphonec(o: LinphonecOptions): Linphonec {
       running.delete(l);
     },
   };
+  if (o.playWav !== undefined) {
+    l.send('soundcard use files');
+    l.send(`play ${o.playWav}`);
+    l.send(`record ${recordWav}`);
+  }
   running.add(l);
   return l;
 }

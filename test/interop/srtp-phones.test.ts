@@ -17,7 +17,7 @@ import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/re
 import { makeTestCert } from '../helpers/tls-cert.js';
 import { waitUntil } from '../helpers/wait.js';
 import { baresipAvailable, fileSize, startBaresip, stopAllBaresip } from './baresip.js';
-import { linphonecAvailable, startLinphonec, stopAllLinphonec } from './linphonec-runner.js';
+import { linphonecAvailable, startLinphonec, stopAllLinphonec } from './linphonec.js';
 import { readWavS16Mono } from '../../tools/lib/media.js';
 import { analyseTone, wavHasTone } from './tone.js';
 
@@ -68,7 +68,7 @@ describe('interop: real phones over SIP/TLS with SRTP (SPEC §15)', function () 
 
   it('linphonec and baresip, both TLS with mandatory SRTP, hear each other\'s tone', async () => {
     const r = await reflector('SRTP required');
-    const lp = startLinphonec({ sipTlsPort: 46261, rtpPort: 46270, user: 'linda', srtp: 'mandatory', playWav: wav(600) });
+    const lp = startLinphonec({ address: '127.0.0.1', sipPort: 0, codecs: ['PCMU/8000'], sipTlsPort: 46261, rtpPort: 46270, user: 'linda', srtp: 'mandatory', playWav: wav(600) });
     await new Promise((res) => setTimeout(res, 1500)); // linphonec needs a moment before its first call
     lp.send(`call ${TLS_URI('secure')}`);
     await lp.waitFor('connected', 20_000);
@@ -92,7 +92,7 @@ describe('interop: real phones over SIP/TLS with SRTP (SPEC §15)', function () 
 
   it('a plain phone (baresip, UDP, RTP/AVP) and an SRTP phone (linphonec, TLS) hear each other', async () => {
     await reflector();
-    const lp = startLinphonec({ sipTlsPort: 46262, rtpPort: 46272, user: 'linda', srtp: 'mandatory', playWav: wav(600) });
+    const lp = startLinphonec({ address: '127.0.0.1', sipPort: 0, codecs: ['PCMU/8000'], sipTlsPort: 46262, rtpPort: 46272, user: 'linda', srtp: 'mandatory', playWav: wav(600) });
     await new Promise((res) => setTimeout(res, 1500));
     lp.send(`call ${TLS_URI('mixed')}`);
     await lp.waitFor('connected', 20_000);
