@@ -90,8 +90,8 @@ export interface Config {
   readonly fileMaxBytes: number;
   readonly fileTtlS: number;
   /** undefined when STATUS_LISTEN is `off`. */
-  readonly statusListen?: { readonly address: string; readonly port: number };
-  readonly adminToken?: string;
+  readonly statusListen?: { readonly address: string; readonly port: number } | undefined;
+  readonly adminToken?: string | undefined;
   readonly logLevel: LogLevel;
   /**
    * From the environment variable REFLECTOR_IO (not a config-file keyword): `auto` (default; batched

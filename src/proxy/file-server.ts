@@ -25,7 +25,7 @@ export interface FileServerOptions {
   readonly host: string;
   /** FILE_TRANSFER_PORT; 0 picks a free port (tests), see `port`. */
   readonly port: number;
-  readonly tunables?: Partial<FileTunables>;
+  readonly tunables?: Partial<FileTunables> | undefined;
   /** Participants' and peers' addresses, preferred by admission (default: none known). */
   readonly known?: KnownSources;
   /** Where refusals are logged (rate-limited); default: nowhere (they are still counted). */

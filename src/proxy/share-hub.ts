@@ -39,7 +39,7 @@ export interface ShareHubOptions {
   readonly host: string;
   readonly serverPorts: PortRange;
   readonly clientPorts: PortRange;
-  readonly tunables?: Partial<ShareTunables>;
+  readonly tunables?: Partial<ShareTunables> | undefined;
   /** Participants' and peers' addresses, preferred by admission (default: none known). */
   readonly known?: KnownSources;
   /** Where refusals are logged (rate-limited); default: nowhere (they are still counted). */

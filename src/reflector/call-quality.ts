@@ -175,10 +175,10 @@ export class StreamQuality {
     }
     const samples: QualitySample[] = [];
     const sent = this.#sampleSent();
-    if (sent !== undefined) samples.push({ direction: 'sent', ...sent, ...(rtt !== undefined ? { rttMs: this.#rttMs } : {}) });
+    if (sent !== undefined) samples.push({ direction: 'sent', ...sent, ...(rtt !== undefined && this.#rttMs !== undefined ? { rttMs: this.#rttMs } : {}) });
     if (this.#received !== undefined && (worstFraction >= 0 || xr !== null)) {
       const r = this.#received;
-      samples.push({ direction: 'received', lossPct: r.lossPct, jitterMs: r.jitterMs, mos: r.mos, ...(rtt !== undefined ? { rttMs: this.#rttMs } : {}) });
+      samples.push({ direction: 'received', lossPct: r.lossPct, jitterMs: r.jitterMs, mos: r.mos, ...(rtt !== undefined && this.#rttMs !== undefined ? { rttMs: this.#rttMs } : {}) });
     }
     this.#updatedAt = Date.now();
     return samples;

@@ -86,7 +86,7 @@ export interface RflxFields {
   /** ms since epoch. */
   timestamp?: bigint;
   /** 16 bytes: first half of HMAC-SHA256 (SPEC §6). */
-  auth?: Buffer;
+  auth?: Buffer | undefined;
   requestId?: number;
   nodeId?: number;
   /** Raw list values; decode with relay-routing.ts. */

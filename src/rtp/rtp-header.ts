@@ -230,7 +230,7 @@ export interface RtpPacketInit {
   csrcs?: readonly number[];
   extensionProfile?: number;
   /** Extension data; its length must be a multiple of 4. Presence sets X. */
-  extensionData?: Uint8Array;
+  extensionData?: Uint8Array | undefined;
   /** Padding octets to append (1–255), the count octet included; sets P. */
   paddingLength?: number;
 }
