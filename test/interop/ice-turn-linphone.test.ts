@@ -127,7 +127,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     // The reflector.
     const conf = join(dir, 'reflector.conf');
     writeFileSync(conf, [
-      'REFLECTOR_ID ice-test', `LISTEN_ADDRESS ${REFLECTOR}`, `PUBLIC_ADDRESS ${REFLECTOR}`, 'STATUS_LISTEN off',
+      'REFLECTOR_ID ice-test', `LISTEN_ADDRESS ${REFLECTOR}`, `PUBLIC_ADDRESS ${REFLECTOR}`, `STATUS_LISTEN ${REFLECTOR}:8080`,
       'LOG_LEVEL debug', `FILE_SPOOL_DIR ${dir}`, 'AUDIO_CODECS PCMU telephone-event', '',
     ].join('\n'));
     const refl = net.spawn(net.inet, process.execPath, [MAIN_JS, '--config', conf], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
@@ -164,6 +164,16 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     if (dir !== '' && process.env.RRICE_KEEP !== undefined) writeFileSync(join(dir, 'reflector.out'), reflectorOut);
     else if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
+
+  /** The reflector's drop counters (GET /api/status), for failure messages: did checks arrive, and why were they dropped? */
+  function reflectorDrops(): string {
+    if (net === null) return '(no net)';
+    try {
+      return net.exec(net.inet, process.execPath, ['-e', `fetch('http://${REFLECTOR}:8080/api/status').then((r)=>r.json()).then((j)=>{console.log(JSON.stringify(j.drops));process.exit(0)},(e)=>{console.log(String(e));process.exit(0)})`]).trim();
+    } catch (err) {
+      return String(err);
+    }
+  }
 
   function phone(session: string, mode: 'reflect' | 'mix', seconds: number): Phone {
     if (net === null) throw new Error('no net');
@@ -212,7 +222,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
   }
 
   /** Runs one call: linphonec calls, then the Internet phone joins; returns what each heard. */
-  async function conference(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string, transport: 'tcp' | 'tls' = 'tcp'): Promise<{ linphoneHears: number; phoneHears: number; nominated: string[]; summary: Record<string, unknown> }> {
+  async function conference(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string, transport: 'tcp' | 'tls' = 'tcp'): Promise<{ linphoneHears: number; phoneHears: number; nominated: string[]; summary: Record<string, unknown>; iceLog: string }> {
     const l = linphone(ns, ip, `lp-${session}`, transport);
     l.send('soundcard use files');
     l.send(`play ${join(dir, 't440.wav')}`);
@@ -257,7 +267,8 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     expect(best?.wav, `the phone received nothing:\n${diag()}`).to.be.a('string');
     const pw = readWavS16Mono(String(best.wav));
     const phoneHears = analyseTone(pw.samples, pw.rateHz, 440).longestRunBlocks;
-    return { linphoneHears, phoneHears, nominated, summary: res.summary };
+    const iceLog = readFileSync(l.logFile, 'utf8').split('\n').filter((x) => /ice|TURN|ICE state/i.test(x)).slice(-60).join('\n');
+    return { linphoneHears, phoneHears, nominated, summary: res.summary, iceLog };
   }
 
   for (const mode of ['reflect', 'mix'] as const) {
@@ -265,7 +276,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
       if (net === null) throw new Error('no net');
       const droppedBefore = net.udpDropped();
       const r = await conference(`turn-${mode}`, mode, 'client', CLIENT_IP);
-      expect(r.nominated.length, `ICE nominated a pair; reflector:\n${reflectorLogs.filter((x) => x.session === `turn-${mode}` && x.level !== 'debug').map((x) => JSON.stringify(x)).join('\n')}`).to.be.greaterThan(0);
+      expect(r.nominated.length, `ICE nominated a pair; reflector:\n${reflectorLogs.filter((x) => x.session === `turn-${mode}` && x.level !== 'debug').map((x) => JSON.stringify(x)).join('\n')}\nreflector drops: ${reflectorDrops()}\nlinphone (ICE/TURN):\n${r.iceLog}`).to.be.greaterThan(0);
       for (const src of r.nominated) expect(src.startsWith(`${TURN}:`), `nominated ${src}, expected the relay ${TURN}`).to.equal(true);
       expect(r.linphoneHears, 'linphonec hears the 1000 Hz phone').to.be.at.least(MIN_RUN_BLOCKS);
       expect(r.phoneHears, 'the phone hears linphonec\'s 440 Hz').to.be.at.least(MIN_RUN_BLOCKS);
