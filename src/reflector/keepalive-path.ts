@@ -4,6 +4,7 @@
  * (STUN binding requests and RFC 6263 RTP keep-alives, SPEC §5). Both may latch.
  */
 import type { RemoteInfo } from 'node:dgram';
+import { rtpSsrc } from '../rtp/packet-class.js';
 import type { DropCounter } from '../runtime/drop-counter.js';
 import type { Attribution } from './attribution.js';
 import type { CoreState } from './core-state.js';
@@ -84,7 +85,7 @@ export class KeepalivePath {
         return;
       }
       // RFC 6263 keep-alive: an RTP packet with an SSRC known for a participant.
-      const ssrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
+      const ssrc = rtpSsrc(buf);
       const medium = flowMedium(index);
       let s = this.#attr.findBySsrc(medium, ssrc, rinfo.address);
       if (s === null) {

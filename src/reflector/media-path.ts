@@ -10,7 +10,9 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { DropCounter } from '../runtime/drop-counter.js';
-import { parseRtpHeader, RtpHeader } from '../rtp/rtp-header.js';
+import { hasRtpFixedHeader, isVersion2, looksLikeStun, rtpPayloadType } from '../rtp/packet-class.js';
+import { looksLikeRtcp } from '../rtp/rtcp-compound.js';
+import { parseRtpHeader, RTP_FIXED_HEADER_SIZE, RtpHeader } from '../rtp/rtp-header.js';
 import type { Medium } from './api.js';
 import type { Attribution } from './attribution.js';
 import { QualityReader, SrLog } from './call-quality.js';
@@ -39,7 +41,6 @@ import { RtcpInspection, RtcpInspector } from './rtcp-inspector.js';
 import type { SessionState, Target } from './session.js';
 import { TelephoneEventConverter } from './telephone-event.js';
 
-const RTP_MIN_SIZE = 12;
 const RTCP_MIN_SIZE = 8;
 
 export class MediaPath {
@@ -109,7 +110,7 @@ export class MediaPath {
 
   injectRelayed(session: string, medium: Medium, rtcp: boolean, packet: Buffer): void {
     try {
-      if (packet.length < (rtcp ? RTCP_MIN_SIZE : RTP_MIN_SIZE) || packet[0] >> 6 !== 2) {
+      if (packet.length < (rtcp ? RTCP_MIN_SIZE : RTP_FIXED_HEADER_SIZE) || !isVersion2(packet)) {
         this.#st.drop(rtcp ? ReflectorDrop.MalformedRtcp : ReflectorDrop.MalformedRtp);
         return;
       }
@@ -128,13 +129,13 @@ export class MediaPath {
   onMedia(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
     try {
       // RFC 7983 §7: a first byte of 0–3 is STUN (ICE connectivity checks, SPEC §16).
-      if (buf.length > 0 && buf[0] < 4) {
+      if (looksLikeStun(buf)) {
         this.#keepalivePath.onIceCheck(flow, buf, rinfo);
         return;
       }
       // RFC 5761 §4: RTCP multiplexed on the RTP port has a second byte of 192–223
       // (RTP payload types 64–95 are not used, so this never misreads RTP).
-      const rtcp = flowIsRtcp(flow) || (buf.length >= 2 && buf[1] >= 192 && buf[1] <= 223);
+      const rtcp = flowIsRtcp(flow) || looksLikeRtcp(buf);
       // A defect found before attribution is final unless the source turns out to be an SRTP
       // stream (SPEC §15): SRTCP is encrypted after 8 bytes and SRTP's last byte is the tag,
       // so those are checked again after decryption.
@@ -160,7 +161,7 @@ export class MediaPath {
           this.#st.drop(ReflectorDrop.OwnSource);
           return;
         }
-        const found = early !== null && (buf.length < 12 || buf[0] >> 6 !== 2) ? null : this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
+        const found = early !== null && !hasRtpFixedHeader(buf) ? null : this.#attr.resolve(flow, rinfo.address, rinfo.port, buf, rtcp);
         if (found === null) {
           if (early !== null) this.#codecDrops.add(early);
           else this.#st.drop(this.#attr.lastDrop);
@@ -267,7 +268,7 @@ export class MediaPath {
     sender: ParticipantState | null,
     inPt: Uint8Array | null,
   ): void {
-    const pt = buf[1] & 0x7f;
+    const pt = rtpPayloadType(buf);
     const canonical = inPt === null ? pt : inPt[pt];
     this.#out.next();
     const sock = this.#st.senders[flow];

@@ -6,6 +6,8 @@
  * cleared per datagram and nothing is allocated unless a recipient needs it.
  */
 import type { DropCounter } from '../runtime/drop-counter.js';
+import { rtpMarkerAndPayloadType, rtpPayloadType } from '../rtp/packet-class.js';
+import { rewriteRtpPayloadType } from '../rtp/rtp-header.js';
 import { SrtpDrop, type SrtpOutbound } from '../srtp/srtp-context.js';
 import type { BatchGroup } from './batched-udp.js';
 import { NO_PT } from './pt-table.js';
@@ -53,14 +55,14 @@ export class OutputCopies {
    * dynamic PT numbers for the same codec.
    */
   withPt(buf: Buffer, pt: number): Buffer {
-    if (pt === NO_PT || pt === (buf[1] & 0x7f)) return buf;
+    if (pt === NO_PT || pt === rtpPayloadType(buf)) return buf;
     if (this.#copyGen[pt] === this.gen) {
       const cached = this.#copyBuf[pt];
       if (cached !== null) return cached;
     }
     const copy = Buffer.allocUnsafe(buf.length);
     buf.copy(copy);
-    copy[1] = (buf[1] & 0x80) | pt;
+    rewriteRtpPayloadType(copy, pt);
     this.#copyGen[pt] = this.gen;
     this.#copyBuf[pt] = copy;
     return copy;
@@ -72,7 +74,7 @@ export class OutputCopies {
    * (the context remembers its last output for this datagram generation).
    */
   protect(ctx: SrtpOutbound, plain: Buffer, rtcp: boolean): Buffer | null {
-    const pt = rtcp ? 256 : plain[1];
+    const pt = rtcp ? 256 : rtpMarkerAndPayloadType(plain);
     if (ctx.cacheGen === this.gen && ctx.cachePt === pt && ctx.cacheOut !== null) return ctx.cacheOut;
     const out = rtcp ? ctx.protectRtcp(plain) : ctx.protectRtp(plain);
     if (out === null) {
