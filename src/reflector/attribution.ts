@@ -12,13 +12,12 @@
  *   3. it is the only participant from that IP still waiting for this flow.
  *   Anything else is dropped with the reason left in `lastDrop`.
  */
+import { rtpSsrc } from '../rtp/packet-class.js';
+import { rtcpSenderSsrc } from '../rtp/rtcp-compound.js';
 import { normalizeIp, SourceMap } from './ip-key.js';
 import { FLOW_COUNT, flowIsRtcp, flowMedium } from './media-kind.js';
 import { MAX_KNOWN_SSRCS, type ParticipantState, type StreamState } from './participant.js';
 import { ReflectorDrop } from './drop-reasons.js';
-
-const RTP_SSRC_OFFSET = 8;
-const RTCP_SSRC_OFFSET = 4;
 
 export class Attribution {
   /** Latched sources by flow. */
@@ -105,7 +104,7 @@ export class Attribution {
     }
     const ipN = normalizeIp(ip);
     // Rule 2: a known SSRC from one of the participant's IPs (or NAT rebinding on the latched IP).
-    const ssrc = readSsrc(buf, rtcpPacket ? RTCP_SSRC_OFFSET : RTP_SSRC_OFFSET);
+    const ssrc = rtcpPacket ? rtcpSenderSsrc(buf) : rtpSsrc(buf);
     let foreign = false;
     if (ssrc >= 0) {
       const cands = this.#bySsrc[medium].get(ssrc);
@@ -253,10 +252,4 @@ function pickBySsrc(cands: readonly StreamState[], rtcp: 0 | 1, ipN: string): St
     found = s;
   }
   return found;
-}
-
-/** The 32-bit word at `offset` of a version-2 packet, or -1. */
-function readSsrc(buf: Buffer, offset: number): number {
-  if (buf.length < offset + 4 || buf[0] >> 6 !== 2) return -1;
-  return ((buf[offset] << 24) | (buf[offset + 1] << 16) | (buf[offset + 2] << 8) | buf[offset + 3]) >>> 0;
 }

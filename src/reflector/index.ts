@@ -3,7 +3,14 @@
  * with createReflectorCore(); everything else reaches it through api.ts.
  *
  * Files of the core, one concept each:
- *   reflector-core.ts  the ReflectorCore/Component: sockets, handlers, fan-out, hooks
+ *   reflector-core.ts  the ReflectorCore/Component: sockets, timers, hooks; composes the pieces below
+ *   core-state.ts      the state the pieces share: maps, source index, senders, hooks, counters
+ *   membership.ts      admission, join, update, leave, liveness expiry
+ *   latching.ts        binding a source to a stream, HOSTS_DENY unlatching, SDES names
+ *   media-path.ts      the hot path: validate → attribute → fan out; sendTo, injectRelayed
+ *   output-copies.ts   per-datagram PT-rewritten, SRTP and stable copies
+ *   keepalive-path.ts  ICE checks on the media ports; the keep-alive ports
+ *   core-observation.ts snapshots, drops and counters
  *   session.ts         a session, its canonical codecs and precomputed recipient lists
  *   participant.ts     a participant and its streams (latched sources, PT tables, counters)
  *   attribution.ts     source → stream lookup and the latching rules

@@ -12,12 +12,11 @@ import {
   stunBindingSuccessSize,
   writeStunBindingSuccess,
 } from '../rtp/stun.js';
+import { hasRtpFixedHeader, looksLikeStun } from '../rtp/packet-class.js';
 import { ipv4ToNumber } from './ip-key.js';
 import { ReflectorDrop } from './drop-reasons.js';
 
 export type KeepaliveKind = 'stun' | 'rtp' | 'other';
-
-const RTP_FIXED_HEADER_SIZE = 12;
 
 export class KeepaliveResponder {
   readonly #msg = new StunMessage();
@@ -29,10 +28,8 @@ export class KeepaliveResponder {
    * version 2 (at least a fixed RTP header), anything else other.
    */
   classify(buf: Buffer): KeepaliveKind {
-    if (buf.length === 0) return 'other';
-    const b0 = buf[0];
-    if (b0 <= 3) return 'stun';
-    if (b0 >> 6 === 2 && buf.length >= RTP_FIXED_HEADER_SIZE) return 'rtp';
+    if (looksLikeStun(buf)) return 'stun';
+    if (hasRtpFixedHeader(buf)) return 'rtp';
     return 'other';
   }
 

@@ -22,6 +22,7 @@
  * press, not the audio hot path. Copies are shared by the recipients of one
  * datagram that want the same payload type and rate.
  */
+import { rewriteRtpPayloadType } from '../rtp/rtp-header.js';
 import { NO_PT } from './pt-table.js';
 import type { CodecMapping } from './api.js';
 
@@ -86,7 +87,7 @@ export function convertTelephoneEvent(buf: Buffer, inRateHz: number, pt: number,
   if (bounds === null || bounds.length < EVENT_BLOCK) return null;
   const out = Buffer.allocUnsafe(buf.length);
   buf.copy(out);
-  out[1] = (buf[1] & 0x80) | (pt & 0x7f);
+  rewriteRtpPayloadType(out, pt);
   if (inRateHz !== outRateHz) {
     out.writeUInt32BE(scaleTimestamp(buf.readUInt32BE(4), inRateHz, outRateHz), 4);
     const blocks = Math.floor(bounds.length / EVENT_BLOCK);
