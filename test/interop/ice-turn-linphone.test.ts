@@ -222,7 +222,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
   }
 
   /** Runs one call: linphonec calls, then the Internet phone joins; returns what each heard. */
-  async function conference(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string, transport: 'tcp' | 'tls' = 'tcp'): Promise<{ linphoneHears: number; phoneHears: number; nominated: string[]; summary: Record<string, unknown>; iceLog: string }> {
+  async function conference(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string, transport: 'tcp' | 'tls' = 'tcp'): Promise<{ linphoneHears: number; phoneHears: number; nominated: string[]; summary: Record<string, unknown>; iceLog: string; clientIceDone: boolean }> {
     const l = linphone(ns, ip, `lp-${session}`, transport);
     l.send('soundcard use files');
     l.send(`play ${join(dir, 't440.wav')}`);
@@ -267,16 +267,32 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     expect(best?.wav, `the phone received nothing:\n${diag()}`).to.be.a('string');
     const pw = readWavS16Mono(String(best.wav));
     const phoneHears = analyseTone(pw.samples, pw.rateHz, 440).longestRunBlocks;
-    const iceLog = readFileSync(l.logFile, 'utf8').split('\n').filter((x) => /ice|TURN|ICE state/i.test(x)).slice(-60).join('\n');
-    return { linphoneHears, phoneHears, nominated, summary: res.summary, iceLog };
+    const lpLog = readFileSync(l.logFile, 'utf8');
+    const iceLog = lpLog.split('\n').filter((x) => /ice|TURN|ICE state/i.test(x)).slice(-60).join('\n');
+    const clientIceDone = /Finished ICE check list \[[^\]]*\] processing successfully/.test(lpLog);
+    return { linphoneHears, phoneHears, nominated, summary: res.summary, iceLog, clientIceDone };
+  }
+
+  /**
+   * conference(), once more (with a fresh linphonec and session) when linphonec's own ICE agent
+   * did not finish its check list and the reflector saw no nomination: linphonec (not the
+   * reflector) gave up, which a loaded machine can make it do. The first try's evidence goes
+   * to stderr. A nomination linphonec says it completed but the reflector did not see fails at
+   * once: that would be ours.
+   */
+  async function conferenceNominated(session: string, mode: 'reflect' | 'mix', ns: 'client' | 'inet', ip: string, transport: 'tcp' | 'tls' = 'tcp'): ReturnType<typeof conference> {
+    const first = await conference(session, mode, ns, ip, transport);
+    if (first.nominated.length > 0 || first.clientIceDone) return first;
+    process.stderr.write(`ice-turn: ${session}: linphonec's ICE did not complete and nothing was nominated; trying once more.\nreflector drops: ${reflectorDrops()}\nlinphone (ICE/TURN):\n${first.iceLog}\n`);
+    return conference(`${session}-again`, mode, ns, ip, transport);
   }
 
   for (const mode of ['reflect', 'mix'] as const) {
     it(`${mode} mode: linphonec (UDP blocked, ICE + TURN/TCP) and an Internet phone hear each other; its stream is latched to the coturn relay address`, async () => {
       if (net === null) throw new Error('no net');
       const droppedBefore = net.udpDropped();
-      const r = await conference(`turn-${mode}`, mode, 'client', CLIENT_IP);
-      expect(r.nominated.length, `ICE nominated a pair; reflector:\n${reflectorLogs.filter((x) => x.session === `turn-${mode}` && x.level !== 'debug').map((x) => JSON.stringify(x)).join('\n')}\nreflector drops: ${reflectorDrops()}\nlinphone (ICE/TURN):\n${r.iceLog}`).to.be.greaterThan(0);
+      const r = await conferenceNominated(`turn-${mode}`, mode, 'client', CLIENT_IP);
+      expect(r.nominated.length, `ICE nominated a pair; reflector:\n${reflectorLogs.filter((x) => String(x.session).startsWith(`turn-${mode}`) && x.level !== 'debug').map((x) => JSON.stringify(x)).join('\n')}\nreflector drops: ${reflectorDrops()}\nlinphone (ICE/TURN):\n${r.iceLog}`).to.be.greaterThan(0);
       for (const src of r.nominated) expect(src.startsWith(`${TURN}:`), `nominated ${src}, expected the relay ${TURN}`).to.equal(true);
       expect(r.linphoneHears, 'linphonec hears the 1000 Hz phone').to.be.at.least(MIN_RUN_BLOCKS);
       expect(r.phoneHears, 'the phone hears linphonec\'s 440 Hz').to.be.at.least(MIN_RUN_BLOCKS);
@@ -286,7 +302,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
   }
 
   it('TURN over TLS (the shipped 5349 listener) works the same way', async () => {
-    const r = await conference('turn-tls', 'reflect', 'client', CLIENT_IP, 'tls');
+    const r = await conferenceNominated('turn-tls', 'reflect', 'client', CLIENT_IP, 'tls');
     expect(r.nominated.length, 'ICE nominated a pair').to.be.greaterThan(0);
     for (const src of r.nominated) expect(src.startsWith(`${TURN}:`), `nominated ${src}, expected the relay ${TURN}`).to.equal(true);
     expect(r.linphoneHears).to.be.at.least(MIN_RUN_BLOCKS);
@@ -294,7 +310,7 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
   });
 
   it('an ICE client with direct UDP is latched to its own host address (no TURN) and works as before', async () => {
-    const r = await conference('turn-direct', 'reflect', 'inet', DIRECT_LINPHONE);
+    const r = await conferenceNominated('turn-direct', 'reflect', 'inet', DIRECT_LINPHONE);
     expect(r.nominated.length, 'ICE nominated a pair').to.be.greaterThan(0);
     for (const src of r.nominated) expect(src.startsWith(`${DIRECT_LINPHONE}:`), `nominated ${src}, expected the host ${DIRECT_LINPHONE}`).to.equal(true);
     expect(r.linphoneHears).to.be.at.least(MIN_RUN_BLOCKS);
