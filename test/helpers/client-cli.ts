@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { xorshift32 } from './prng.js';
 
 export const CLIENT_JS = fileURLToPath(new URL('../../tools/client.js', import.meta.url));
 
@@ -40,13 +41,8 @@ export interface ClientOptions {
 /** A deterministic pseudo-random buffer (xorshift32), so a failure can be reproduced. */
 export function deterministicBytes(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
+  const next = xorshift32(seed >>> 0 || 1);
+  for (let i = 0; i < n; i++) b[i] = next() & 0xff;
   return b;
 }
 
