@@ -1,29 +1,21 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runNode, type NodeRun } from '../helpers/node-process.js';
+import { MAIN_JS } from '../helpers/reflector-process.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-const MAIN_JS = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../../reflector.conf.example', import.meta.url));
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
 /** Runs `node dist/src/main.js ...args` to completion (killed after 15 s). */
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN_JS, ...args], { timeout: 15000, cwd: tmpdir() }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(args: string[]): Promise<NodeRun> {
+  return runNode(MAIN_JS, args, { timeoutMs: 15_000, cwd: tmpdir() });
 }
 
 describe('reflector --check (real process)', () => {
-  let dir = '';
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'cfg-cli-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  const tempDir = useTempDir('cfg-cli-');
 
   it('prints FILE: OK and exits 0 for the shipped example', async () => {
     const r = await run(['--check', '--config', EXAMPLE]);
@@ -32,7 +24,7 @@ describe('reflector --check (real process)', () => {
   });
 
   it('prints every issue as FILE:LINE: KEYWORD: message on stderr and exits 1', async () => {
-    const file = join(dir, 'bad.conf');
+    const file = join(tempDir(), 'bad.conf');
     writeFileSync(file, 'REFLECTOR_ID ok\nAUDIO_PORT 99999\n# x\nLOG_LEVEL loud\nNOT_A_KEYWORD 1\n');
     for (const args of [['--check', '--config', file], ['--check', file]]) {
       const r = await run(args);

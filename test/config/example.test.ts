@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../src/config/defaults.js';
@@ -8,6 +7,7 @@ import { makeTestCert } from '../helpers/tls-cert.js';
 import { checkConfigFile, parseConfigText } from '../../src/config/load.js';
 import { CONFIG_KEYWORDS, REPEATABLE_KEYWORDS } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/types.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 /** The shipped example at the repository root, seen from dist/test/config/. */
 const EXAMPLE = fileURLToPath(new URL('../../../reflector.conf.example', import.meta.url));
@@ -17,9 +17,7 @@ const SHOWN = /^#([A-Z][A-Z0-9_]*)(?=[ \t]|$)/;
 
 describe('reflector.conf.example', () => {
   const text = readFileSync(EXAMPLE, 'utf8');
-  let dir = '';
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'cfg-example-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  const tempDir = useTempDir('cfg-example-');
 
   it('parses with zero issues', () => {
     expect(checkConfigFile(EXAMPLE)).to.deep.equal([]);
@@ -41,16 +39,16 @@ describe('reflector.conf.example', () => {
   });
 
   it('every #KEYWORD line is valid once uncommented, and shows the real default', () => {
-    const users = join(dir, 'users');
+    const users = join(tempDir(), 'users');
     writeFileSync(users, 'dave pw\n');
-    const tls = makeTestCert(dir);
+    const tls = makeTestCert(tempDir());
     const uncommented = text.split('\n')
       .map((l) => (SHOWN.test(l) ? l.slice(1) : l))
       .map((l) => (l.startsWith('SIP_USERS_FILE ') ? `SIP_USERS_FILE ${users}` : l))
       // TLS files: a test-only certificate made now, since the example's paths do not exist here.
       .map((l) => (l.startsWith('TLS_CERT ') ? `TLS_CERT ${tls.cert}` : l.startsWith('TLS_KEY ') ? `TLS_KEY ${tls.key}` : l))
       .join('\n');
-    const { config, issues } = parseConfigText(uncommented, join(dir, 'reflector.conf'));
+    const { config, issues } = parseConfigText(uncommented, join(tempDir(), 'reflector.conf'));
     expect(issues).to.deep.equal([]);
     const c = config as Config;
     const d = defaultConfig();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, firstExternalIpv4, reflectorIoFromEnv } from '../../src/config/defaults.js';
@@ -7,6 +7,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import { CONFIG_KEYWORDS } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/types.js';
 import { makeTestCert } from '../helpers/tls-cert.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const MD5_HA1 = '0123456789abcdef0123456789abcdef';
 const SHA_HA1 = 'ab'.repeat(32);
@@ -125,13 +126,12 @@ function isDeepFrozen(v: unknown): boolean {
 }
 
 describe('config keywords', () => {
-  let dir = '';
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cfg-kw-'));
-    writeFileSync(join(dir, 'users'), '# users\ndave pw\n');
-    makeTestCert(dir);
+  const tempDir = useTempDir('cfg-kw-', {
+    setup: (dir) => {
+      writeFileSync(join(dir, 'users'), '# users\ndave pw\n');
+      makeTestCert(dir);
+    },
   });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
 
   /** EXPECTED as seen from a file in `dir`. */
   const expectedIn = (d: string): Config => ({
@@ -145,11 +145,11 @@ describe('config keywords', () => {
   });
 
   it('parses every keyword into the typed Config', () => {
-    expect(parseOk(FULL, join(dir, 'reflector.conf'))).to.deep.equal(expectedIn(dir));
+    expect(parseOk(FULL, join(tempDir(), 'reflector.conf'))).to.deep.equal(expectedIn(tempDir()));
   });
 
   it('returns a deep-frozen object', () => {
-    const config = parseOk(FULL, join(dir, 'reflector.conf'));
+    const config = parseOk(FULL, join(tempDir(), 'reflector.conf'));
     expect(isDeepFrozen(config)).to.equal(true);
     expect(() => { (config.peers[0] as { address: string }).address = 'x'; }).to.throw(TypeError);
     expect(() => { (config.sipUsers as unknown[]).push({}); }).to.throw(TypeError);

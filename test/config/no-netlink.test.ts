@@ -1,25 +1,21 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseConfigText, resolveConfig } from '../../src/config/load.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 /** The CommonJS view of node:os; assigning to it and syncing changes what ESM importers see. */
 const os = createRequire(import.meta.url)('node:os') as { networkInterfaces: () => unknown };
 
 describe('config where interfaces cannot be listed (systemd without AF_NETLINK)', () => {
   const original = os.networkInterfaces;
-  let dir = '';
+  const tempDir = useTempDir('cfg-nonl-');
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cfg-nonl-'));
     os.networkInterfaces = () => { throw new Error('A system error occurred: uv_interface_addresses returned Unknown system error 97'); };
     syncBuiltinESMExports();
   });
   afterEach(() => {
     os.networkInterfaces = original;
     syncBuiltinESMExports();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('parseConfigText still parses: a specific LISTEN_ADDRESS is the PUBLIC_ADDRESS', () => {
@@ -29,7 +25,7 @@ describe('config where interfaces cannot be listed (systemd without AF_NETLINK)'
   });
 
   it('resolveConfig without a file falls back to 127.0.0.1 as PUBLIC_ADDRESS instead of throwing', () => {
-    const config = resolveConfig(undefined, dir);
+    const config = resolveConfig(undefined, tempDir());
     expect(config.listenAddress).to.equal('0.0.0.0');
     expect(config.publicAddress).to.equal('127.0.0.1');
   });

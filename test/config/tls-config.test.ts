@@ -1,20 +1,20 @@
 /** SIP over TLS and SRTP keywords (SPEC §15): SIP_TLS_PORT, TLS_CERT, TLS_KEY, SRTP, `tls` in SIP_TRANSPORTS. */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load.js';
 import { makeTestCert } from '../helpers/tls-cert.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 describe('config: TLS and SRTP keywords', () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cfg-tls-'));
-    makeTestCert(dir);
-    makeTestCert(dir, 'other', '127.0.0.1', 'other');
+  const tempDir = useTempDir('cfg-tls-', {
+    scope: 'all',
+    setup: (dir) => {
+      makeTestCert(dir);
+      makeTestCert(dir, 'other', '127.0.0.1', 'other');
+    },
   });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
-  const parse = (text: string) => parseConfigText(text, join(dir, 'reflector.conf'));
+  const parse = (text: string) => parseConfigText(text, join(tempDir(), 'reflector.conf'));
 
   it('adds tls to the default transports when TLS_CERT is set, with SIP_TLS_PORT 5061 and SRTP optional by default', () => {
     const { config, issues } = parse('TLS_CERT tls-cert.pem\nTLS_KEY tls-key.pem\n');
@@ -22,7 +22,7 @@ describe('config: TLS and SRTP keywords', () => {
     expect(config?.sipTransports).to.deep.equal(['udp', 'tcp', 'tls']);
     expect(config?.sipTlsPort).to.equal(5061);
     expect(config?.srtp).to.equal('optional');
-    expect(config?.tlsCert).to.equal(join(dir, 'tls-cert.pem'));
+    expect(config?.tlsCert).to.equal(join(tempDir(), 'tls-cert.pem'));
     const plain = parse('# none\n').config;
     expect(plain?.sipTransports).to.deep.equal(['udp', 'tcp']);
     expect(plain?.srtp).to.equal('optional');
@@ -33,15 +33,15 @@ describe('config: TLS and SRTP keywords', () => {
     expect(config).to.equal(null);
     expect(issues).to.have.length(1);
     expect(issues[0]).to.include({ line: 2, keyword: 'TLS_CERT' });
-    expect(issues[0].message).to.include(join(dir, 'nope.pem'));
+    expect(issues[0].message).to.include(join(tempDir(), 'nope.pem'));
   });
 
   it('a key that is not the certificate\'s, or not PEM, is an error on TLS_KEY naming the file', () => {
     const wrong = parse('TLS_CERT tls-cert.pem\nTLS_KEY other-key.pem\n').issues;
     expect(wrong).to.have.length(1);
     expect(wrong[0]).to.include({ line: 2, keyword: 'TLS_KEY' });
-    expect(wrong[0].message).to.include(join(dir, 'other-key.pem'));
-    writeFileSync(join(dir, 'garbage.pem'), 'not a pem\n');
+    expect(wrong[0].message).to.include(join(tempDir(), 'other-key.pem'));
+    writeFileSync(join(tempDir(), 'garbage.pem'), 'not a pem\n');
     const garbage = parse('TLS_CERT garbage.pem\nTLS_KEY tls-key.pem\n').issues;
     expect(garbage[0]).to.include({ line: 1, keyword: 'TLS_CERT' });
   });

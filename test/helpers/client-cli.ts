@@ -3,9 +3,11 @@
  * for integration tests: progress events from its stderr JSON lines, the JSON
  * summary from its stdout, all waits bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { JsonLines, spawnNode } from './node-process.js';
+import { xorshift32 } from './prng.js';
 
 export const CLIENT_JS = fileURLToPath(new URL('../../tools/client.js', import.meta.url));
 
@@ -40,13 +42,8 @@ export interface ClientOptions {
 /** A deterministic pseudo-random buffer (xorshift32), so a failure can be reproduced. */
 export function deterministicBytes(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
+  const next = xorshift32(seed >>> 0 || 1);
+  for (let i = 0; i < n; i++) b[i] = next() & 0xff;
   return b;
 }
 
@@ -63,29 +60,16 @@ export function bounded<T>(p: Promise<T>, timeoutMs: number, what: string, outpu
 export function startClient(o: ClientOptions): ClientProcess {
   const argv = [CLIENT_JS, '--server', `${o.server}:5060`, '--session', o.session, '--local', o.local,
     '--timeout', String(o.stepTimeoutS), ...o.args];
-  const proc = spawn(o.netns !== undefined ? 'ip' : process.execPath,
-    o.netns !== undefined ? ['netns', 'exec', o.netns, process.execPath, ...argv] : argv, { cwd: o.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawnNode(argv, o.netns, { cwd: o.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  let partial = '';
-  const events: Record<string, unknown>[] = [];
-  const waiters = new Set<{ pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }>();
+  const events = new JsonLines();
   proc.stdout?.setEncoding('utf8');
   proc.stderr?.setEncoding('utf8');
   proc.stdout?.on('data', (c: string) => { if (stdout.length < 1_000_000) stdout += c; });
   proc.stderr?.on('data', (c: string) => {
     if (stderr.length < 1_000_000) stderr += c;
-    partial += c;
-    for (let nl = partial.indexOf('\n'); nl >= 0; nl = partial.indexOf('\n')) {
-      const line = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      let e: unknown;
-      try { e = JSON.parse(line); } catch { continue; }
-      if (typeof e !== 'object' || e === null) continue;
-      const rec = e as Record<string, unknown>;
-      events.push(rec);
-      for (const w of [...waiters]) if (w.pred(rec)) { waiters.delete(w); w.resolve(rec); }
-    }
+    events.push(c);
   });
   const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code))); // close: stdout fully read
   const output = (): string => `stdout: ${stdout}\nstderr: ${stderr}`;
@@ -93,11 +77,7 @@ export function startClient(o: ClientOptions): ClientProcess {
     proc,
     output,
     event(pred, timeoutMs = o.waitMs) {
-      const seen = events.find(pred);
-      if (seen !== undefined) return Promise.resolve(seen);
-      let w: { pred: typeof pred; resolve: (e: Record<string, unknown>) => void } | undefined;
-      const p = new Promise<Record<string, unknown>>((resolve) => { w = { pred, resolve }; waiters.add(w); });
-      return bounded(p, timeoutMs, 'client progress event', output).finally(() => { if (w !== undefined) waiters.delete(w); });
+      return events.waitFor(pred, timeoutMs, () => `client progress event not within ${timeoutMs} ms; output:\n${output().slice(-3000)}`);
     },
     async done(timeoutMs = o.waitMs) {
       const code = await bounded(exited, timeoutMs, 'client exit', output);
@@ -107,4 +87,12 @@ export function startClient(o: ClientOptions): ClientProcess {
       return { code, summary };
     },
   };
+}
+
+/** SIGKILLs every child still running, waits until each has exited, and empties `children`. */
+export async function killChildren(children: ChildProcess[]): Promise<void> {
+  const running = children.splice(0).filter((c) => c.exitCode === null && c.signalCode === null);
+  const exits = running.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
+  for (const c of running) c.kill('SIGKILL');
+  await Promise.all(exits);
 }

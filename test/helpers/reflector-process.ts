@@ -3,11 +3,12 @@
  * integration and interop tests, waits for its `ready` log line, and keeps its
  * output so that a failing test can show it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { JsonLines, spawnNode } from './node-process.js';
+import { makeTempDir, removeDir } from './temp-dir.js';
 
 /** dist/src/main.js, resolved from dist/test/helpers/. */
 export const MAIN_JS = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -47,43 +48,20 @@ export interface StartOptions {
 }
 
 export async function startReflector(opts: StartOptions): Promise<ReflectorProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'rtp-reflector-test-'));
+  const dir = makeTempDir('rtp-reflector-test-');
   const configFile = join(dir, 'reflector.conf');
   writeFileSync(configFile, opts.config);
-  const argv = [MAIN_JS, '--config', configFile, ...(opts.extraArgs ?? [])];
-  // `ip netns exec` execs the command, so proc.pid is the reflector itself and signals reach it.
-  const proc = spawn(opts.netns !== undefined ? 'ip' : process.execPath,
-    opts.netns !== undefined ? ['netns', 'exec', opts.netns, process.execPath, ...argv] : argv, {
+  const proc = spawnNode([MAIN_JS, '--config', configFile, ...(opts.extraArgs ?? [])], opts.netns, {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: LogRecord[] = [];
+  const lines = new JsonLines<LogRecord>();
   let text = '';
-  let partial = '';
-  const waiters = new Set<{ pred: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }>();
   proc.stdout?.setEncoding('utf8');
   proc.stderr?.setEncoding('utf8');
   proc.stdout?.on('data', (chunk: string) => {
     if (text.length < 4_000_000) text += chunk;
-    partial += chunk;
-    let nl = partial.indexOf('\n');
-    while (nl >= 0) {
-      const line = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      nl = partial.indexOf('\n');
-      let rec: LogRecord;
-      try {
-        const parsed: unknown = JSON.parse(line);
-        if (typeof parsed !== 'object' || parsed === null) continue;
-        rec = parsed as LogRecord;
-      } catch {
-        continue;
-      }
-      logs.push(rec);
-      for (const w of [...waiters]) {
-        if (w.pred(rec)) { waiters.delete(w); w.resolve(rec); }
-      }
-    }
+    lines.push(chunk);
   });
   proc.stderr?.on('data', (chunk: string) => { if (text.length < 4_000_000) text += chunk; });
   let exitCode: number | null | undefined;
@@ -96,22 +74,10 @@ export async function startReflector(opts: StartOptions): Promise<ReflectorProce
     proc,
     configFile,
     dir,
-    logs,
+    logs: lines.records,
     output: () => text,
     waitForLog(pred, timeoutMs = 10_000) {
-      const found = logs.find(pred);
-      if (found) return Promise.resolve(found);
-      return new Promise<LogRecord>((resolve, reject) => {
-        const w = {
-          pred,
-          resolve: (r: LogRecord) => { clearTimeout(timer); resolve(r); },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(w);
-          reject(new Error(`log line not seen within ${timeoutMs} ms; output:\n${text.slice(-4000)}`));
-        }, timeoutMs);
-        waiters.add(w);
-      });
+      return lines.waitFor(pred, timeoutMs, () => `log line not seen within ${timeoutMs} ms; output:\n${text.slice(-4000)}`);
     },
     writeConfig(t: string) { writeFileSync(configFile, t); },
     signal(sig) { if (exitCode === undefined) proc.kill(sig); },
@@ -125,7 +91,7 @@ export async function startReflector(opts: StartOptions): Promise<ReflectorProce
           await exitPromise;
           clearTimeout(killTimer);
         }
-        rmSync(dir, { recursive: true, force: true });
+        removeDir(dir);
       }
       return exitPromise;
     },
@@ -144,13 +110,32 @@ export async function startReflector(opts: StartOptions): Promise<ReflectorProce
   return handle;
 }
 
-/** A config text with every port on `address` (a loopback address of the test's own) and status off. */
-export function baseConfig(address: string, extra = ''): string {
+/**
+ * Stops every process in `procs` (emptying the array), one after the other; when
+ * the test failed, first writes each one's config file name and output tail to stderr.
+ */
+export async function stopReflectors(procs: ReflectorProcess[], failed: boolean, tailChars = 4000): Promise<void> {
+  for (const p of procs.splice(0)) {
+    if (failed) process.stderr.write(`--- reflector ${p.configFile} output:\n${p.output().slice(-tailChars)}\n`);
+    await p.stop();
+  }
+}
+
+export interface BaseConfigOptions {
+  /** STATUS_LISTEN on `address` at this port instead of off. */
+  readonly statusPort?: number;
+}
+
+/**
+ * A config text with every port on `address` (a loopback address of the test's own),
+ * status off unless `opts.statusPort` is given, and `extra` lines at the end.
+ */
+export function baseConfig(address: string, extra = '', opts: BaseConfigOptions = {}): string {
   return [
     `REFLECTOR_ID test-${address}`,
     `LISTEN_ADDRESS ${address}`,
     `PUBLIC_ADDRESS ${address}`,
-    'STATUS_LISTEN off',
+    opts.statusPort !== undefined ? `STATUS_LISTEN ${address}:${opts.statusPort}` : 'STATUS_LISTEN off',
     'LOG_LEVEL debug',
     extra,
   ].join('\n') + '\n';

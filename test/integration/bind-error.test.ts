@@ -3,30 +3,19 @@
  * (on stderr and in the start_failed log line), instead of a bare EADDRINUSE.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runNode, type NodeRun } from '../helpers/node-process.js';
 import { baseConfig, MAIN_JS } from '../helpers/reflector-process.js';
+import { withTempDir } from '../helpers/temp-dir.js';
 
-function run(config: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'bind-'));
-  const file = join(dir, 'reflector.conf');
-  writeFileSync(file, config);
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN_JS, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => p.kill('SIGKILL'), 15_000);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ code, stderr, stdout });
-    });
+function run(config: string): Promise<NodeRun> {
+  return withTempDir('bind-', (dir) => {
+    const file = join(dir, 'reflector.conf');
+    writeFileSync(file, config);
+    return runNode(MAIN_JS, ['--config', file], { timeoutMs: 15_000 });
   });
 }
 
@@ -54,16 +43,14 @@ describe('start-up bind errors name the keyword to change', function () {
     for (const h of held.splice(0)) await new Promise<void>((resolve) => h.close(() => resolve()));
   });
 
-  for (const [what, ip, hold, keyword, extra] of [
-    ['the audio port', '127.0.80.70', () => udp('127.0.80.70', 5567), 'AUDIO_PORT', ''],
-    ['the SIP port', '127.0.80.71', () => udp('127.0.80.71', 5060), 'SIP_PORT', ''],
-    ['the status port', '127.0.80.72', () => tcp('127.0.80.72', 8080), 'STATUS_LISTEN', 'STATUS_LISTEN 127.0.80.72:8080\n'],
+  for (const [what, ip, hold, keyword, statusPort] of [
+    ['the audio port', '127.0.80.70', () => udp('127.0.80.70', 5567), 'AUDIO_PORT', undefined],
+    ['the SIP port', '127.0.80.71', () => udp('127.0.80.71', 5060), 'SIP_PORT', undefined],
+    ['the status port', '127.0.80.72', () => tcp('127.0.80.72', 8080), 'STATUS_LISTEN', 8080],
   ] as const) {
     it(`${what} in use: exit 1, "${keyword}" and the config file named`, async () => {
       held.push(await hold());
-      let config = baseConfig(ip);
-      if (extra !== '') config = config.replace('STATUS_LISTEN off\n', extra);
-      const r = await run(config);
+      const r = await run(baseConfig(ip, '', statusPort !== undefined ? { statusPort } : {}));
       expect(r.code, r.stderr + r.stdout).to.equal(1);
       expect(r.stderr).to.match(new RegExp(`EADDRINUSE[^\\n]*change ${keyword} .*reflector\\.conf`));
       const failed = r.stdout.split('\n').filter((l) => l.includes('"start_failed"')).map((l) => JSON.parse(l) as { hint?: string });

@@ -6,20 +6,17 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAIN_JS } from '../helpers/reflector-process.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 describe('cli: reflector --check and start-up', function () {
   this.timeout(20_000);
-  let dir: string;
-
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'rtp-reflector-cli-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  const tempDir = useTempDir('rtp-reflector-cli-');
 
   it('--check reports three mistakes with their line numbers and exits 1', () => {
-    const file = join(dir, 'bad.conf');
+    const file = join(tempDir(), 'bad.conf');
     writeFileSync(file, [
       '# a file with three mistakes',
       'LISTEN_ADDRESS 127.0.0.9',
@@ -38,7 +35,7 @@ describe('cli: reflector --check and start-up', function () {
   });
 
   it('--check accepts a valid file and exits 0', () => {
-    const file = join(dir, 'good.conf');
+    const file = join(tempDir(), 'good.conf');
     writeFileSync(file, 'LISTEN_ADDRESS 127.0.0.9\nSIP_AUTH on\nSIP_USER alice secret\nREFLECTOR_INTERCONNECTION 127.0.0.10 5564\n');
     const r = spawnSync(process.execPath, [MAIN_JS, '--config', file, '--check'], { encoding: 'utf8', timeout: 10_000 });
     expect(r.status, r.stderr).to.equal(0);
@@ -53,7 +50,7 @@ describe('cli: reflector --check and start-up', function () {
 
   it('starts on built-in defaults with no configuration file and exits 0 on SIGTERM', async () => {
     // cwd is an empty directory: no ./reflector.conf, so every key takes its built-in default.
-    const proc = spawn(process.execPath, [MAIN_JS], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [MAIN_JS], { cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
     proc.stderr.setEncoding('utf8').on('data', (c: string) => { out += c; });

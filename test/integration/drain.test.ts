@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { closeMembers, heardFrom, joinMember, type Member } from '../helpers/conference-member.js';
-import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
+import { baseConfig, startReflector, stopReflectors, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const R = '127.0.50.40';
@@ -20,11 +20,7 @@ describe('integration: draining before a stop (DRAIN_TIMEOUT)', function () {
 
   afterEach(async function () {
     await closeMembers(members);
-    const failed = this.currentTest?.state === 'failed';
-    for (const p of procs.splice(0)) {
-      if (failed) process.stderr.write(`--- reflector output:\n${p.output().slice(-4000)}\n`);
-      await p.stop();
-    }
+    await stopReflectors(procs, this.currentTest?.state === 'failed');
   });
 
   it('with no call in progress, SIGTERM leaves at once', async () => {

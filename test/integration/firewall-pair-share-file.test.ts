@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { bounded, deterministicBytes, sha256, startClient, type ClientProcess } from '../helpers/client-cli.js';
+import { bounded, deterministicBytes, killChildren, sha256, startClient, type ClientProcess } from '../helpers/client-cli.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 
 const R2 = '127.0.12.2';
@@ -60,7 +60,7 @@ describe('firewall pair: share and file transfer across two real reflector proce
   let r2: ReflectorProcess | undefined;
   let r1: ReflectorProcess | undefined;
   let dir = '';
-  let children: ChildProcess[] = [];
+  const children: ChildProcess[] = [];
 
   const reflectorOutput = (): string =>
     `--- R2 (${R2}) ---\n${(r2?.output() ?? '').slice(-6000)}\n--- R1 (${R1}) ---\n${(r1?.output() ?? '').slice(-6000)}`;
@@ -77,7 +77,7 @@ describe('firewall pair: share and file transfer across two real reflector proce
       `FILE_SPOOL_DIR ${spool}`,
       'APPSHARE_SERVER_PORTS 47200-47219',
       'APPSHARE_CLIENT_PORTS 47220-47239',
-    ].join('\n')).replace('STATUS_LISTEN off', `STATUS_LISTEN ${address}:8080`);
+    ].join('\n'), { statusPort: 8080 });
   }
 
   beforeEach(async () => {
@@ -92,11 +92,7 @@ describe('firewall pair: share and file transfer across two real reflector proce
   });
 
   afterEach(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null
-      ? new Promise<void>((resolve) => c.once('exit', () => resolve()))
-      : Promise.resolve())));
-    children = [];
+    await killChildren(children);
     await r2?.stop();
     await r1?.stop();
     r2 = undefined;

@@ -12,14 +12,13 @@
  */
 import { expect } from 'chai';
 import { closeMembers, heardFrom, joinMember, rtcpFrom, type Member } from '../helpers/conference-member.js';
-import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
+import { baseConfig, startReflector, stopReflectors, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
 
 interface PeerJson { key: string; up: boolean; relayPacketsIn: number; relayPacketsOut: number }
 
 function config(address: string, peers: readonly string[]): string {
-  return baseConfig(address, peers.map((p) => `REFLECTOR_INTERCONNECTION ${p} 5564`).join('\n'))
-    .replace('STATUS_LISTEN off', `STATUS_LISTEN ${address}:8080`);
+  return baseConfig(address, peers.map((p) => `REFLECTOR_INTERCONNECTION ${p} 5564`).join('\n'), { statusPort: 8080 });
 }
 
 async function peers(address: string): Promise<PeerJson[]> {
@@ -37,11 +36,7 @@ describe('integration: reflector interconnection with real processes', function 
 
   afterEach(async function () {
     await closeMembers(members);
-    const failed = this.currentTest?.state === 'failed';
-    for (const p of procs.splice(0)) {
-      if (failed) process.stderr.write(`--- ${p.configFile}:\n${p.output().slice(-4000)}\n`);
-      await p.stop();
-    }
+    await stopReflectors(procs, this.currentTest?.state === 'failed');
   });
 
   async function join(reflector: string, local: string, session: string): Promise<Member> {

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnNode } from '../helpers/node-process.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NS = `phones-readme-${process.pid}`;
@@ -65,7 +66,7 @@ describe('README: the file-transfer example works as written', function () {
     writeFileSync(join(dir, 'slides.pdf'), slides);
 
     // The reflector on built-in defaults (no config file in the directory), as `npm start` runs it.
-    const proc = spawn('ip', ['netns', 'exec', NS, process.execPath, join(ROOT, 'dist', 'src', 'main.js')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawnNode([join(ROOT, 'dist', 'src', 'main.js')], NS, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     reflector = proc;
     let log = '';
     await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { killAllSipp, runSipp, sippAvailable } from '../interop/sipp.js';
 import { closeMembers, heardFrom, joinMember as join, type Member } from '../helpers/conference-member.js';
-import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
+import { baseConfig, startReflector, stopReflectors, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const R1 = '127.0.8.1';
@@ -23,11 +23,7 @@ describe('integration: reload and shutdown of a real reflector', function () {
   afterEach(async function () {
     killAllSipp();
     await closeMembers(members);
-    const failed = this.currentTest?.state === 'failed';
-    for (const p of procs.splice(0)) {
-      if (failed) process.stderr.write(`--- reflector ${p.configFile} output:\n${p.output().slice(-6000)}\n`);
-      await p.stop();
-    }
+    await stopReflectors(procs, this.currentTest?.state === 'failed', 6000);
   });
 
   it('keeps a call flowing across SIGHUP, admits a newly added user, and rejects a broken file as a whole', async () => {

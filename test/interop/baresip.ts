@@ -11,6 +11,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { watchChild } from './watched-child.js';
 
 export interface BaresipOptions {
   /** SIP port on 127.0.0.1; baresip also binds port+1 (TLS). */
@@ -82,29 +83,14 @@ export function startBaresip(o: BaresipOptions): Baresip {
   writeFileSync(join(dir, 'accounts'),
     `<sip:${o.user}@${o.domain}>${auth};regint=0;answermode=manual;audio_codecs=${codecs}${o.accountParams ?? ''}\n`);
   const proc = spawn('stdbuf', ['-oL', 'baresip', '-4', '-f', dir, '-e', `/dial ${o.dial}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const listeners = new Set<() => void>();
-  const onData = (c: Buffer): void => {
-    if (out.length < 500_000) out += c.toString('utf8');
-    for (const l of [...listeners]) l();
-  };
-  proc.stdout?.on('data', onData);
-  proc.stderr?.on('data', onData);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => { proc.on('close', () => { exited = true; for (const l of [...listeners]) l(); resolve(); }); });
-  proc.on('error', (e) => { out += `\nspawn error: ${e.message}`; });
+  const child = watchChild(proc, 500_000);
   const b: Baresip = {
     proc, dir,
-    output: () => out,
-    waitFor(text, timeoutMs) {
-      return new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (out.includes(text)) { done(); resolve(); } else if (exited) { done(); reject(new Error(`baresip exited before "${text}":\n${out}`)); }
-        };
-        const t = setTimeout(() => { done(); reject(new Error(`timed out waiting for "${text}":\n${out}`)); }, timeoutMs);
-        const done = (): void => { clearTimeout(t); listeners.delete(check); };
-        listeners.add(check);
-        check();
+    output: () => child.text(),
+    async waitFor(text, timeoutMs) {
+      await child.waitFor((out) => (out.includes(text) ? true : undefined), timeoutMs, {
+        exited: () => `baresip exited before "${text}":\n${child.text()}`,
+        timeout: () => `timed out waiting for "${text}":\n${child.text()}`,
       });
     },
     decodedWav() {
@@ -113,12 +99,7 @@ export function startBaresip(o: BaresipOptions): Baresip {
     },
     recordedBytes: () => fileSize(b.decodedWav()),
     async stop() {
-      if (!exited && proc.pid !== undefined) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => { if (!exited) proc.kill('SIGKILL'); }, 3000);
-        await exit;
-        clearTimeout(t);
-      }
+      await child.stop([[0, 'SIGTERM'], [3000, 'SIGKILL']]);
       running.delete(b);
     },
   };

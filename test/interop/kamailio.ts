@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SipUdpClient } from '../../tools/lib/sip-client.js';
+import { watchChild } from './watched-child.js';
 
 /** deploy/kamailio/kamailio.cfg of the source tree (not copied to dist). */
 export const KAMAILIO_CFG = fileURLToPath(new URL('../../../deploy/kamailio/kamailio.cfg', import.meta.url));
@@ -66,31 +67,15 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
     ...defines.flatMap((d) => ['-A', d]),
   ];
   const proc = spawn('kamailio', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const listeners = new Set<() => void>();
-  const onData = (c: Buffer): void => {
-    if (out.length < 2_000_000) out += c.toString('utf8');
-    for (const l of [...listeners]) l();
-  };
-  proc.stdout?.on('data', onData);
-  proc.stderr?.on('data', onData);
-  proc.on('error', (e) => { out += `\nspawn error: ${e.message}`; });
-  let exited = false;
-  const exit = new Promise<void>((resolve) => { proc.on('close', () => { exited = true; for (const l of [...listeners]) l(); resolve(); }); });
+  const child = watchChild(proc, 2_000_000);
   let stopped = false;
   const k: Kamailio = {
     proc, dir,
-    output: () => `kamailio ${args.join(' ')}\n${out.slice(-20_000)}`,
+    output: () => `kamailio ${args.join(' ')}\n${child.text().slice(-20_000)}`,
     waitForOutput(re, timeoutMs) {
-      return new Promise<string>((resolve, reject) => {
-        const check = (): void => {
-          const m = out.split('\n').find((l) => re.test(l));
-          if (m !== undefined) { done(); resolve(m); } else if (exited) { done(); reject(new Error(`kamailio exited before ${re}:\n${k.output()}`)); }
-        };
-        const t = setTimeout(() => { done(); reject(new Error(`kamailio: ${re} not within ${timeoutMs} ms:\n${k.output()}`)); }, timeoutMs);
-        const done = (): void => { clearTimeout(t); listeners.delete(check); };
-        listeners.add(check);
-        check();
+      return child.waitFor((out) => out.split('\n').find((l) => re.test(l)), timeoutMs, {
+        exited: () => `kamailio exited before ${re}:\n${k.output()}`,
+        timeout: () => `kamailio: ${re} not within ${timeoutMs} ms:\n${k.output()}`,
       });
     },
     dispatcherList() {
@@ -108,12 +93,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (!exited && proc.pid !== undefined) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => { if (!exited) proc.kill('SIGKILL'); }, 3000);
-        await exit;
-        clearTimeout(t);
-      }
+      await child.stop([[0, 'SIGTERM'], [3000, 'SIGKILL']]);
       running.delete(k);
       rmSync(dir, { recursive: true, force: true });
     },
@@ -129,7 +109,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
       if (res.status === 200) break;
       throw new Error(`OPTIONS to kamailio answered ${res.status}`);
     } catch (err) {
-      if (exited || Date.now() > deadline) {
+      if (child.exited() || Date.now() > deadline) {
         await k.stop();
         throw new Error(`kamailio did not come up (${err instanceof Error ? err.message : String(err)}):\n${k.output()}`);
       }

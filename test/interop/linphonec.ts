@@ -10,6 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { watchChild } from './watched-child.js';
 
 /** The audio codecs linphonec 5.1 knows, as its config lists them (mime, rate, channels). */
 const KNOWN_CODECS: readonly [string, number, number][] = [
@@ -97,73 +98,30 @@ export function startLinphonec(o: LinphonecOptions): Linphonec {
     env: { ...process.env, HOME: home },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let out = '';
-  const listeners = new Set<() => void>();
-  const onData = (c: Buffer): void => {
-    if (out.length < 500_000) out += c.toString('utf8');
-    for (const l of [...listeners]) l();
-  };
-  proc.stdout?.on('data', onData);
-  proc.stderr?.on('data', onData);
+  const child = watchChild(proc, 500_000);
   proc.stdin?.on('error', () => undefined);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    proc.on('close', () => {
-      exited = true;
-      for (const l of [...listeners]) l();
-      resolve();
-    });
-  });
-  proc.on('error', (e) => {
-    out += `\nspawn error: ${e.message}`;
-  });
   const recordWav = join(dir, 'rec.wav');
   const l: Linphonec = {
     proc,
     dir,
     recordWav,
     send(command) {
-      if (!exited) proc.stdin?.write(`${command}\n`);
+      if (!child.exited()) proc.stdin?.write(`${command}\n`);
     },
-    transcript: () => out,
+    transcript: () => child.text(),
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
-    waitFor(text, timeoutMs) {
-      return new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (out.includes(text)) {
-            done();
-            resolve();
-          } else if (exited) {
-            done();
-            reject(new Error(`linphonec exited before "${text}":\n${out.slice(-3000)}`));
-          }
-        };
-        const t = setTimeout(() => {
-          done();
-          reject(new Error(`timed out waiting for "${text}" from linphonec:\n${out.slice(-3000)}`));
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(t);
-          listeners.delete(check);
-        };
-        listeners.add(check);
-        check();
+    async waitFor(text, timeoutMs) {
+      await child.waitFor((out) => (out.includes(text) ? true : undefined), timeoutMs, {
+        exited: () => `linphonec exited before "${text}":\n${child.text().slice(-3000)}`,
+        timeout: () => `timed out waiting for "${text}" from linphonec:\n${child.text().slice(-3000)}`,
       });
     },
     async stop() {
-      if (!exited && proc.pid !== undefined) {
+      if (!child.exited() && proc.pid !== undefined) {
         l.send('terminate');
         l.send('quit');
-        const term = setTimeout(() => {
-          if (!exited) proc.kill('SIGTERM');
-        }, 3000);
-        const kill = setTimeout(() => {
-          if (!exited) proc.kill('SIGKILL');
-        }, 6000);
-        await exit;
-        clearTimeout(term);
-        clearTimeout(kill);
       }
+      await child.stop([[3000, 'SIGTERM'], [6000, 'SIGKILL']]);
       running.delete(l);
     },
   };

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { FrameKind, JitterBuffer, JitterDrop, type FrameDecoder } from '../../src/mixer/jitter-buffer.js';
+import { xorshift32 } from '../helpers/prng.js';
 
 const FRAME = 160; // 20 ms at 8 kHz
 
@@ -26,15 +27,8 @@ function payloadFor(seq: number): Uint8Array {
 
 /** Deterministic uniform [0, 1). */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 0x100000000;
 }
 
 function makeBuffer(decoder = new MarkerDecoder()): JitterBuffer {

@@ -8,6 +8,7 @@ import { findMixerCodec, type FrameEncoder, type MixerCodec } from '../../src/mi
 import { G722Decoder } from '../../src/mixer/g722.js';
 import { MixerSession, newMixerCounters, type MixerCounters } from '../../src/mixer/mixer-session.js';
 import { sine, toneAmplitude } from './signals.js';
+import { minstd } from '../helpers/prng.js';
 
 const PCMU = findMixerCodec('PCMU', 8000)!;
 const PCMA = findMixerCodec('pcma', 8000)!;
@@ -52,7 +53,7 @@ class Talker {
 }
 
 function makeSession(sent: Sent[], counters: MixerCounters = newMixerCounters(), drops = new DropCounter()): MixerSession {
-  let seed = 7;
+  const random = minstd(7);
   return new MixerSession('s', {
     transport: {
       send: (id, rtcp, packet) => {
@@ -63,7 +64,7 @@ function makeSession(sent: Sent[], counters: MixerCounters = newMixerCounters(),
     counters,
     drops,
     cname: 'mixer@test',
-    random: () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff),
+    random,
   });
 }
 
@@ -144,8 +145,7 @@ describe('mixer/mixer-session', () => {
     const session = makeSession(sent);
     const a = new Talker('A', 0xa5a5, PCMU, 0, 1000);
     session.setOutput({ participantId: 'L', codec: PCMU, payloadType: 0 });
-    let seed = 12345;
-    const rnd = (): number => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff);
+    const rnd = minstd(12345);
     const frames = 500;
     let held: Buffer | null = null;
     let lost = 0;

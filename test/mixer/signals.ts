@@ -1,4 +1,5 @@
 /** Deterministic test signals for the mixer tests (no randomness between runs). */
+import { xorshift32 } from '../helpers/prng.js';
 
 /** A sine of `freqHz` at `rateHz`, `amplitude` peak, starting at phase 0. */
 export function sine(freqHz: number, amplitude: number, samples: number, rateHz: number): Int16Array {
@@ -10,15 +11,8 @@ export function sine(freqHz: number, amplitude: number, samples: number, rateHz:
 /** Deterministic white noise (xorshift32), uniform in ±amplitude. */
 export function noise(amplitude: number, samples: number, seed = 0x12345678): Int16Array {
   const out = new Int16Array(samples);
-  let s = seed >>> 0;
-  for (let i = 0; i < samples; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = Math.round(((s / 0xffffffff) * 2 - 1) * amplitude);
-  }
+  const next = xorshift32(seed);
+  for (let i = 0; i < samples; i++) out[i] = Math.round(((next() / 0xffffffff) * 2 - 1) * amplitude);
   return out;
 }
 

@@ -122,7 +122,7 @@ describe('call quality from RTCP (loss, jitter, RTT, MOS) in /api/sessions, /met
   });
 
   it('a client with known loss and jitter: figures per direction, histograms by direction, quality in participant_left', async () => {
-    refl = await startReflector({ config: baseConfig(IP).replace('STATUS_LISTEN off', `STATUS_LISTEN ${IP}:${STATUS}`) });
+    refl = await startReflector({ config: baseConfig(IP, '', { statusPort: STATUS }) });
     const join = async (local: string, user: string, ssrc: number): Promise<{ rtp: TestUdp; rtcp: TestUdp; sip: SipUdpClient }> => {
       const rtp = await bindUdp(local);
       const rtcp = await bindUdp(local);

@@ -8,14 +8,12 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { startClient, type ClientProcess } from '../helpers/client-cli.js';
+import type { Browser } from 'playwright-core';
+import { killChildren, startClient, type ClientProcess } from '../helpers/client-cli.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
+import { ARTIFACTS, CHROMIUM, launchChromium } from './harness.js';
 
 const IP = '127.0.80.90';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 describe('ops: dashboard at phone width with shares, files and their events', function () {
   this.timeout(90_000);
@@ -27,7 +25,7 @@ describe('ops: dashboard at phone width with shares, files and their events', fu
   afterEach(async () => {
     await browser?.close();
     browser = undefined;
-    for (const c of clients.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+    await killChildren(clients.splice(0).map((c) => c.proc));
     await refl?.stop();
     refl = null;
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
@@ -37,7 +35,7 @@ describe('ops: dashboard at phone width with shares, files and their events', fu
     expect(existsSync(CHROMIUM), `${CHROMIUM} is required (Debian package chromium)`).to.equal(true);
     dir = mkdtempSync(join(tmpdir(), 'dashphone-'));
     writeFileSync(join(dir, 'minutes.txt'), 'x'.repeat(50_000));
-    refl = await startReflector({ config: baseConfig(IP).replace('STATUS_LISTEN off', `STATUS_LISTEN ${IP}:8080`) });
+    refl = await startReflector({ config: baseConfig(IP, '', { statusPort: 8080 }) });
     const common = { server: IP, session: 'phone demo', cwd: dir, waitMs: 30_000, stepTimeoutS: 30 };
     // A viewer-to-be that stays, so the session (and the file) lives on.
     const stay = startClient({ ...common, local: '127.0.80.91', args: ['--name', 'Stayer', '--duration', '60'] });
@@ -51,11 +49,7 @@ describe('ops: dashboard at phone width with shares, files and their events', fu
     const sent = await sender.done(30_000);
     expect(sent.code, JSON.stringify(sent.summary)).to.equal(0);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     await page.goto(`http://${IP}:8080/`);
     await page.locator('[data-session="phone demo"] tr[data-participant]').first().waitFor({ timeout: 10_000 });

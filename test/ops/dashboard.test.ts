@@ -6,32 +6,15 @@
  */
 import { expect } from 'chai';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createSocket, type Socket } from 'node:dgram';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { defaultConfig } from '../../src/config/defaults.js';
-import { createOps, type Ops } from '../../src/ops/index.js';
-import type { ReflectorCore } from '../../src/reflector/api.js';
-import { createReflectorCore } from '../../src/reflector/index.js';
-import type { Component } from '../../src/runtime/component.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import type { Socket } from 'node:dgram';
+import type { Browser } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM, bindSocket, joinPcmu, launchChromium, opsConfig, startOpsStack, type OpsStack } from './harness.js';
 
 const ADDR = '127.0.5.2';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
-
-function bind(address: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, address, () => { s.off('error', reject); resolve(s); });
-  });
-}
 
 describe('ops: dashboard in headless Chromium', function () {
   this.timeout(60_000);
-  let core: ReflectorCore & Component;
-  let ops: Ops;
+  let stack: OpsStack | undefined;
   let browser: Browser | undefined;
   const sockets: Socket[] = [];
 
@@ -43,36 +26,23 @@ describe('ops: dashboard in headless Chromium', function () {
     await browser?.close();
     browser = undefined;
     for (const s of sockets.splice(0)) s.close();
-    await ops?.close();
-    await core?.close();
+    await stack?.close();
+    stack = undefined;
   });
 
   it('shows a live session with its participants and updates when one leaves', async () => {
-    const config = { ...defaultConfig(), listenAddress: ADDR, publicAddress: ADDR, statusListen: { address: ADDR, port: 0 }, peers: [] };
-    core = createReflectorCore({ config, logger: silentLogger() });
-    await core.start();
-    ops = createOps({ config, logger: silentLogger(), core, interconnect: null, sip: null, proxy: null, mixer: null, pollMs: 200 });
-    await ops.start();
-    const port = ops.address()?.port;
+    stack = await startOpsStack(opsConfig(ADDR), { pollMs: 200 });
+    const { core, base } = stack;
     const ids: string[] = [];
     for (const [i, user] of ['alice', 'bob', 'carol'].entries()) {
-      const s = await bind(`127.0.5.${20 + i}`);
+      const s = await bindSocket(`127.0.5.${20 + i}`);
       sockets.push(s);
-      const { address, port: p } = s.address();
-      ids.push(core.join({
-        session: 'dashboard demo', user, signalingAddress: address, mode: 'reflect',
-        streams: [{ medium: 'audio', address, rtpPort: p, rtcpPort: p + 1, direction: 'sendrecv', ssrcs: [],
-          codecs: [{ canonicalPt: 0, participantPt: 0, name: 'PCMU', clockRateHz: 8000, channels: 1 }] }],
-      }));
+      ids.push(joinPcmu(core, 'dashboard demo', user, s));
     }
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-    await page.goto(`http://${ADDR}:${port}/`);
+    await page.goto(`${base}/`);
     const session = page.locator('[data-session="dashboard demo"]');
     await session.waitFor({ timeout: 10_000 });
     await page.locator(`[data-participant="${ids[2]}"]`).waitFor({ timeout: 10_000 });

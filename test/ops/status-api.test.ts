@@ -3,27 +3,16 @@
  * ops server in-process, two participants on real UDP sockets (127.0.5.x).
  */
 import { expect } from 'chai';
-import { createSocket, type Socket } from 'node:dgram';
-import { defaultConfig } from '../../src/config/defaults.js';
+import type { Socket } from 'node:dgram';
 import type { Config } from '../../src/config/types.js';
-import { createOps, type Ops } from '../../src/ops/index.js';
+import type { Ops } from '../../src/ops/index.js';
 import type { ReflectorCore } from '../../src/reflector/api.js';
-import { createReflectorCore } from '../../src/reflector/index.js';
-import type { Component } from '../../src/runtime/component.js';
-import { silentLogger } from '../../src/runtime/logger.js';
 import { parsePrometheusText, promValue } from '../helpers/prom-text.js';
 import { waitUntil } from '../helpers/wait.js';
+import { bindSocket, joinPcmu, opsConfig, startOpsStack, type OpsStack } from './harness.js';
 
 const ADDR = '127.0.5.1';
 const TOKEN = 'test-admin-token';
-
-function bind(address: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, address, () => { s.off('error', reject); resolve(s); });
-  });
-}
 
 function rtp(seq: number, ssrc: number): Buffer {
   const b = Buffer.alloc(12 + 160, 0xff);
@@ -38,7 +27,8 @@ interface SessionJson {
 
 describe('ops: status API and metrics', function () {
   let config: Config;
-  let core: ReflectorCore & Component;
+  let stack: OpsStack;
+  let core: ReflectorCore;
   let ops: Ops;
   let a: Socket;
   let b: Socket;
@@ -47,32 +37,19 @@ describe('ops: status API and metrics', function () {
   let sender: NodeJS.Timeout | undefined;
 
   beforeEach(async () => {
-    config = { ...defaultConfig(), listenAddress: ADDR, publicAddress: ADDR, statusListen: { address: ADDR, port: 0 }, adminToken: TOKEN, peers: [] };
-    core = createReflectorCore({ config, logger: silentLogger() });
-    await core.start();
-    ops = createOps({ config, logger: silentLogger(), core, interconnect: null, sip: null, proxy: null, mixer: null, pollMs: 50 });
-    await ops.start();
-    const addr = ops.address();
-    if (!addr) throw new Error('status server did not bind');
-    base = `http://${ADDR}:${addr.port}`;
-    a = await bind('127.0.5.11');
-    b = await bind('127.0.5.12');
-    ids = [a, b].map((s, i) => {
-      const { address, port } = s.address();
-      return core.join({
-        session: 'ops weekly', user: i === 0 ? 'alice' : 'bob', signalingAddress: address, mode: 'reflect',
-        streams: [{ medium: 'audio', address, rtpPort: port, rtcpPort: port + 1, direction: 'sendrecv', ssrcs: [],
-          codecs: [{ canonicalPt: 0, participantPt: 0, name: 'PCMU', clockRateHz: 8000, channels: 1 }] }],
-      });
-    });
+    config = opsConfig(ADDR, { adminToken: TOKEN });
+    stack = await startOpsStack(config, { pollMs: 50 });
+    ({ core, ops, base } = stack);
+    a = await bindSocket('127.0.5.11');
+    b = await bindSocket('127.0.5.12');
+    ids = [a, b].map((s, i) => joinPcmu(core, 'ops weekly', i === 0 ? 'alice' : 'bob', s));
   });
 
   afterEach(async () => {
     if (sender) clearInterval(sender);
     sender = undefined;
     a.close(); b.close();
-    await ops.close();
-    await core.close();
+    await stack.close();
   });
 
   function startSending(): void {

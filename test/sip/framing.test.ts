@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { FrameDrop, StreamFramer, contentLengthOf, frameDatagram, type Frame } from '../../src/sip/transport/framing.js';
 import { MAX_SIP_MESSAGE_BYTES, SipParseDrop, parseSipMessage, parseVia } from '../../src/sip/message.js';
+import { lcg31 } from '../helpers/prng.js';
 
 const OPTIONS = (id: string, body = ''): string => [
   'OPTIONS sip:127.0.2.1 SIP/2.0',
@@ -109,8 +110,7 @@ describe('sip/message: typed parse over drachtio-srf', () => {
     expect(parseVia('garbage')).to.equal(undefined);
   });
   it('never throws on random text', () => {
-    let seed = 1;
-    const rnd = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+    const rnd = lcg31(1);
     const alphabet = 'INVITE SIP/2.0 sip:@;=,:<>"\r\n\tViaFromToCSeqCall-ID0123456789';
     for (let i = 0; i < 2000; i++) {
       let s = '';

@@ -4,30 +4,15 @@
  * and join times.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runNode } from '../helpers/node-process.js';
 import { baseConfig, MAIN_JS, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
+import { withTempDir } from '../helpers/temp-dir.js';
 
 const TOOLS = fileURLToPath(new URL('../../tools/', import.meta.url));
 const PKG = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
-
-function run(script: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('commands: --help, --version; loadgen --server through SIP', function () {
   this.timeout(90_000);
@@ -46,12 +31,12 @@ describe('commands: --help, --version; loadgen --server through SIP', function (
   ];
   for (const [name, script] of commands) {
     it(`${name} --help and --version`, async () => {
-      const help = await run(script, ['--help']);
+      const help = await runNode(script, ['--help']);
       expect(help.code, help.stderr).to.equal(0);
       expect(help.stdout).to.match(/^usage: /m);
       expect(help.stdout).to.include('--version');
       expect(help.stdout + help.stderr).to.not.match(/SPEC/);
-      const version = await run(script, ['--version']);
+      const version = await runNode(script, ['--version']);
       expect(version.code, version.stderr).to.equal(0);
       expect(version.stdout.trim()).to.equal(`${name} ${PKG.version}`);
     });
@@ -61,23 +46,20 @@ describe('commands: --help, --version; loadgen --server through SIP', function (
     const root = fileURLToPath(new URL('../../../', import.meta.url));
     const files = ['README.md', 'reflector.conf.example', ...readdirSync(`${root}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
     for (const f of files) expect(readFileSync(`${root}${f}`, 'utf8'), f).to.not.match(/\bSPEC\b/);
-    const dir = mkdtempSync(join(tmpdir(), 'nospec-'));
-    try {
+    await withTempDir('nospec-', async (dir) => {
       writeFileSync(join(dir, 'r.conf'), 'AUDIO_PROT 5566\n');
-      const r = await run(MAIN_JS, ['--check', join(dir, 'r.conf')]);
+      const r = await runNode(MAIN_JS, ['--check', join(dir, 'r.conf')]);
       expect(r.code).to.equal(1);
       expect(r.stderr).to.match(/unknown keyword; expected one of the keywords listed in reflector\.conf\.example/);
       expect(r.stderr).to.include('did you mean AUDIO_PORT?');
       expect(r.stderr).to.not.match(/SPEC/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('loadgen --server HOST loads a running reflector through SIP with digest: loss, latency and join times', async () => {
     const ip = '127.0.80.80';
     refl = await startReflector({ config: baseConfig(ip, 'SIP_AUTH on\nSIP_REALM phones\nSIP_USER load secret-1\n') });
-    const r = await run(`${TOOLS}loadgen.js`, ['--server', ip, '--user', 'load', '--password', 'secret-1', '--bind', '127.0.80.81',
+    const r = await runNode(`${TOOLS}loadgen.js`, ['--server', ip, '--user', 'load', '--password', 'secret-1', '--bind', '127.0.80.81',
       '--sessions', '2', '--parties', '3', '--rate', '25', '--duration', '1', '--warmup', '0.2']);
     expect(r.code, r.stderr).to.equal(0);
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
@@ -94,7 +76,7 @@ describe('commands: --help, --version; loadgen --server through SIP', function (
     await refl.waitForLog((x) => x.event === 'participant_left' && x.reason === 'bye', 5000);
     expect(refl.logs.filter((x) => x.event === 'participant_joined')).to.have.length(6);
     // A wrong password: every join fails with 401/403, reported, not hidden.
-    const bad = await run(`${TOOLS}loadgen.js`, ['--server', ip, '--user', 'load', '--password', 'wrong', '--bind', '127.0.80.82',
+    const bad = await runNode(`${TOOLS}loadgen.js`, ['--server', ip, '--user', 'load', '--password', 'wrong', '--bind', '127.0.80.82',
       '--sessions', '1', '--parties', '2', '--duration', '0.5', '--warmup', '0.1']);
     const badLine = JSON.parse(bad.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
     expect(badLine.join_failed).to.equal(2);

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { CLIENT_JS, bounded, deterministicBytes, sha256, startClient, type ClientProcess } from '../helpers/client-cli.js';
+import { CLIENT_JS, bounded, deterministicBytes, killChildren, sha256, startClient, type ClientProcess } from '../helpers/client-cli.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 
 const REFLECTOR = '127.0.11.2';
@@ -19,7 +19,7 @@ describe('tools/client share and file transfer (real reflector, built CLI)', fun
   this.timeout(90_000);
   let reflector: ReflectorProcess | undefined;
   let dir = '';
-  let children: ChildProcess[] = [];
+  const children: ChildProcess[] = [];
 
   function client(local: string, session: string, args: string[]): ClientProcess {
     const c = startClient({ server: REFLECTOR, local, session, args, cwd: dir, waitMs: WAIT_MS, stepTimeoutS: 20 });
@@ -42,11 +42,7 @@ describe('tools/client share and file transfer (real reflector, built CLI)', fun
   });
 
   afterEach(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null
-      ? new Promise<void>((resolve) => c.once('exit', () => resolve()))
-      : Promise.resolve())));
-    children = [];
+    await killChildren(children);
     await reflector?.stop();
     reflector = undefined;
     rmSync(dir, { recursive: true, force: true });
