@@ -102,8 +102,10 @@ describe('firewall pair in namespaces: Internet faults on the fw1 link (issue 10
       expect(g.code, getter.output()).to.equal(0);
       expect(g.summary.getFile).to.include({ bytes: data.length, sha256: sha256(data), verified: true });
       await sleep(6000);
-      const out1 = await relayOut('r1');
+      // R2's count window [in0, in1] lies inside R1's [out0, out1] (reads in that order), so media
+      // still flowing between the status reads can only raise the figure, never make it negative.
       const in1 = await relayIn('r2');
+      const out1 = await relayOut('r1');
       const loss = 1 - (in1 - in0) / (out1 - out0);
       measured.push(`loss R1→R2 ${(loss * 100).toFixed(1)} % of ${out1 - out0} relay datagrams`);
       expect(out1 - out0).to.be.greaterThan(200);
