@@ -6,7 +6,7 @@
  * every peer gets a HELLO with the new ROUTES and sessions are announced again.
  */
 import { randomInt } from 'node:crypto';
-import type { InterconnectContext } from './context.js';
+import type { AnnouncingPart, InterconnectContext } from './context.js';
 import { EMPTY_STATE, LocalSession, type StateFor } from './local-session.js';
 import type { Peer } from './peer.js';
 import { computeRoutes, routesFor, sameRoutes } from './routing.js';
@@ -14,7 +14,7 @@ import { rebuildTargets, stateFor } from './session-state.js';
 import { MISSED_REFRESHES } from './timing.js';
 
 /** SESSION_STATE to peers, and the routes (see the file comment). */
-export class Announcing {
+export class Announcing implements AnnouncingPart {
   readonly #c: InterconnectContext;
   readonly #dirty = new Set<string>();
   #flushHandle: NodeJS.Immediate | undefined;

@@ -6,7 +6,7 @@
 import { encodeJoins, encodeOrigins, encodeRoutes } from '../rtp/relay-routing.js';
 import { encodeRflx } from '../rtp/rflx.js';
 import { RflxSubtype, type RflxFields, type RflxMessage } from '../rtp/rflx-types.js';
-import type { InterconnectContext } from './context.js';
+import { nextBootEpoch, type ControlPart, type InterconnectContext } from './context.js';
 import { InterconnectDrop } from './drop-reasons.js';
 import type { LocalSession, StateFor } from './local-session.js';
 import type { Peer } from './peer.js';
@@ -14,17 +14,8 @@ import type { Peer } from './peer.js';
 /** The largest SEQ (u32). */
 const SEQ_MAX = 0xffff_ffff;
 
-let lastBootEpoch = 0n;
-/** ms since epoch at start, strictly increasing within a process (tests restart instances quickly). */
-export function nextBootEpoch(): bigint {
-  let epoch = BigInt(Date.now());
-  if (epoch <= lastBootEpoch) epoch = lastBootEpoch + 1n;
-  lastBootEpoch = epoch;
-  return epoch;
-}
-
 /** Control packets to peers (see the file comment). */
-export class ControlOut {
+export class ControlOut implements ControlPart {
   readonly #c: InterconnectContext;
   /**
    * SEQ of our control packets: one counter for all peers, so it increases per peer too.

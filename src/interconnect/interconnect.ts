@@ -37,8 +37,12 @@ import { RflxSubtype, type RflxFields } from '../rtp/rflx-types.js';
 import type { Component } from '../runtime/component.js';
 import type { Logger } from '../runtime/logger.js';
 import type { InterconnectLink, PeerSnapshot } from './api.js';
+import { Announcing } from './announcing.js';
 import { InterconnectContext } from './context.js';
+import { ControlOut } from './control-out.js';
 import { EMPTY_STATE } from './local-session.js';
+import { PeersSockets } from './peers-sockets.js';
+import { Receiving } from './receiving.js';
 import { legacyCount, originCount } from './session-state.js';
 import { CLOSE_FLUSH_MS, DEFAULT_TIMING, type InterconnectTiming } from './timing.js';
 
@@ -69,7 +73,7 @@ export class InterconnectImpl implements Interconnect {
   constructor(deps: InterconnectDeps) {
     this.#c = new InterconnectContext({
       config: deps.config, logger: deps.logger, core: deps.core, timing: { ...DEFAULT_TIMING, ...deps.timing },
-    });
+    }, (c) => ({ receiving: new Receiving(c), announcing: new Announcing(c), control: new ControlOut(c), peerSet: new PeersSockets(c) }));
     this.events = this.#c.events;
     this.#core = deps.core;
     this.#logger = deps.logger;

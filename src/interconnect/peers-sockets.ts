@@ -4,14 +4,14 @@
  * no peer uses any more is retired and closed once the last COUNT 0 to its peers has left.
  */
 import type { PeerConfig } from '../config/types.js';
-import type { InterconnectContext } from './context.js';
+import type { InterconnectContext, PeerSetPart } from './context.js';
 import { EMPTY_STATE } from './local-session.js';
 import { Peer, peerKey } from './peer.js';
 import { RelaySocketPair } from './relay-socket-pair.js';
 import { CLOSE_FLUSH_MS } from './timing.js';
 
 /** The peer set and its socket pairs (see the file comment). */
-export class PeersSockets {
+export class PeersSockets implements PeerSetPart {
   readonly #c: InterconnectContext;
 
   constructor(c: InterconnectContext) {

@@ -10,7 +10,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
-import type { Medium, ReflectorCore, RelayPort } from '../reflector/api.js';
+import type { Medium, ReflectorCore } from '../reflector/api.js';
 import {
   RELAY_SHIM3_SIZE,
   RELAY_SHIM3_TAG_SIZE,
@@ -21,7 +21,7 @@ import {
   parseRelayShim,
 } from '../rtp/relay-shim.js';
 import { RflxSubtype } from '../rtp/rflx-types.js';
-import type { InterconnectContext } from './context.js';
+import type { InterconnectContext, ReceivingPart } from './context.js';
 import { readControl } from './control-in.js';
 import { InterconnectDrop } from './drop-reasons.js';
 import { DupVerdict, DupWindow } from './dup-window.js';
@@ -39,7 +39,7 @@ const EMPTY_ROUTES: ReadonlyMap<number, number> = new Map();
 const EMPTY_JOINS: ReadonlySet<number> = new Set();
 
 /** Datagrams from peers, and the core's RelayPort (see the file comment). */
-export class Receiving implements RelayPort {
+export class Receiving implements ReceivingPart {
   readonly #c: InterconnectContext;
   readonly #sessions: Map<string, LocalSession>;
   readonly #sender: RelaySender;
