@@ -68,15 +68,8 @@ export function rtpPacket(seq: number, tag: string): Buffer {
   return p;
 }
 
-/** A minimal RTCP RR (no report blocks). */
-export function rtcpPacket(ssrc: number): Buffer {
-  const p = Buffer.alloc(8);
-  p[0] = 0x80;
-  p[1] = 201;
-  p.writeUInt16BE(1, 2);
-  p.writeUInt32BE(ssrc, 4);
-  return p;
-}
+/** A minimal RTCP RR (no report blocks): the reflector fixture's. */
+export { rtcpRr as rtcpPacket } from '../reflector/fixture.js';
 
 export function peerSnap(node: TestNode, peer: TestNode) {
   const s = node.link.peers().find((p) => p.key === peer.key);
