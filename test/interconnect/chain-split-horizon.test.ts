@@ -6,20 +6,15 @@
  */
 import { expect } from 'chai';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, ip, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { ip, peerSnap, rtpPacket, useTestNodes } from './harness.js';
 
 describe('interconnect: a chain of three reflectors', () => {
-  let nodes: TestNode[] = [];
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-  });
+  const t = useTestNodes();
 
   it('relays through the middle reflector and never back to the sender', async () => {
-    const left = await startNode(ip(2), [ip(3)]);
-    const mid = await startNode(ip(3), [ip(2), ip(4)]);
-    const right = await startNode(ip(4), [ip(3)]);
-    nodes = [left, mid, right];
+    const left = await t.start(ip(2), [ip(3)]);
+    const mid = await t.start(ip(3), [ip(2), ip(4)]);
+    const right = await t.start(ip(4), [ip(3)]);
     left.core.addParticipant('chain');
     left.core.addParticipant('chain');
     right.core.addParticipant('chain');
@@ -48,14 +43,13 @@ describe('interconnect: a chain of three reflectors', () => {
     expect(peerSnap(mid, left).relayPacketsOut).to.equal(1);
     expect(peerSnap(mid, right).relayPacketsOut).to.equal(1);
     expect(peerSnap(mid, left).relayPacketsIn).to.equal(1);
-    for (const n of nodes) expect(n.link.drops()).to.deep.equal({});
+    for (const n of [left, mid, right]) expect(n.link.drops()).to.deep.equal({});
   });
 
   it('stops relaying into a branch whose last participant left', async () => {
-    const left = await startNode(ip(2), [ip(3)]);
-    const mid = await startNode(ip(3), [ip(2), ip(4)]);
-    const right = await startNode(ip(4), [ip(3)]);
-    nodes = [left, mid, right];
+    const left = await t.start(ip(2), [ip(3)]);
+    const mid = await t.start(ip(3), [ip(2), ip(4)]);
+    const right = await t.start(ip(4), [ip(3)]);
     left.core.addParticipant('c2');
     const r = right.core.addParticipant('c2');
     await waitUntil(() => left.link.peersWithParticipants('c2').length === 1, 5000, 'left relays');

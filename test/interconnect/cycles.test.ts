@@ -11,7 +11,7 @@
  */
 import { expect } from 'chai';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, keyOf, peerSnap, rtcpPacket, rtpPacket, startNode, type TestNode } from './harness.js';
+import { keyOf, peerSnap, rtcpPacket, rtpPacket, useTestNodes, type TestNode, type TestNodes } from './harness.js';
 
 const ip = (n: number): string => `127.0.20.${n}`;
 
@@ -29,9 +29,9 @@ function neighbours(n: number, edges: readonly Edge[]): number[] {
   return out;
 }
 
-async function build(size: number, edges: readonly Edge[], base: number): Promise<TestNode[]> {
+async function build(t: TestNodes, size: number, edges: readonly Edge[], base: number): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
-  for (let i = 0; i < size; i++) nodes.push(await startNode(ip(base + i), neighbours(i, edges).map((j) => ip(base + j))));
+  for (let i = 0; i < size; i++) nodes.push(await t.start(ip(base + i), neighbours(i, edges).map((j) => ip(base + j))));
   return nodes;
 }
 
@@ -95,11 +95,7 @@ async function deliveredAll(nodes: readonly TestNode[], session: string, local: 
 
 describe('interconnect: graphs with cycles (stand-in cores)', function () {
   this.timeout(20_000);
-  let nodes: TestNode[] = [];
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-  });
+  const t = useTestNodes();
 
   for (const [name, size, edges, base] of [
     ['a triangle', 3, TRIANGLE, 10],
@@ -107,7 +103,7 @@ describe('interconnect: graphs with cycles (stand-in cores)', function () {
     ['a ring of five', 5, RING5, 30],
   ] as const) {
     it(`${name}: each datagram once everywhere, never back to its origin, true counts that fall to 0`, async () => {
-      nodes = await build(size, edges, base);
+      const nodes = await build(t, size, edges, base);
       const local = nodes.map((_, i) => (i === 1 ? 2 : 1));
       const ids = nodes.map((n, i) => Array.from({ length: local[i] }, () => n.core.addParticipant('cyc')));
       await waitUntil(() => countsSettled(nodes, 'cyc', local), 5000, 'counts settled');
@@ -131,7 +127,7 @@ describe('interconnect: graphs with cycles (stand-in cores)', function () {
 
   it('relays only towards reflectors that have participants behind them', async () => {
     // Ring of five; participants at 0 and 2 only: the path 0-1-2 carries the media, 3 and 4 nothing.
-    nodes = await build(5, RING5, 40);
+    const nodes = await build(t, 5, RING5, 40);
     const local = [1, 0, 1, 0, 0];
     nodes[0].core.addParticipant('sparse');
     nodes[2].core.addParticipant('sparse');
@@ -147,7 +143,7 @@ describe('interconnect: graphs with cycles (stand-in cores)', function () {
   });
 
   it('routes around a link removed from a ring, and back when it returns', async () => {
-    nodes = await build(5, RING5, 50);
+    const nodes = await build(t, 5, RING5, 50);
     const local = [1, 1, 1, 1, 1];
     for (const n of nodes) n.core.addParticipant('cut');
     await waitUntil(() => countsSettled(nodes, 'cut', local), 5000, 'counts settled');
@@ -186,13 +182,12 @@ describe('interconnect: graphs with cycles (stand-in cores)', function () {
   it('routes around a reflector that went away (down after missed HELLOs), without duplicates', async () => {
     // Ring of four: 0-1-2-3-0. Reflector 1 goes; 0 and 2 must then reach each other through 3.
     const RING4: Edge[] = [[0, 1], [1, 2], [2, 3], [3, 0]];
-    nodes = await build(4, RING4, 60);
+    const nodes = await build(t, 4, RING4, 60);
     for (const n of nodes) n.core.addParticipant('gone');
     await waitUntil(() => countsSettled(nodes, 'gone', [1, 1, 1, 1]), 5000, 'counts settled');
     const gone = nodes[1];
     await gone.link.close();
     const rest = [nodes[0], nodes[2], nodes[3]];
-    nodes = rest;
     await gone.link.close();
     await waitUntil(() => !peerSnap(rest[0], gone).up && !peerSnap(rest[1], gone).up, 5000, 'reflector 1 down (missed HELLOs)');
     await waitUntil(() => countsSettled(rest, 'gone', [1, 1, 1]), 5000, 'counts without reflector 1');

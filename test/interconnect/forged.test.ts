@@ -7,24 +7,16 @@ import { expect } from 'chai';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { encodeRflx } from '../../src/rtp/rflx.js';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, ip, keyOf, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { ip, keyOf, peerSnap, rtpPacket, useTestNodes, type TestNode } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
 describe('interconnect: forged and malformed datagrams', () => {
-  let nodes: TestNode[] = [];
-  const raws: RawPeer[] = [];
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-    await Promise.all(raws.splice(0).map((r) => r.close()));
-  });
+  const t = useTestNodes();
 
   it('drops control and relay datagrams from a non-peer address', async () => {
-    const a = await startNode(ip(2), [ip(3)]);
-    nodes = [a];
+    const a = await t.start(ip(2), [ip(3)]);
     a.core.addParticipant('f');
-    const intruder = await RawPeer.bind(ip(9));
-    raws.push(intruder);
+    const intruder = t.track(await RawPeer.bind(ip(9)));
     await intruder.sendControl(ip(2), RflxSubtype.Hello, { reflectorId: 'evil', bootEpoch: 1n });
     await intruder.sendControl(ip(2), RflxSubtype.SessionState, { session: 'f', relayId: 1, count: 5 });
     await intruder.sendRelay(ip(2), 'audio', false, 1, 1, rtpPacket(1, 'x'));
@@ -36,10 +28,8 @@ describe('interconnect: forged and malformed datagrams', () => {
   });
 
   it('counts malformed input from a peer by reason and keeps serving', async () => {
-    const a = await startNode(ip(2), [ip(3)]);
-    nodes = [a];
-    const peer = await RawPeer.bind(ip(3));
-    raws.push(peer);
+    const a = await t.start(ip(2), [ip(3)]);
+    const peer = t.track(await RawPeer.bind(ip(3)));
     const hello = encodeRflx({ subtype: RflxSubtype.Hello, ssrc: 0, fields: { reflectorId: 'p', bootEpoch: 1n } });
     const cases: [string, boolean, Buffer][] = [
       ['unknown_datagram', true, Buffer.from([0x00, 1, 2, 3])],
@@ -73,10 +63,8 @@ describe('interconnect: forged and malformed datagrams', () => {
   });
 
   it('hands verified peer announcements (18-20) to the proxy and never to the core', async () => {
-    const a = await startNode(ip(2), [ip(3)]);
-    nodes = [a];
-    const peer = await RawPeer.bind(ip(3));
-    raws.push(peer);
+    const a = await t.start(ip(2), [ip(3)]);
+    const peer = t.track(await RawPeer.bind(ip(3)));
     const got: [string, number, string | undefined][] = [];
     a.link.events.on('peer-rflx', (k, m) => got.push([k, m.subtype, m.fields.session]));
     await peer.sendControl(ip(2), RflxSubtype.PeerShareEnd, { session: 'share-s', shareId: 42 });

@@ -7,32 +7,24 @@
 import { expect } from 'chai';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, ip, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { ip, peerSnap, rtpPacket, useTestNodes } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
 describe('interconnect: hop count', () => {
-  let nodes: TestNode[] = [];
-  let raw: RawPeer | undefined;
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-    await raw?.close();
-    raw = undefined;
-  });
+  const t = useTestNodes();
 
   it('is 1 from the origin, 2 after one relay, and stops relaying past 8', async () => {
     // origin (127.0.3.2) – middle (127.0.3.3) – raw (127.0.3.5)
-    const origin = await startNode(ip(2), [ip(3)]);
-    const middle = await startNode(ip(3), [ip(2), ip(5)]);
-    nodes = [origin, middle];
-    raw = await RawPeer.bind(ip(5));
+    const origin = await t.start(ip(2), [ip(3)]);
+    const middle = await t.start(ip(3), [ip(2), ip(5)]);
+    const raw = t.track(await RawPeer.bind(ip(5)));
     origin.core.addParticipant('hops');
     await raw.sendControl(ip(3), RflxSubtype.Hello, { reflectorId: 'raw', bootEpoch: 1n });
     await raw.sendControl(ip(3), RflxSubtype.SessionState, { session: 'hops', relayId: 0xfeed, count: 1 });
     await waitUntil(() => origin.link.peersWithParticipants('hops').length === 1, 5000, 'origin relays');
 
     origin.core.sendFromParticipant('hops', 'video', false, rtpPacket(1, 'hop'));
-    const got = await waitUntil(() => raw?.relayed[0], 5000, 'datagram at raw peer');
+    const got = await waitUntil(() => raw.relayed[0], 5000, 'datagram at raw peer');
     expect(got.rtcp).to.equal(false);
     expect(got.data[0]).to.equal(0x52);
     expect(got.data[1]).to.equal(0x11); // version 1, video

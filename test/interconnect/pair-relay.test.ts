@@ -6,19 +6,14 @@
  */
 import { expect } from 'chai';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, ip, peerSnap, rtcpPacket, rtpPacket, startNode, type TestNode } from './harness.js';
+import { ip, peerSnap, rtcpPacket, rtpPacket, useTestNodes, type TestNode } from './harness.js';
 
 describe('interconnect: a pair of reflectors', () => {
-  let nodes: TestNode[] = [];
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-  });
+  const t = useTestNodes();
 
   async function pair(): Promise<[TestNode, TestNode]> {
-    const a = await startNode(ip(2), [ip(3)]);
-    const b = await startNode(ip(3), [ip(2)]);
-    nodes = [a, b];
+    const a = await t.start(ip(2), [ip(3)]);
+    const b = await t.start(ip(3), [ip(2)]);
     await waitUntil(() => peerSnap(a, b).up && peerSnap(b, a).up, 5000, 'both peers up');
     return [a, b];
   }

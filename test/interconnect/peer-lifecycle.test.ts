@@ -9,7 +9,8 @@ import { createInterconnect } from '../../src/interconnect/index.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { waitUntil } from '../helpers/wait.js';
-import { FAST, RELAY_PORT, closeAll, ip, keyOf, nodeConfig, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { FAST, RELAY_PORT, ip, keyOf, nodeConfig, peerSnap, rtpPacket, useTestNodes, type TestNode } from './harness.js';
+import { RawPeer } from './raw-peer.js';
 import { StandInCore } from './stand-in-core.js';
 
 function bindUdp(address: string, port: number): Promise<Socket> {
@@ -22,25 +23,18 @@ function bindUdp(address: string, port: number): Promise<Socket> {
 function closeUdp(s: Socket): Promise<void> {
   return new Promise((resolve) => s.close(() => resolve()));
 }
-import { RawPeer } from './raw-peer.js';
 
 describe('interconnect: peer lifecycle and reload', () => {
-  let nodes: TestNode[] = [];
-  let raw: RawPeer | undefined;
-  let squatters: Socket[] = [];
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-    await raw?.close();
-    raw = undefined;
-    await Promise.all(squatters.map(closeUdp));
-    squatters = [];
-  });
+  const t = useTestNodes();
+  /** Takes a relay port away from the interconnect (closed after the test). */
+  async function squat(port: number): Promise<void> {
+    const s = await bindUdp(ip(2), port);
+    t.track({ close: () => closeUdp(s) });
+  }
 
   it('marks a silent peer down after 3 missed HELLOs and forgets its sessions', async () => {
-    const a = await startNode(ip(2), [ip(3)]);
-    nodes = [a];
-    raw = await RawPeer.bind(ip(3));
+    const a = await t.start(ip(2), [ip(3)]);
+    const raw = t.track(await RawPeer.bind(ip(3)));
     const events: string[] = [];
     a.link.events.on('peer-up', (k) => events.push(`up ${k}`));
     a.link.events.on('peer-down', (k) => events.push(`down ${k}`));
@@ -61,11 +55,10 @@ describe('interconnect: peer lifecycle and reload', () => {
   });
 
   it('reload adds a peer and removes another without interrupting the remaining relay', async () => {
-    const a = await startNode(ip(2), [ip(3)]);
-    const b = await startNode(ip(3), [ip(2)]);
-    const c = await startNode(ip(4), [ip(2)]);
-    nodes = [a, b, c];
-    for (const n of nodes) n.core.addParticipant('conf');
+    const a = await t.start(ip(2), [ip(3)]);
+    const b = await t.start(ip(3), [ip(2)]);
+    const c = await t.start(ip(4), [ip(2)]);
+    for (const n of [a, b, c]) n.core.addParticipant('conf');
     await waitUntil(() => a.link.peersWithParticipants('conf').length === 1, 5000, 'A–B relay');
 
     a.link.reload(nodeConfig(ip(2), [ip(3), ip(4)]));
@@ -85,7 +78,7 @@ describe('interconnect: peer lifecycle and reload', () => {
   });
 
   it('start() fails with EADDRINUSE when a relay port is taken, releasing the other socket', async () => {
-    squatters.push(await bindUdp(ip(2), RELAY_PORT + 1));
+    await squat(RELAY_PORT + 1);
     const link = createInterconnect({ config: nodeConfig(ip(2), [ip(3)]), logger: silentLogger(), core: new StandInCore(), timing: FAST });
     let code: string | undefined;
     try {
@@ -95,15 +88,14 @@ describe('interconnect: peer lifecycle and reload', () => {
     }
     expect(code).to.equal('EADDRINUSE');
     await link.close();
-    squatters.push(await bindUdp(ip(2), RELAY_PORT)); // the RTP relay port was released
+    await squat(RELAY_PORT); // the RTP relay port was released
   });
 
   it('a reload naming a relay port that is taken drops that peer again and keeps the others', async () => {
-    const a = await startNode(ip(2), [ip(3)]);
-    const b = await startNode(ip(3), [ip(2)]);
-    nodes = [a, b];
+    const a = await t.start(ip(2), [ip(3)]);
+    const b = await t.start(ip(3), [ip(2)]);
     await waitUntil(() => peerSnap(a, b).up, 5000, 'A–B up');
-    squatters.push(await bindUdp(ip(2), RELAY_PORT + 10));
+    await squat(RELAY_PORT + 10);
     const other = { address: ip(4), rtpRelayPort: RELAY_PORT + 10 };
     a.link.reload({ ...nodeConfig(ip(2), [ip(3)]), peers: [...nodeConfig(ip(2), [ip(3)]).peers, other] });
     await waitUntil(() => a.link.peers().length === 1, 5000, 'peer on the taken port dropped');

@@ -26,7 +26,7 @@ import {
 } from '../../src/rtp/relay-shim.js';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { waitUntil } from '../helpers/wait.js';
-import { RELAY_PORT, closeAll, rtpPacket, startNode, type TestNode } from './harness.js';
+import { RELAY_PORT, rtpPacket, useTestNodes } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
 const SECRET = 'relay-secret';
@@ -88,35 +88,27 @@ describe('interconnect: protected relay (AES-256-GCM)', () => {
   });
 
   describe('against a raw peer that holds the secret', () => {
-    let nodes: TestNode[] = [];
-    let raw: RawPeer | undefined;
-    afterEach(async () => {
-      await closeAll(nodes);
-      nodes = [];
-      await raw?.close();
-      raw = undefined;
-    });
+    const t = useTestNodes();
 
     it('sends version 3 only, unreadable; delivers a sealed datagram once; drops forged, replayed and unprotected ones, counted', async () => {
       const A = '127.0.20.70';
       const R = '127.0.20.71';
-      const a = await startNode(A, [R], { secret: SECRET });
-      nodes = [a];
-      raw = await RawPeer.bind(R);
+      const a = await t.start(A, [R], { secret: SECRET });
+      const raw = t.track(await RawPeer.bind(R));
       const rawNode = 0x0abc_def0;
       const rawEpoch = 12_345n;
       // The raw peer's HELLO: it reaches A through A (255), so A counts towards it and it can join A.
       const hello = async (seq: number, routes: Map<number, number>): Promise<void> => {
-        await raw?.sendControl(A, RflxSubtype.Hello, { reflectorId: 'raw', bootEpoch: rawEpoch, nodeId: rawNode, routes: encodeRoutes(routes) }, SECRET, { seq });
+        await raw.sendControl(A, RflxSubtype.Hello, { reflectorId: 'raw', bootEpoch: rawEpoch, nodeId: rawNode, routes: encodeRoutes(routes) }, SECRET, { seq });
       };
       await hello(1, new Map([[rawNode, 0]]));
-      const fromA = await waitUntil(() => raw?.messages(RflxSubtype.Hello).find((m) => m.fields.nodeId !== undefined), 5000, 'HELLO from A');
+      const fromA = await waitUntil(() => raw.messages(RflxSubtype.Hello).find((m) => m.fields.nodeId !== undefined), 5000, 'HELLO from A');
       const aNode = fromA.fields.nodeId ?? 0;
       const aEpoch = fromA.fields.bootEpoch ?? 0n;
       await hello(2, new Map([[rawNode, 0], [aNode, METRIC_VIA_YOU]]));
       a.core.addParticipant('sealed');
       // A announces itself as origin; the raw peer has a participant and joins A's media.
-      const announced = await waitUntil(() => raw?.messages(RflxSubtype.SessionState).find((m) => m.fields.session === 'sealed' && (m.fields.count ?? 0) > 0), 5000, 'A announces');
+      const announced = await waitUntil(() => raw.messages(RflxSubtype.SessionState).find((m) => m.fields.session === 'sealed' && (m.fields.count ?? 0) > 0), 5000, 'A announces');
       await raw.sendControl(A, RflxSubtype.SessionState, {
         session: 'sealed', relayId: 0x5eed, count: 1, bootEpoch: rawEpoch,
         origins: encodeOrigins(new Map([[rawNode, 1]])), joins: encodeJoins([aNode]),
@@ -125,7 +117,7 @@ describe('interconnect: protected relay (AES-256-GCM)', () => {
 
       // A → raw: version 3, no clear payload, opens with the key raw derives.
       a.core.sendFromParticipant('sealed', 'audio', false, rtpPacket(7, 'secret-words-from-a'));
-      const got = await waitUntil(() => raw?.relayed[0], 5000, 'relayed datagram');
+      const got = await waitUntil(() => raw.relayed[0], 5000, 'relayed datagram');
       expect(got.data[1] >> 4).to.equal(3);
       expect(got.data.includes(Buffer.from('secret-words-from-a'))).to.equal(false);
       const shim = new RelayShim();

@@ -6,47 +6,29 @@
  * the other reflector, from that reflector's media ports, unchanged.
  */
 import { expect } from 'chai';
-import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
-import { silentLogger } from '../../src/runtime/logger.js';
-import { rtcpRr, rtpPacket, startCore, TestClient, WAIT_MS, type TestCore } from '../reflector/fixture.js';
+import { rtcpRr, rtpPacket, useTestClients, WAIT_MS } from '../reflector/fixture.js';
 import { waitUntil } from '../helpers/wait.js';
-import { FAST, RELAY_PORT, ip, keyOf } from './harness.js';
+import { ip, keyOf, startRealNode, type RealNode } from './harness.js';
 
 const AUDIO = 5566;
 const VIDEO = 5568;
 
-interface Side {
-  readonly address: string;
-  readonly core: TestCore;
-  readonly link: Interconnect;
-}
-
 describe('interconnect with the real reflector core: firewall pair in one process', () => {
-  let sides: Side[] = [];
-  let clients: TestClient[] = [];
+  let sides: RealNode[] = [];
   afterEach(async () => {
     for (const s of sides) await s.link.close();
     for (const s of sides) await s.core.close();
-    await Promise.all(clients.map((c) => c.close()));
     sides = [];
-    clients = [];
   });
+  // After the reflectors (afterEach hooks run in the order they are registered).
+  const { client } = useTestClients();
 
-  async function side(address: string, ...peerAddresses: string[]): Promise<Side> {
-    const peers = peerAddresses.map((peer) => ({ address: peer, rtpRelayPort: RELAY_PORT }));
-    const { core, config } = await startCore(address, { peers, reflectorId: `r-${address}` });
-    const link = createInterconnect({ config, logger: silentLogger(), core, timing: FAST });
-    await link.start();
-    const s = { address, core, link };
+  async function side(address: string, ...peers: string[]): Promise<RealNode> {
+    const s = await startRealNode(address, { peers });
     sides.push(s);
     return s;
   }
 
-  async function client(address: string): Promise<TestClient> {
-    const c = await TestClient.create(address);
-    clients.push(c);
-    return c;
-  }
 
   it('carries RTP and RTCP between participants of two reflectors, both ways', async () => {
     const r1 = await side(ip(12), ip(13));

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, rtpPacket, startNode, type TestNode } from './harness.js';
+import { rtpPacket, useTestNodes } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
 function ip(n: number): string {
@@ -15,20 +15,12 @@ function ip(n: number): string {
 }
 
 describe('interconnect: RELAY_ID released with COUNT 0', () => {
-  let nodes: TestNode[] = [];
-  const raws: RawPeer[] = [];
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-    await Promise.all(raws.splice(0).map((r) => r.close()));
-  });
+  const t = useTestNodes();
 
   it('drops relay datagrams with the RELAY_ID of a session the peer left', async () => {
-    const a = await startNode(ip(2), [ip(3)]);
-    nodes = [a];
+    const a = await t.start(ip(2), [ip(3)]);
     a.core.addParticipant('s');
-    const peer = await RawPeer.bind(ip(3));
-    raws.push(peer);
+    const peer = t.track(await RawPeer.bind(ip(3)));
     const ids = [77, 78, 79];
     for (const relayId of ids) {
       await peer.sendControl(ip(2), RflxSubtype.SessionState, { session: 's', relayId, count: 1 });
@@ -42,11 +34,9 @@ describe('interconnect: RELAY_ID released with COUNT 0', () => {
   });
 
   it('drops relay datagrams of a peer session that expired without a COUNT 0', async () => {
-    const a = await startNode(ip(4), [ip(5)], { timing: { helloMs: 250, refreshMs: 100 } });
-    nodes = [a];
+    const a = await t.start(ip(4), [ip(5)], { timing: { helloMs: 250, refreshMs: 100 } });
     a.core.addParticipant('e');
-    const peer = await RawPeer.bind(ip(5));
-    raws.push(peer);
+    const peer = t.track(await RawPeer.bind(ip(5)));
     await peer.sendControl(ip(4), RflxSubtype.SessionState, { session: 'e', relayId: 91, count: 2 });
     await waitUntil(() => a.link.remoteCount('e') === 2, 5000, 'COUNT 2');
     await waitUntil(() => a.link.remoteCount('e') === 0, 5000, 'expired after missed refreshes');

@@ -6,25 +6,17 @@
 import { expect } from 'chai';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, ip, keyOf, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { ip, keyOf, peerSnap, rtpPacket, useTestNodes, type TestNode } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
 const SLOW_REFRESH = { refreshMs: 60_000 };
 
 describe('interconnect: peer restart', () => {
-  let nodes: TestNode[] = [];
-  let raw: RawPeer | undefined;
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-    await raw?.close();
-    raw = undefined;
-  });
+  const t = useTestNodes();
 
   it('detects a recreated peer by its new boot epoch; state is re-announced and media resumes', async () => {
-    const a = await startNode(ip(2), [ip(3)], { timing: SLOW_REFRESH });
-    const b = await startNode(ip(3), [ip(2)], { timing: SLOW_REFRESH });
-    nodes = [a, b];
+    const a = await t.start(ip(2), [ip(3)], { timing: SLOW_REFRESH });
+    const b = await t.start(ip(3), [ip(2)], { timing: SLOW_REFRESH });
     a.core.addParticipant('r1');
     b.core.addParticipant('r1');
     await waitUntil(() => a.link.peersWithParticipants('r1').length === 1 && b.link.peersWithParticipants('r1').length === 1, 5000, 'relay on');
@@ -33,8 +25,7 @@ describe('interconnect: peer restart', () => {
     await b.link.close(); // b says COUNT 0 on the way out
     await waitUntil(() => a.link.remoteCount('r1') === 0, 5000, 'A hears COUNT 0');
 
-    const b2 = await startNode(ip(3), [ip(2)], { timing: SLOW_REFRESH, core: b.core });
-    nodes = [a, b2];
+    const b2 = await t.start(ip(3), [ip(2)], { timing: SLOW_REFRESH, core: b.core });
     await waitUntil(() => a.link.peersWithParticipants('r1').length === 1 && b2.link.peersWithParticipants('r1').length === 1, 5000, 'relay on again');
     const secondEpoch = peerSnap(a, b2).bootEpoch;
     expect(secondEpoch).to.be.a('string');
@@ -46,9 +37,8 @@ describe('interconnect: peer restart', () => {
   });
 
   it('after a crash (no COUNT 0), forgets the old instance at its new HELLO and re-announces at once', async () => {
-    const a = await startNode(ip(2), [ip(3)], { timing: SLOW_REFRESH });
-    nodes = [a];
-    raw = await RawPeer.bind(ip(3));
+    const a = await t.start(ip(2), [ip(3)], { timing: SLOW_REFRESH });
+    const raw = t.track(await RawPeer.bind(ip(3)));
     const rawKey = keyOf(ip(3));
     a.core.addParticipant('r2');
     a.core.addParticipant('r2');
@@ -56,7 +46,7 @@ describe('interconnect: peer restart', () => {
     await raw.sendControl(ip(2), RflxSubtype.Hello, { reflectorId: 'crashy', bootEpoch: 1000n });
     await raw.sendControl(ip(2), RflxSubtype.SessionState, { session: 'r2', relayId: 77, count: 3, bootEpoch: 1000n });
     await waitUntil(() => a.link.peersWithParticipants('r2').includes(rawKey), 5000, 'A relays to the raw peer');
-    const announced = await waitUntil(() => raw?.messages(RflxSubtype.SessionState).find((m) => m.fields.session === 'r2'), 5000, 'A announces r2');
+    const announced = await waitUntil(() => raw.messages(RflxSubtype.SessionState).find((m) => m.fields.session === 'r2'), 5000, 'A announces r2');
     expect(announced.fields.count).to.equal(2);
 
     const before = raw.messages(RflxSubtype.SessionState).length;

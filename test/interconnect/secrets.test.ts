@@ -7,23 +7,15 @@ import { encodeOrigins } from '../../src/rtp/relay-routing.js';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
 import { encodeRflx } from '../../src/rtp/rflx.js';
 import { waitUntil } from '../helpers/wait.js';
-import { closeAll, ip, keyOf, peerSnap, rtpPacket, startNode, type TestNode } from './harness.js';
+import { ip, keyOf, peerSnap, rtpPacket, useTestNodes, type TestNode } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
 describe('interconnect: secrets', () => {
-  let nodes: TestNode[] = [];
-  let raw: RawPeer | undefined;
-  afterEach(async () => {
-    await closeAll(nodes);
-    nodes = [];
-    await raw?.close();
-    raw = undefined;
-  });
+  const t = useTestNodes();
 
   it('with matching secrets the peers come up and media crosses', async () => {
-    const a = await startNode(ip(2), [ip(3)], { secret: 'correct horse' });
-    const b = await startNode(ip(3), [ip(2)], { secret: 'correct horse' });
-    nodes = [a, b];
+    const a = await t.start(ip(2), [ip(3)], { secret: 'correct horse' });
+    const b = await t.start(ip(3), [ip(2)], { secret: 'correct horse' });
     a.core.addParticipant('sec');
     b.core.addParticipant('sec');
     await waitUntil(() => a.link.peersWithParticipants('sec').length === 1 && b.link.peersWithParticipants('sec').length === 1, 5000, 'relay on');
@@ -34,9 +26,8 @@ describe('interconnect: secrets', () => {
   });
 
   it('with mismatched secrets nothing crosses and auth failures are counted', async () => {
-    const a = await startNode(ip(2), [ip(3)], { secret: 'one' });
-    const b = await startNode(ip(3), [ip(2)], { secret: 'two' });
-    nodes = [a, b];
+    const a = await t.start(ip(2), [ip(3)], { secret: 'one' });
+    const b = await t.start(ip(3), [ip(2)], { secret: 'two' });
     a.core.addParticipant('sec');
     b.core.addParticipant('sec');
     await waitUntil(() => (a.link.drops().auth_failed ?? 0) >= 3 && (b.link.drops().auth_failed ?? 0) >= 3, 5000, 'auth failures');
@@ -53,9 +44,8 @@ describe('interconnect: secrets', () => {
 
   it('drops a missing AUTH, a stale TIMESTAMP, a missing SEQ and a replayed packet, each by reason', async () => {
     const secret = 's3cret';
-    const a = await startNode(ip(2), [ip(3)], { secret });
-    nodes = [a];
-    raw = await RawPeer.bind(ip(3));
+    const a = await t.start(ip(2), [ip(3)], { secret });
+    const raw = t.track(await RawPeer.bind(ip(3)));
     const drops = (): Readonly<Record<string, number>> => a.link.drops();
 
     await raw.sendControl(ip(2), RflxSubtype.Hello, { reflectorId: 'x', bootEpoch: 5n });
@@ -91,7 +81,7 @@ describe('interconnect: secrets', () => {
     await raw.sendControl(ip(2), RflxSubtype.Hello, { reflectorId: 'x', bootEpoch: 4n }, secret, { seq: 11 });
     await waitUntil(() => drops().stale_epoch === 1, 5000, 'stale_epoch');
     // What A sends to a peer with a secret is authenticated too.
-    const fromA = await waitUntil(() => raw?.messages(RflxSubtype.Hello)[0], 5000, 'HELLO from A');
+    const fromA = await waitUntil(() => raw.messages(RflxSubtype.Hello)[0], 5000, 'HELLO from A');
     expect(fromA.fields.auth).to.have.length(16);
     expect(fromA.fields.seq).to.be.a('number');
     expect(Number(fromA.fields.timestamp)).to.be.closeTo(Date.now(), 60_000);

@@ -1,14 +1,12 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { FileServer } from '../../src/proxy/file-server.js';
-import { FileSpool } from '../../src/proxy/file-spool.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { FileServer } from '../../src/proxy/file-server.js';
+import type { FileSpool } from '../../src/proxy/file-spool.js';
 import type { FileEntry } from '../../src/proxy/file-types.js';
 import { getFile, ProxyProtocolError, putFile } from '../../tools/lib/proxy-client.js';
-import { patternBuffer, rawExchange, within } from './support.js';
+import { patternBuffer, rawExchange, useProxyHarness, within } from './harness.js';
 
 const HOST = '127.0.4.20';
 const PEER_HOST = '127.0.4.21';
@@ -18,25 +16,17 @@ function sha(b: Buffer): Buffer {
 }
 
 describe('proxy file server (SPEC §9)', () => {
-  const dirs: string[] = [];
-  const servers: FileServer[] = [];
-  const spools: FileSpool[] = [];
-  const sockets = new Set<Socket>();
+  const h = useProxyHarness();
+  const sockets = h.sockets;
 
   async function setup(host: string, opts: { ttlMs?: number; maxBytes?: number; freeBytes?: number } = {}): Promise<{ spool: FileSpool; server: FileServer; dir: string; port: number }> {
-    const dir = await mkdtemp(join(tmpdir(), 'proxy-test-'));
-    dirs.push(dir);
     const free = opts.freeBytes;
-    const spool = new FileSpool({
-      dir,
-      maxBytes: opts.maxBytes ?? 64 * 1024 * 1024,
-      ttlMs: opts.ttlMs ?? 60_000,
+    const { spool, dir } = await h.spool({
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+      ...(opts.ttlMs !== undefined ? { ttlMs: opts.ttlMs } : {}),
       ...(free !== undefined ? { freeBytes: async () => free } : {}),
     });
-    spools.push(spool);
-    const server = new FileServer(spool, { host, port: 0, tunables: { handshakeTimeoutMs: 2000 } });
-    servers.push(server);
-    const port = await server.listen();
+    const { server, port } = await h.fileServer(spool, { host, port: 0, tunables: { handshakeTimeoutMs: 2000 } });
     return { spool, server, dir, port };
   }
 
@@ -45,17 +35,6 @@ describe('proxy file server (SPEC §9)', () => {
     if (!g.ok) throw new Error(`grant refused: ${g.reason}`);
     return g.entry;
   }
-
-  afterEach(async () => {
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-    for (const s of servers) await s.close();
-    servers.length = 0;
-    for (const s of spools) await s.close();
-    spools.length = 0;
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-    dirs.length = 0;
-  });
 
   it('stores a verified upload under its own name, announces it once, and serves it whole and from an offset', async () => {
     const { spool, dir, port } = await setup(HOST);

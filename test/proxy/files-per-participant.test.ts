@@ -7,52 +7,22 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createProxy, MAX_FILES_PER_PARTICIPANT, type Proxy } from '../../src/proxy/index.js';
+import { MAX_FILES_PER_PARTICIPANT } from '../../src/proxy/index.js';
 import { RflxErrorCode } from '../../src/rtp/rflx-types.js';
-import { silentLogger } from '../../src/runtime/logger.js';
-import { putFile, RflxClient, RflxRequestError } from '../../tools/lib/proxy-client.js';
-import { startCore, TestClient, type TestCore } from '../reflector/fixture.js';
+import { putFile, RflxRequestError, type RflxClient } from '../../tools/lib/proxy-client.js';
+import { useProxyHarness } from './harness.js';
 
 const R = '127.0.9.50';
-const AUDIO = 5566;
 
 describe('proxy: files one participant may keep in the spool', function () {
   this.timeout(60_000);
-  let core: TestCore | null = null;
-  let proxy: Proxy | null = null;
-  const clients: TestClient[] = [];
-  const rflx: RflxClient[] = [];
-  let spool = '';
-
-  afterEach(async () => {
-    for (const r of rflx) r.close();
-    rflx.length = 0;
-    await proxy?.close();
-    proxy = null;
-    await core?.close();
-    core = null;
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    if (spool !== '') await rm(spool, { recursive: true, force: true });
-    spool = '';
-  });
+  const h = useProxyHarness();
 
   it('refuses the next FILE_REQUEST with 503 once the limit of verified uploads is reached; others still upload', async () => {
-    spool = await mkdtemp(join(tmpdir(), 'proxy-files-cap-'));
-    const started = await startCore(R, { fileTransferPort: 0, fileSpoolDir: spool });
-    core = started.core;
-    proxy = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: null });
-    await proxy.start();
-    const p = proxy;
+    const at = await h.reflector(R);
+    const p = at.proxy;
     async function participant(n: number): Promise<RflxClient> {
-      const client = await TestClient.create(`127.0.9.${n}`);
-      clients.push(client);
-      client.join(started.core, 'files cap', [client.stream({ ssrcs: [0x5000 + n] })], { user: `u${n}` }, client.ip);
-      const r = new RflxClient(client.rtcp.socket, { address: R, port: AUDIO + 1 }, 0x5000 + n);
-      rflx.push(r);
-      return r;
+      return (await h.participant(at, `127.0.9.${n}`, { session: 'files cap', ssrc: 0x5000 + n, user: `u${n}` })).rflx;
     }
     const empty = createHash('sha256').digest();
     const u1 = await participant(51);

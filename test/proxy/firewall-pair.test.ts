@@ -8,39 +8,20 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
-import { createProxy, type Proxy } from '../../src/proxy/index.js';
 import type { RflxMessage } from '../../src/rtp/rflx-types.js';
-import { silentLogger } from '../../src/runtime/logger.js';
-import { announced, collect, getFile, openShare, openView, putFile, RflxClient, shareStream } from '../../tools/lib/proxy-client.js';
+import { announced, collect, getFile, openShare, openView, putFile, shareStream } from '../../tools/lib/proxy-client.js';
 import { waitUntil } from '../helpers/wait.js';
-import { startCore, TestClient, type TestCore } from '../reflector/fixture.js';
-import { patternBuffer, patternChunks, patternSha256, within } from './support.js';
+import { patternBuffer, patternChunks, patternSha256, useProxyHarness, within, type Participant, type PeeredReflector, type ProxyReflector } from './harness.js';
 
 const R2 = '127.0.4.2';
 const R1 = '127.0.4.3';
-const AUDIO = 5566;
 const RELAY_PORT = 5564;
 const FILE_PORT = 5565;
 const SESSION = 'issue 5';
 const FAST = { helloMs: 150, refreshMs: 300 };
-
-interface Side {
-  readonly address: string;
-  readonly core: TestCore;
-  readonly link: Interconnect;
-  readonly proxy: Proxy;
-  readonly spool: string;
-}
-
-interface User {
-  readonly client: TestClient;
-  readonly rflx: RflxClient;
-}
 
 async function fileSha256(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -50,57 +31,28 @@ async function fileSha256(path: string): Promise<string> {
 
 describe('proxy across a firewall pair (issue 5): share and file relay R2 ⇄ R1', function () {
   this.timeout(90_000);
-  const sides: Side[] = [];
-  const users: User[] = [];
-  const sockets = new Set<Socket>();
-  const dirs: string[] = [];
+  const h = useProxyHarness();
+  const sockets = h.sockets;
 
-  async function side(address: string, peer: string): Promise<Side> {
-    const spool = await mkdtemp(join(tmpdir(), 'proxy-pair-'));
-    dirs.push(spool);
-    const { core, config } = await startCore(address, {
-      reflectorId: `r-${address}`,
-      peers: [{ address: peer, rtpRelayPort: RELAY_PORT }],
-      appshareServerPorts: { first: 24000, last: 24009 },
-      appshareClientPorts: { first: 24100, last: 24109 },
-      fileTransferPort: FILE_PORT,
-      fileSpoolDir: spool,
-      fileMaxBytes: 64 * 1024 * 1024,
+  function side(address: string, peer: string): Promise<PeeredReflector> {
+    return h.reflector(address, {
+      peers: [peer],
+      relayPort: RELAY_PORT,
+      timing: FAST,
+      config: {
+        appshareServerPorts: { first: 24000, last: 24009 },
+        appshareClientPorts: { first: 24100, last: 24109 },
+        fileTransferPort: FILE_PORT,
+        fileMaxBytes: 64 * 1024 * 1024,
+      },
+      // A viewer bound above the share's size: on a loaded machine no viewer (or relay) is dropped for lagging.
+      proxy: { share: { viewerBufferBytes: 64 * 1024 * 1024 } },
     });
-    const link = createInterconnect({ config, logger: silentLogger(), core, timing: FAST });
-    await link.start();
-    // A viewer bound above the share's size: on a loaded machine no viewer (or relay) is dropped for lagging.
-    const proxy = createProxy({ config, logger: silentLogger(), core, interconnect: link, options: { share: { viewerBufferBytes: 64 * 1024 * 1024 } } });
-    await proxy.start();
-    const s = { address, core, link, proxy, spool };
-    sides.push(s);
-    return s;
   }
 
-  async function user(n: number, at: Side): Promise<User> {
-    const client = await TestClient.create(`127.0.4.${n}`);
-    client.join(at.core, SESSION, [client.stream({ ssrcs: [0x5000 + n] })], { user: `u${n - 200}` });
-    const rflx = new RflxClient(client.rtcp.socket, { address: at.address, port: AUDIO + 1 }, 0x5000 + n);
-    const u = { client, rflx };
-    users.push(u);
-    return u;
+  function user(n: number, at: ProxyReflector): Promise<Participant> {
+    return h.participant(at, `127.0.4.${n}`, { session: SESSION, ssrc: 0x5000 + n, user: `u${n - 200}` });
   }
-
-  afterEach(async () => {
-    for (const u of users) u.rflx.close();
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-    for (const s of [...sides].reverse()) {
-      await s.proxy.close();
-      await s.link.close();
-      await s.core.close();
-    }
-    sides.length = 0;
-    await Promise.all(users.map((u) => u.client.close()));
-    users.length = 0;
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-    dirs.length = 0;
-  });
 
   it('u1 on R2 shares 20 MB to u2 on R2 and u3, u4 on R1; u1 downloads u3\'s 50 MB file through R2, resuming', async () => {
     const r2 = await side(R2, R1);
@@ -161,7 +113,7 @@ describe('proxy across a firewall pair (issue 5): share and file relay R2 ⇄ R1
 
     const { target, cred } = announced(fanns[0]);
     expect(target.host).to.equal(R2);
-    const dest = join(dirs[0], 'u1-download.part');
+    const dest = join(r2.spool, 'u1-download.part');
     const first = await within(getFile(target, cred, { dest, maxBytes: 20 * 1024 * 1024 + 7 }), 60000, 'first part');
     expect(first.total).to.equal(size);
     expect(first.bytes).to.equal(20 * 1024 * 1024 + 7);
@@ -199,15 +151,14 @@ describe('proxy across a firewall pair (issue 5): share and file relay R2 ⇄ R1
     sharer.write('hello through the firewall');
     await waitUntil(() => (r1.proxy.stats().share_bytes_out ?? 0) >= 26, 5000, 'bytes relayed');
     // R2 shuts down: its participants get SHARE_END, R1 gets 19 and tells u3.
-    const r2Side = sides.splice(0, 1)[0];
-    await r2Side.proxy.close();
+    await r2.proxy.close();
     await within(u1.rflx.shareEnd(grant.shareId), 5000, 'SHARE_END at R2');
     await within(u3.rflx.shareEnd(grant.shareId), 5000, 'SHARE_END at R1');
     const got = await within(result, 5000, 'viewer closed');
     expect(got.bytes).to.equal(26);
     await waitUntil(() => r1.proxy.shares().length === 0, 5000, 'proxied share gone');
-    await r2Side.link.close();
-    await r2Side.core.close();
+    await r2.link.close();
+    await r2.core.close();
   });
 
   async function openShareSocket(grant: { address: string; port: number; shareId: number; passkey: Buffer }): Promise<Socket> {

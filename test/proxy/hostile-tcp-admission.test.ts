@@ -13,21 +13,16 @@
  *   of unknown sources is short.
  */
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileServer } from '../../src/proxy/file-server.js';
-import { FileSpool } from '../../src/proxy/file-spool.js';
 import { newPasskey } from '../../src/proxy/passkey.js';
-import { ShareHub } from '../../src/proxy/share-hub.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { RateLimitedLog } from '../../src/runtime/rate-limited-log.js';
 import { deterministicBytes, sha256, startClient, type ClientProcess } from '../helpers/client-cli.js';
 import { baseConfig, startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
-import { rawExchange, within } from './support.js';
+import { rawExchange, useProxyHarness, within } from './harness.js';
 
 const REFLECTOR = '127.0.40.1';
 const PARTICIPANT = '127.0.40.10';
@@ -85,7 +80,6 @@ describe('proxy TCP admission against many idle sources (issue 11)', function ()
   describe('real reflector process', () => {
     let reflector: ReflectorProcess | undefined;
     let holders: IdleHolders | undefined;
-    let dir = '';
     const children: ClientProcess[] = [];
 
     afterEach(async () => {
@@ -95,12 +89,12 @@ describe('proxy TCP admission against many idle sources (issue 11)', function ()
       children.length = 0;
       await reflector?.stop();
       reflector = undefined;
-      if (dir !== '') rmSync(dir, { recursive: true, force: true });
-      dir = '';
     });
+    // After the reflector: its temporary directory goes last (afterEach hooks run in the order registered).
+    const harness = useProxyHarness();
 
     it('60 addresses x 8 idle connections, renewed: a participant still uploads; refusals counted and logged once', async () => {
-      dir = mkdtempSync(join(tmpdir(), 'hostile-tcp-'));
+      const dir = await harness.tempDir('hostile-tcp-');
       mkdirSync(join(dir, 'spool'));
       reflector = await startReflector({
         config: baseConfig(REFLECTOR, '').replace('STATUS_LISTEN off', `STATUS_LISTEN ${REFLECTOR}:${STATUS_PORT}`) + [
@@ -140,61 +134,30 @@ describe('proxy TCP admission against many idle sources (issue 11)', function ()
   });
 
   describe('FileServer and ShareHub with small limits', () => {
-    let server: FileServer | null = null;
-    let spool: FileSpool | null = null;
-    let hub: ShareHub | null = null;
-    let tmp = '';
-    const sockets = new Set<Socket>();
-
-    afterEach(async () => {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-      hub?.close();
-      hub = null;
-      await server?.close();
-      server = null;
-      await spool?.close();
-      spool = null;
-      if (tmp !== '') await rm(tmp, { recursive: true, force: true });
-      tmp = '';
-    });
-
-    async function idle(host: string, port: number, from: string): Promise<{ sock: Socket; closed: () => boolean }> {
-      const sock = connect({ host, port, localAddress: from });
-      sock.on('error', () => undefined);
-      sock.resume(); // reads (and drops) an ERR line, so that the server's FIN closes the socket
-      sockets.add(sock);
-      let closed = false;
-      sock.once('close', () => { closed = true; });
-      await within(new Promise<void>((r) => sock.once('connect', () => r())), 5000, 'connect');
-      return { sock, closed: () => closed };
-    }
+    const h = useProxyHarness();
 
     it('file port full: a participant evicts the oldest unauthenticated unknown connection and is served', async () => {
-      tmp = await mkdtemp(join(tmpdir(), 'hostile-admission-'));
-      spool = new FileSpool({ dir: tmp, maxBytes: 1024, ttlMs: 60_000 });
+      const { spool } = await h.spool({ maxBytes: 1024 });
       const lines: { event: string; reason?: string }[] = [];
       const log = new RateLimitedLog(createLogger('info', (l) => { lines.push(JSON.parse(l) as { event: string; reason?: string }); }), 10_000);
       const participant = '127.0.40.20';
-      server = new FileServer(spool, {
+      const { server: s, port } = await h.fileServer(spool, {
         host: REFLECTOR, port: 0, known: (ip) => ip === participant, refusalLog: log,
         tunables: { handshakeTimeoutMs: 20_000, pressureHandshakeTimeoutMs: 20_000, maxConnections: 8, reservedForKnown: 2, maxPerSource: 2, maxPendingPerSource: 2 },
       });
-      const port = await server.listen();
-      const s = server;
       // Three unknown sources, two idle connections each: the 6 unknown places are taken.
       const unknown: { closed: () => boolean }[] = [];
-      for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) unknown.push(await idle(REFLECTOR, port, `127.0.42.${i + 1}`));
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) unknown.push(await h.idle(REFLECTOR, port, `127.0.42.${i + 1}`));
       await waitUntil(() => s.connections === 6, 5000, 'six admitted');
       // A fourth unknown source is refused (the rest is reserved), counted and logged.
-      const late = await idle(REFLECTOR, port, '127.0.42.9');
+      const late = await h.idle(REFLECTOR, port, '127.0.42.9');
       await waitUntil(() => late.closed(), 5000, 'unknown refused');
       expect(s.drops.get('file_full')).to.equal(1);
       // The participant fills the two reserved places, then a third connection evicts the oldest unknown one.
-      await idle(REFLECTOR, port, participant);
-      await idle(REFLECTOR, port, participant);
+      await h.idle(REFLECTOR, port, participant);
+      await h.idle(REFLECTOR, port, participant);
       await waitUntil(() => s.connections === 8, 5000, 'eight admitted');
-      const r = await within(rawExchange(REFLECTOR, port, `GET 1 ${'0'.repeat(32)}\n`, sockets, participant), 5000, 'participant answered');
+      const r = await within(rawExchange(REFLECTOR, port, `GET 1 ${'0'.repeat(32)}\n`, h.sockets, participant), 5000, 'participant answered');
       expect(r.received).to.equal('ERR denied\n');
       expect(s.drops.get('file_evicted')).to.equal(1);
       expect(unknown[0]?.closed()).to.equal(true);
@@ -203,19 +166,17 @@ describe('proxy TCP admission against many idle sources (issue 11)', function ()
     });
 
     it('under pressure an unknown source gets the short first-line deadline; a known one the normal one', async () => {
-      tmp = await mkdtemp(join(tmpdir(), 'hostile-admission-'));
-      spool = new FileSpool({ dir: tmp, maxBytes: 1024, ttlMs: 60_000 });
+      const { spool } = await h.spool({ maxBytes: 1024 });
       const participant = '127.0.40.21';
-      server = new FileServer(spool, {
+      const { server, port } = await h.fileServer(spool, {
         host: REFLECTOR, port: 0, known: (ip) => ip === participant,
         tunables: { handshakeTimeoutMs: 20_000, pressureHandshakeTimeoutMs: 300, maxConnections: 8, reservedForKnown: 2, maxPerSource: 4, maxPendingPerSource: 4 },
       });
-      const port = await server.listen();
       // Three unknown connections: half of the 6 unknown places, so the next unknown one is under pressure.
       const early = [];
-      for (let i = 0; i < 3; i++) early.push(await idle(REFLECTOR, port, '127.0.42.30'));
-      const pressed = await idle(REFLECTOR, port, '127.0.42.31');
-      const known = await idle(REFLECTOR, port, participant);
+      for (let i = 0; i < 3; i++) early.push(await h.idle(REFLECTOR, port, '127.0.42.30'));
+      const pressed = await h.idle(REFLECTOR, port, '127.0.42.31');
+      const known = await h.idle(REFLECTOR, port, participant);
       await waitUntil(() => pressed.closed(), 5000, 'pressured unknown connection timed out');
       expect(server.drops.get('file_handshake_timeout')).to.equal(1);
       expect(known.closed()).to.equal(false);
@@ -224,7 +185,7 @@ describe('proxy TCP admission against many idle sources (issue 11)', function ()
 
     it('share port: refusals beyond the per-source limit are counted; a participant viewer still gets in when full', async () => {
       const participant = '127.0.40.22';
-      hub = new ShareHub({
+      const hub = h.shareHub({
         host: REFLECTOR, serverPorts: { first: 47420, last: 47421 }, clientPorts: { first: 47422, last: 47423 },
         known: (ip) => ip === participant,
         tunables: { handshakeTimeoutMs: 20_000, pressureHandshakeTimeoutMs: 20_000, maxConnectionsPerPort: 8, reservedForKnown: 2, maxPerSource: 2, maxPendingPerSource: 2 },
@@ -232,16 +193,15 @@ describe('proxy TCP admission against many idle sources (issue 11)', function ()
       const share = await hub.createLocal({ id: 4711, session: 's', title: 't', sharer: 'u', passkey: newPasskey() });
       expect(share).to.not.equal(null);
       if (share === null) return;
-      const h = hub;
-      for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) await idle(REFLECTOR, share.clientPort, `127.0.43.${i + 1}`);
-      const third = await idle(REFLECTOR, share.clientPort, '127.0.43.1');
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) await h.idle(REFLECTOR, share.clientPort, `127.0.43.${i + 1}`);
+      const third = await h.idle(REFLECTOR, share.clientPort, '127.0.43.1');
       await waitUntil(() => third.closed(), 5000, 'third connection of one source refused');
-      expect(h.drops.get('share_too_many_pending')).to.equal(1);
-      for (let j = 0; j < 2; j++) await idle(REFLECTOR, share.clientPort, participant);
-      const viewer = await idle(REFLECTOR, share.clientPort, participant);
+      expect(hub.drops.get('share_too_many_pending')).to.equal(1);
+      for (let j = 0; j < 2; j++) await h.idle(REFLECTOR, share.clientPort, participant);
+      const viewer = await h.idle(REFLECTOR, share.clientPort, participant);
       viewer.sock.write(`VIEW 4711 ${share.info.passkey.toString('hex')}\n`);
       await waitUntil(() => share.snapshot().viewers === 1, 5000, 'participant viewer admitted');
-      expect(h.drops.get('share_evicted')).to.equal(1);
+      expect(hub.drops.get('share_evicted')).to.equal(1);
     });
   });
 });

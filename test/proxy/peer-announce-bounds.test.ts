@@ -8,17 +8,12 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
-import { createProxy, MAX_PEER_FILES_PER_PEER, TEXT_MAX_BYTES, type Proxy } from '../../src/proxy/index.js';
+import type { Interconnect } from '../../src/interconnect/index.js';
+import { MAX_PEER_FILES_PER_PEER, TEXT_MAX_BYTES, type Proxy } from '../../src/proxy/index.js';
 import { RflxSubtype, type RflxFields } from '../../src/rtp/rflx-types.js';
-import { silentLogger } from '../../src/runtime/logger.js';
 import { waitUntil } from '../helpers/wait.js';
-import { RELAY_PORT } from '../interconnect/harness.js';
-import { RawPeer } from '../interconnect/raw-peer.js';
-import { startCore, type TestCore } from '../reflector/fixture.js';
+import type { RawPeer } from '../interconnect/raw-peer.js';
+import { useProxyHarness } from './harness.js';
 
 const R = '127.0.9.20';
 const PEER = '127.0.9.21';
@@ -37,47 +32,17 @@ function shareFields(shareId: number, over: RflxFields = {}): RflxFields {
 
 describe('proxy: bounds on what a peer announces (SPEC §7 subtypes 18, 20)', function () {
   this.timeout(30_000);
-  let core: TestCore | null = null;
-  let link: Interconnect | null = null;
-  let proxy: Proxy | null = null;
-  let peer: RawPeer | null = null;
-  let spool = '';
+  const h = useProxyHarness();
 
   async function setup(): Promise<{ proxy: Proxy; link: Interconnect; peer: RawPeer }> {
-    spool = await mkdtemp(join(tmpdir(), 'proxy-peer-bounds-'));
-    const started = await startCore(R, {
-      reflectorId: 'r-bounds',
-      peers: [{ address: PEER, rtpRelayPort: RELAY_PORT }],
-      appshareServerPorts: { first: 26000, last: 26003 },
-      appshareClientPorts: { first: 26100, last: 26103 },
-      fileTransferPort: 0,
-      fileSpoolDir: spool,
+    const at = await h.reflector(R, {
+      peers: [PEER],
+      config: { appshareServerPorts: { first: 26000, last: 26003 }, appshareClientPorts: { first: 26100, last: 26103 } },
     });
-    core = started.core;
-    link = createInterconnect({ config: started.config, logger: silentLogger(), core: started.core, timing: { helloMs: 250, refreshMs: 500 } });
-    await link.start();
-    proxy = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: link });
-    await proxy.start();
-    peer = await RawPeer.bind(PEER);
     // The peer has participants in the session: its announcements are for a live session.
-    await peer.sendControl(R, RflxSubtype.SessionState, { session: SESSION, relayId: 5, count: 1 });
-    const l = link;
-    await waitUntil(() => l.remoteCount(SESSION) === 1, 5000, 'peer COUNT 1');
-    return { proxy, link, peer };
+    const peer = await h.peerInSession(at, PEER, SESSION, 5);
+    return { proxy: at.proxy, link: at.link, peer };
   }
-
-  afterEach(async () => {
-    await peer?.close();
-    peer = null;
-    await proxy?.close();
-    proxy = null;
-    await link?.close();
-    link = null;
-    await core?.close();
-    core = null;
-    if (spool !== '') await rm(spool, { recursive: true, force: true });
-    spool = '';
-  });
 
   it('refuses a peer FILE_ANNOUNCE or SHARE_ANNOUNCE whose texts are longer than a client may send', async () => {
     const { proxy: p, peer: raw } = await setup();

@@ -7,17 +7,11 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
-import { createProxy, type Proxy } from '../../src/proxy/index.js';
+import type { Proxy } from '../../src/proxy/index.js';
 import { RflxSubtype, type RflxFields } from '../../src/rtp/rflx-types.js';
-import { silentLogger } from '../../src/runtime/logger.js';
 import { waitUntil } from '../helpers/wait.js';
-import { RELAY_PORT } from '../interconnect/harness.js';
-import { RawPeer } from '../interconnect/raw-peer.js';
-import { startCore, type TestCore } from '../reflector/fixture.js';
+import type { RawPeer } from '../interconnect/raw-peer.js';
+import { useProxyHarness } from './harness.js';
 
 const R = '127.0.10.30';
 const PEER = '127.0.10.31';
@@ -26,42 +20,15 @@ const REFRESH_MS = 200;
 
 describe('proxy: share and file announcements to and from peers are refreshed', function () {
   this.timeout(20_000);
-  let core: TestCore | null = null;
-  let link: Interconnect | null = null;
-  let proxy: Proxy | null = null;
-  let peer: RawPeer | null = null;
-  let spool = '';
-
-  afterEach(async () => {
-    await peer?.close();
-    peer = null;
-    await proxy?.close();
-    proxy = null;
-    await link?.close();
-    link = null;
-    await core?.close();
-    core = null;
-    if (spool !== '') await rm(spool, { recursive: true, force: true });
-    spool = '';
-  });
+  const h = useProxyHarness();
 
   async function setup(): Promise<{ p: Proxy; raw: RawPeer }> {
-    spool = await mkdtemp(join(tmpdir(), 'proxy-refresh-'));
-    const started = await startCore(R, {
-      reflectorId: 'r-refresh', peers: [{ address: PEER, rtpRelayPort: RELAY_PORT }],
-      appshareServerPorts: { first: 26300, last: 26303 }, appshareClientPorts: { first: 26310, last: 26313 },
-      fileTransferPort: 0, fileSpoolDir: spool,
+    const at = await h.reflector(R, {
+      peers: [PEER],
+      config: { appshareServerPorts: { first: 26300, last: 26303 }, appshareClientPorts: { first: 26310, last: 26313 } },
+      proxy: { peerRefreshMs: REFRESH_MS },
     });
-    core = started.core;
-    link = createInterconnect({ config: started.config, logger: silentLogger(), core: started.core, timing: { helloMs: 250, refreshMs: 500 } });
-    await link.start();
-    proxy = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: link, options: { peerRefreshMs: REFRESH_MS } });
-    await proxy.start();
-    peer = await RawPeer.bind(PEER);
-    await peer.sendControl(R, RflxSubtype.SessionState, { session: SESSION, relayId: 9, count: 1 });
-    const l = link;
-    await waitUntil(() => l.remoteCount(SESSION) === 1, 5000, 'peer COUNT 1');
-    return { p: proxy, raw: peer };
+    return { p: at.proxy, raw: await h.peerInSession(at, PEER, SESSION, 9) };
   }
 
   const share = (shareId: number): RflxFields => ({ session: SESSION, shareId, address: PEER, port: 6000, passkey: randomBytes(16), sharer: 's', title: 't' });

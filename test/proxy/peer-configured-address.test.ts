@@ -8,19 +8,11 @@
  */
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterconnect, type Interconnect } from '../../src/interconnect/index.js';
-import { createProxy, type Proxy } from '../../src/proxy/index.js';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
-import { silentLogger } from '../../src/runtime/logger.js';
 import { getFile, openView } from '../../tools/lib/proxy-client.js';
 import { waitUntil } from '../helpers/wait.js';
-import { RELAY_PORT } from '../interconnect/harness.js';
-import { RawPeer } from '../interconnect/raw-peer.js';
-import { startCore, type TestCore } from '../reflector/fixture.js';
+import { useProxyHarness } from './harness.js';
 
 const R = '127.0.10.20';
 const PEER = '127.0.10.21';
@@ -53,29 +45,15 @@ async function origin(address: string, port: number, answer: (line: string, s: S
 
 describe('proxy: TCP to a peer goes to its configured address, ADDRESS is informational (SPEC §14)', function () {
   this.timeout(30_000);
-  let core: TestCore | null = null;
-  let link: Interconnect | null = null;
-  let proxy: Proxy | null = null;
-  let peer: RawPeer | null = null;
   const origins: Origin[] = [];
-  let spool = '';
-
   afterEach(async () => {
     for (const o of origins.splice(0)) {
       for (const s of o.sockets) s.destroy();
       await new Promise<void>((resolve) => o.server.close(() => resolve()));
     }
-    await peer?.close();
-    peer = null;
-    await proxy?.close();
-    proxy = null;
-    await link?.close();
-    link = null;
-    await core?.close();
-    core = null;
-    if (spool !== '') await rm(spool, { recursive: true, force: true });
-    spool = '';
   });
+  // After the origin servers (afterEach hooks run in the order registered).
+  const h = useProxyHarness();
 
   it('a peer announcing a third host still gets the share proxy and the file relay at its configured address', async () => {
     const payload = randomBytes(4096);
@@ -89,26 +67,12 @@ describe('proxy: TCP to a peer goes to its configured address, ADDRESS is inform
     const decoyFile = await origin(THIRD, ORIGIN_FILE_PORT, (_l, s) => { s.end('ERR decoy\n'); });
     origins.push(realShare, realFile, decoyShare, decoyFile);
 
-    spool = await mkdtemp(join(tmpdir(), 'proxy-peer-address-'));
-    const started = await startCore(R, {
-      reflectorId: 'r-configured',
-      peers: [{ address: PEER, rtpRelayPort: RELAY_PORT }],
-      appshareServerPorts: { first: 26200, last: 26203 },
-      appshareClientPorts: { first: 26210, last: 26213 },
-      fileTransferPort: 0,
-      fileSpoolDir: spool,
+    const at = await h.reflector(R, {
+      peers: [PEER],
+      config: { appshareServerPorts: { first: 26200, last: 26203 }, appshareClientPorts: { first: 26210, last: 26213 } },
     });
-    core = started.core;
-    link = createInterconnect({ config: started.config, logger: silentLogger(), core: started.core, timing: { helloMs: 250, refreshMs: 500 } });
-    await link.start();
-    const p = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: link });
-    proxy = p;
-    await p.start();
-    const raw = await RawPeer.bind(PEER);
-    peer = raw;
-    await raw.sendControl(R, RflxSubtype.SessionState, { session: SESSION, relayId: 7, count: 1 });
-    const l = link;
-    await waitUntil(() => l.remoteCount(SESSION) === 1, 5000, 'peer COUNT 1');
+    const p = at.proxy;
+    const raw = await h.peerInSession(at, PEER, SESSION, 7);
 
     await raw.sendControl(R, RflxSubtype.PeerShareAnnounce, {
       session: SESSION, shareId: 4242, address: THIRD, port: ORIGIN_SHARE_PORT, passkey: shareKey, sharer: 's', title: 't',

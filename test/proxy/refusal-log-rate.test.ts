@@ -7,59 +7,33 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createProxy, type Proxy } from '../../src/proxy/index.js';
+import type { Proxy } from '../../src/proxy/index.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { RflxClient, RflxRequestError } from '../../tools/lib/proxy-client.js';
-import { startCore, TestClient, type TestCore } from '../reflector/fixture.js';
+import { RflxRequestError, type RflxClient } from '../../tools/lib/proxy-client.js';
+import { useProxyHarness } from './harness.js';
 
 const R = '127.0.9.40';
-const AUDIO = 5566;
 const SESSION = 'flood';
 
 describe('proxy: refused requests are counted, and logged at a limited rate', function () {
   this.timeout(30_000);
-  let core: TestCore | null = null;
-  let proxy: Proxy | null = null;
-  let client: TestClient | null = null;
-  let rflx: RflxClient | null = null;
-  let spool = '';
+  const h = useProxyHarness();
   const lines: { event: string; level: string }[] = [];
+  afterEach(() => { lines.length = 0; });
 
   async function setup(): Promise<{ proxy: Proxy; rflx: RflxClient }> {
-    spool = await mkdtemp(join(tmpdir(), 'proxy-log-rate-'));
-    const started = await startCore(R, {
-      appshareServerPorts: { first: 26200, last: 26200 },
-      appshareClientPorts: { first: 26300, last: 26300 },
-      fileTransferPort: 0,
-      fileSpoolDir: spool,
-      fileMaxBytes: 1000,
-    });
-    core = started.core;
     const logger = createLogger('info', (line) => { lines.push(JSON.parse(line) as { event: string; level: string }); });
-    proxy = createProxy({ config: started.config, logger, core: started.core, interconnect: null });
-    await proxy.start();
-    client = await TestClient.create('127.0.9.41');
-    client.join(started.core, SESSION, [client.stream({ ssrcs: [0x4141] })], { user: 'flooder' }, client.ip);
-    rflx = new RflxClient(client.rtcp.socket, { address: R, port: AUDIO + 1 }, 0x4141);
-    return { proxy, rflx };
+    const at = await h.reflector(R, {
+      config: {
+        appshareServerPorts: { first: 26200, last: 26200 },
+        appshareClientPorts: { first: 26300, last: 26300 },
+        fileMaxBytes: 1000,
+      },
+      logger,
+    });
+    const { rflx } = await h.participant(at, '127.0.9.41', { session: SESSION, ssrc: 0x4141, user: 'flooder' });
+    return { proxy: at.proxy, rflx };
   }
-
-  afterEach(async () => {
-    rflx?.close();
-    rflx = null;
-    await proxy?.close();
-    proxy = null;
-    await core?.close();
-    core = null;
-    await client?.close();
-    client = null;
-    if (spool !== '') await rm(spool, { recursive: true, force: true });
-    spool = '';
-    lines.length = 0;
-  });
 
   async function refusal(p: Promise<unknown>): Promise<number> {
     try {

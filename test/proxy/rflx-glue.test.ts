@@ -5,15 +5,11 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import type { Config } from '../../src/config/types.js';
-import { createProxy, type Proxy } from '../../src/proxy/index.js';
+import type { Proxy } from '../../src/proxy/index.js';
 import { encodeRflx } from '../../src/rtp/rflx.js';
 import { RflxSubtype } from '../../src/rtp/rflx-types.js';
-import { silentLogger } from '../../src/runtime/logger.js';
 import {
   announced,
   collect,
@@ -21,13 +17,12 @@ import {
   openView,
   ProxyProtocolError,
   putFile,
-  RflxClient,
   RflxRequestError,
   shareStream,
 } from '../../tools/lib/proxy-client.js';
-import { rtcpRr, startCore, TestClient, type TestCore } from '../reflector/fixture.js';
+import { rtcpRr, type TestCore } from '../reflector/fixture.js';
 import { waitUntil } from '../helpers/wait.js';
-import { patternBuffer, patternChunks, patternSha256, within } from './support.js';
+import { patternBuffer, patternChunks, patternSha256, useProxyHarness, within, type Participant, type ProxyReflector } from './harness.js';
 
 const R = '127.0.4.30';
 const AUDIO = 5566;
@@ -42,57 +37,35 @@ function sha(b: Buffer): Buffer {
 }
 
 describe('proxy RFLX requests and announcements with the real core (SPEC §7–§9)', () => {
-  let core: TestCore | null = null;
-  let proxy: Proxy | null = null;
+  const h = useProxyHarness();
+  const sockets = h.sockets;
+  let at: ProxyReflector | null = null;
   let spoolDir = '';
-  const clients: TestClient[] = [];
-  const rflx: RflxClient[] = [];
-  const sockets = new Set<Socket>();
 
   async function setup(overrides: Partial<Config> = {}): Promise<{ core: TestCore; proxy: Proxy }> {
-    spoolDir = await mkdtemp(join(tmpdir(), 'proxy-glue-'));
-    const started = await startCore(R, {
-      appshareServerPorts: { first: 23000, last: 23003 },
-      appshareClientPorts: { first: 23100, last: 23103 },
-      fileTransferPort: 23200,
-      fileSpoolDir: spoolDir,
-      ...overrides,
+    at = await h.reflector(R, {
+      config: {
+        appshareServerPorts: { first: 23000, last: 23003 },
+        appshareClientPorts: { first: 23100, last: 23103 },
+        fileTransferPort: 23200,
+        ...overrides,
+      },
+      proxy: { share: { handshakeTimeoutMs: 2000, viewerBufferBytes: 64 * 1024 * 1024 } },
     });
-    core = started.core;
-    proxy = createProxy({ config: started.config, logger: silentLogger(), core: started.core, interconnect: null, options: { share: { handshakeTimeoutMs: 2000, viewerBufferBytes: 64 * 1024 * 1024 } } });
-    await proxy.start();
-    return { core: started.core, proxy };
+    spoolDir = at.spool;
+    return { core: at.core, proxy: at.proxy };
   }
 
-  async function participant(n: number, c: TestCore, ack = true): Promise<{ client: TestClient; rflx: RflxClient }> {
-    const client = await TestClient.create(ip(n));
-    clients.push(client);
-    client.join(c, SESSION, [client.stream({ ssrcs: [0x1000 + n] })], { user: `u${n}` }, ack ? client.ip : null);
-    const r = new RflxClient(client.rtcp.socket, { address: R, port: AUDIO + 1 }, 0x1000 + n);
-    rflx.push(r);
-    return { client, rflx: r };
+  async function participant(n: number, ack = true): Promise<Participant> {
+    if (at === null) throw new Error('setup() first');
+    return h.participant(at, ip(n), { session: SESSION, ssrc: 0x1000 + n, user: `u${n}`, ack });
   }
-
-  afterEach(async () => {
-    for (const r of rflx) r.close();
-    rflx.length = 0;
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-    await proxy?.close();
-    proxy = null;
-    await core?.close();
-    core = null;
-    await Promise.all(clients.map((c) => c.close()));
-    clients.length = 0;
-    if (spoolDir !== '') await rm(spoolDir, { recursive: true, force: true });
-    spoolDir = '';
-  });
 
   it('grants a share once per REQUEST_ID, announces it to every participant, streams it, and ends it', async () => {
-    const { core: c, proxy: p } = await setup();
-    const u1 = await participant(131, c);
-    const u2 = await participant(132, c);
-    const u3 = await participant(133, c);
+    const { proxy: p } = await setup();
+    const u1 = await participant(131);
+    const u2 = await participant(132);
+    const u3 = await participant(133);
     const grant = await u1.rflx.requestShare('slides', { requestId: 77 });
     expect(grant.address).to.equal(R);
     expect(grant.port).to.be.within(23000, 23003);
@@ -134,8 +107,8 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
   });
 
   it('answers ERROR 503 when the share port pool is exhausted', async () => {
-    const { core: c } = await setup({ appshareServerPorts: { first: 23010, last: 23010 } });
-    const u1 = await participant(134, c);
+    await setup({ appshareServerPorts: { first: 23010, last: 23010 } });
+    const u1 = await participant(134);
     await u1.rflx.requestShare('one');
     let err: unknown;
     try { await u1.rflx.requestShare('two'); } catch (e) { err = e; }
@@ -144,9 +117,9 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
   });
 
   it('announces a verified file to every participant, never one with a wrong SHA256, and serves it', async () => {
-    const { core: c, proxy: p } = await setup();
-    const u1 = await participant(135, c);
-    const u2 = await participant(136, c);
+    const { proxy: p } = await setup();
+    const u1 = await participant(135);
+    const u2 = await participant(136);
     const data = patternBuffer(2 * 1024 * 1024 + 3);
 
     const bad = await u1.rflx.requestFile('bad.bin', data.length, sha(Buffer.from('other')));
@@ -175,8 +148,8 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
   });
 
   it('refuses a file over FILE_MAX_BYTES with ERROR 413 and a malformed request with 400', async () => {
-    const { core: c } = await setup({ fileMaxBytes: 1000 });
-    const u1 = await participant(137, c);
+    await setup({ fileMaxBytes: 1000 });
+    const u1 = await participant(137);
     let err: unknown;
     try { await u1.rflx.requestFile('big', 1001, Buffer.alloc(32)); } catch (e) { err = e; }
     expect((err as RflxRequestError).code).to.equal(413);
@@ -186,8 +159,8 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
   });
 
   it('gives a participant whose RTCP latches later every share and file still available', async () => {
-    const { core: c } = await setup();
-    const u1 = await participant(138, c);
+    await setup();
+    const u1 = await participant(138);
     const grant = await u1.rflx.requestShare('late');
     let finishSharing: () => void = () => undefined;
     const held = new Promise<void>((resolve) => { finishSharing = resolve; });
@@ -202,7 +175,7 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
     await u1.rflx.fileAnnounce(fg.fileId);
 
     // u4 joins without a confirmed address: nothing can be sent to it until its RTCP latches.
-    const u4 = await participant(139, c, false);
+    const u4 = await participant(139, false);
     expect(u4.rflx.received).to.have.length(0);
     await u4.client.rtcp.send(rtcpRr(0x1000 + 139), AUDIO + 1, R);
     await within(u4.rflx.shareAnnounce(grant.shareId), 5000, 'late share announce');
@@ -213,7 +186,7 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
 
   it('removes files when the session ends', async () => {
     const { core: c, proxy: p } = await setup();
-    const u1 = await participant(140, c);
+    const u1 = await participant(140);
     const data = patternBuffer(4000);
     const fg = await u1.rflx.requestFile('a', data.length, sha(data));
     await putFile({ host: fg.address, port: fg.port }, { id: fg.fileId, passkey: fg.passkey }, data);
@@ -224,8 +197,8 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
   });
 
   it('ignores RFLX messages of other subtypes from participants and counts them', async () => {
-    const { core: c, proxy: p } = await setup();
-    const u1 = await participant(141, c);
+    const { proxy: p } = await setup();
+    const u1 = await participant(141);
     await u1.client.rtcp.send(encodeRflx({ subtype: RflxSubtype.ShareAnnounce, ssrc: 1, fields: { shareId: 1 } }), AUDIO + 1, R);
     // A normal request afterwards is answered; the bogus one before it was counted.
     await u1.rflx.requestShare('after');
@@ -233,14 +206,14 @@ describe('proxy RFLX requests and announcements with the real core (SPEC §7–�
   });
 
   it('limits the shares one participant may hold', async () => {
-    const { core: c, proxy: p } = await setup({ appshareServerPorts: { first: 23020, last: 23029 }, appshareClientPorts: { first: 23120, last: 23129 } });
-    const u1 = await participant(142, c);
+    const { proxy: p } = await setup({ appshareServerPorts: { first: 23020, last: 23029 }, appshareClientPorts: { first: 23120, last: 23129 } });
+    const u1 = await participant(142);
     for (let i = 0; i < 4; i++) await u1.rflx.requestShare(`s${i}`);
     let err: unknown;
     try { await u1.rflx.requestShare('one too many'); } catch (e) { err = e; }
     expect((err as RflxRequestError).code).to.equal(503);
     expect(p.stats().proxy_participant_limit).to.equal(1);
-    const u2 = await participant(143, c);
+    const u2 = await participant(143);
     await u2.rflx.requestShare('another participant is not limited by u1');
   });
 });

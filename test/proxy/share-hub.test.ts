@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { newPasskey } from '../../src/proxy/passkey.js';
-import { ShareHub } from '../../src/proxy/share-hub.js';
+import type { ShareHub } from '../../src/proxy/share-hub.js';
 import type { ShareInfo } from '../../src/proxy/share-types.js';
 import { collect, openShare, openView, ProxyProtocolError, shareStream, viewShare } from '../../tools/lib/proxy-client.js';
-import { patternChunks, patternSha256, rawExchange, within } from './support.js';
+import { patternChunks, patternSha256, rawExchange, useProxyHarness, within } from './harness.js';
 
 const HOST = '127.0.4.10';
 const PEER_HOST = '127.0.4.11';
@@ -14,26 +14,17 @@ function info(id: number): ShareInfo {
 }
 
 describe('proxy share hub (SPEC §8)', () => {
-  const hubs: ShareHub[] = [];
-  const sockets = new Set<Socket>();
+  const t = useProxyHarness();
+  const sockets = t.sockets;
 
   function hub(host: string, base: number, tunables = {}): ShareHub {
-    const h = new ShareHub({
+    return t.shareHub({
       host,
       serverPorts: { first: base, last: base + 3 },
       clientPorts: { first: base + 10, last: base + 13 },
       tunables,
     });
-    hubs.push(h);
-    return h;
   }
-
-  afterEach(() => {
-    for (const h of hubs) h.close();
-    hubs.length = 0;
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-  });
 
   it('copies a deterministic 8 MB stream to three viewers byte for byte, then closes them when the sharer leaves', async () => {
     // A bound above the stream's size: on a loaded machine no viewer may be dropped for lagging.
@@ -159,8 +150,7 @@ describe('proxy share hub (SPEC §8)', () => {
   });
 
   it('returns null when a pool is exhausted and reuses ports after a share ends', async () => {
-    const h = new ShareHub({ host: HOST, serverPorts: { first: 21100, last: 21100 }, clientPorts: { first: 21110, last: 21111 } });
-    hubs.push(h);
+    const h = t.shareHub({ host: HOST, serverPorts: { first: 21100, last: 21100 }, clientPorts: { first: 21110, last: 21111 } });
     const a = await h.createLocal(info(201));
     expect(a).to.not.equal(null);
     expect(await h.createLocal(info(202))).to.equal(null);
