@@ -11,6 +11,7 @@
  * (re)configured; tick() and onRtp() do not allocate.
  */
 import type { DropCounter } from '../runtime/drop-counter.js';
+import { readU16, writeU16, writeU32 } from '../rtp/big-endian.js';
 import { RtcpCompoundReader, RtcpPacketType, RtcpPacketView } from '../rtp/rtcp-compound.js';
 import { RtcpReportBlock } from '../rtp/rtcp-rr.js';
 import { RtcpSenderReport, ntpFromUnixMs, ntpMiddle32, parseSenderReport, senderReportSize, writeSenderReport } from '../rtp/rtcp-sr.js';
@@ -442,16 +443,16 @@ export class MixerSession {
       const datagram = Buffer.allocUnsafe(RTP_FIXED_HEADER_SIZE + 4 * blocks);
       datagram[0] = 0x80;
       datagram[1] = (newEvent || h.marker ? 0x80 : 0) | out.tePt;
-      datagram.writeUInt16BE(out.seq, 2);
-      datagram.writeUInt32BE(out.teOutTimestamp, 4);
-      datagram.writeUInt32BE(out.ssrc, 8);
+      writeU16(datagram, 2, out.seq);
+      writeU32(datagram, 4, out.teOutTimestamp);
+      writeU32(datagram, 8, out.ssrc);
       for (let b = 0; b < blocks; b++) {
         const at = h.payloadOffset + 4 * b;
         const o = RTP_FIXED_HEADER_SIZE + 4 * b;
         datagram[o] = packet[at];
         datagram[o + 1] = packet[at + 1];
-        const d = Math.round((packet.readUInt16BE(at + 2) * out.teRateHz) / inRateHz);
-        datagram.writeUInt16BE(Math.min(0xffff, d), o + 2);
+        const d = Math.round((readU16(packet, at + 2) * out.teRateHz) / inRateHz);
+        writeU16(datagram, o + 2, Math.min(0xffff, d));
       }
       out.seq = (out.seq + 1) & 0xffff;
       if (this.#transport.send(out.participantId, false, datagram)) {
@@ -538,10 +539,10 @@ export class MixerSession {
     // RTP header (RFC 3550 §5.1).
     packet[0] = 0x80 | cc;
     packet[1] = (out.first ? 0x80 : 0) | (out.payloadType & 0x7f);
-    packet.writeUInt16BE(out.seq, 2);
-    packet.writeUInt32BE(out.timestamp, 4);
-    packet.writeUInt32BE(out.ssrc, 8);
-    for (let i = 0; i < cc; i++) packet.writeUInt32BE(this.#csrcs[i], RTP_FIXED_HEADER_SIZE + 4 * i);
+    writeU16(packet, 2, out.seq);
+    writeU32(packet, 4, out.timestamp);
+    writeU32(packet, 8, out.ssrc);
+    for (let i = 0; i < cc; i++) writeU32(packet, RTP_FIXED_HEADER_SIZE + 4 * i, this.#csrcs[i]);
     const datagram = out.datagram(slot, cc, length);
 
     out.seq = (out.seq + 1) & 0xffff;

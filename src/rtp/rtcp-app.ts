@@ -15,6 +15,7 @@
  *
  * The data is a multiple of 32 bits (the length field guarantees it).
  */
+import { readU32, writeU32 } from './big-endian.js';
 import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
 
 export const RTCP_APP_HEADER_SIZE = 12;
@@ -48,8 +49,8 @@ export function parseApp(buf: Buffer, view: RtcpPacketView, out: RtcpApp): RtcpA
   if (body < RTCP_APP_HEADER_SIZE - RTCP_HEADER_SIZE || view.offset + view.length > buf.length) return RtcpAppDrop.TooShort;
   const o = view.offset;
   out.subtype = view.count;
-  out.ssrc = buf.readUInt32BE(o + OFFSET_SSRC);
-  out.name = buf.readUInt32BE(o + OFFSET_NAME);
+  out.ssrc = readU32(buf, o + OFFSET_SSRC);
+  out.name = readU32(buf, o + OFFSET_NAME);
   out.dataOffset = o + OFFSET_DATA;
   out.dataLength = body - (RTCP_APP_HEADER_SIZE - RTCP_HEADER_SIZE);
   return null;
@@ -58,7 +59,7 @@ export function parseApp(buf: Buffer, view: RtcpPacketView, out: RtcpApp): RtcpA
 /** The u32 of a 4-character ASCII name ("RFLX" → 0x52464c58). */
 export function appName(name: string): number {
   if (name.length !== NAME_SIZE || !/^[\x20-\x7e]{4}$/.test(name)) throw new RangeError('APP name must be 4 ASCII characters');
-  return ((name.charCodeAt(0) << 24) | (name.charCodeAt(1) << 16) | (name.charCodeAt(2) << 8) | name.charCodeAt(3)) >>> 0;
+  return readU32(Buffer.from(name, 'latin1'), 0);
 }
 
 export interface AppInit {
@@ -79,8 +80,8 @@ export function writeApp(app: AppInit, out: Buffer, offset: number): number {
   if (app.subtype < 0 || app.subtype > RTCP_MAX_COUNT) throw new RangeError('APP subtype is 5 bits');
   const size = appSize(app);
   writeRtcpHeader(out, offset, RtcpPacketType.APP, app.subtype, size);
-  out.writeUInt32BE(app.ssrc >>> 0, offset + OFFSET_SSRC);
-  out.writeUInt32BE(typeof app.name === 'number' ? app.name >>> 0 : appName(app.name), offset + OFFSET_NAME);
+  writeU32(out, offset + OFFSET_SSRC, app.ssrc);
+  writeU32(out, offset + OFFSET_NAME, typeof app.name === 'number' ? app.name : appName(app.name));
   const data = app.data ?? new Uint8Array(0);
   out.set(data, offset + OFFSET_DATA);
   out.fill(0, offset + OFFSET_DATA + data.length, offset + size);

@@ -15,6 +15,7 @@
  *
  * The optional reason is padded with null octets to a 32-bit boundary.
  */
+import { readU32, writeU32 } from './big-endian.js';
 import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
 
 const SSRC_SIZE = 4;
@@ -56,7 +57,7 @@ export function parseBye(buf: Buffer, view: RtcpPacketView, out: RtcpBye): RtcpB
     reasonLength = len;
   }
   out.count = sc;
-  for (let i = 0; i < sc; i++) out.ssrcs[i] = buf.readUInt32BE(first + SSRC_SIZE * i);
+  for (let i = 0; i < sc; i++) out.ssrcs[i] = readU32(buf, first + SSRC_SIZE * i);
   out.reasonOffset = reasonOffset;
   out.reasonLength = reasonLength;
   return null;
@@ -88,7 +89,7 @@ export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, o
   const size = byeSize(ssrcs, reason);
   writeRtcpHeader(out, offset, RtcpPacketType.BYE, ssrcs.length, size);
   let pos = offset + RTCP_HEADER_SIZE;
-  for (let i = 0; i < ssrcs.length; i++, pos += SSRC_SIZE) out.writeUInt32BE(ssrcs[i] >>> 0, pos);
+  for (let i = 0; i < ssrcs.length; i++, pos += SSRC_SIZE) writeU32(out, pos, ssrcs[i]);
   const r = reasonBytes(reason);
   if (r !== null) {
     out[pos] = r.length;

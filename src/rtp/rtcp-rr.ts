@@ -25,6 +25,7 @@
  *    |                  profile-specific extensions                  |
  *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
+import { readU24, readU32, writeU24, writeU32 } from './big-endian.js';
 import {
   RTCP_HEADER_SIZE,
   RTCP_MAX_COUNT,
@@ -89,26 +90,26 @@ export function allocReportBlocks(): RtcpReportBlock[] {
 
 /** Reads a report block at buf[offset] (24 bytes, caller checked). */
 export function readReportBlock(buf: Buffer, offset: number, out: ReportBlock): void {
-  out.ssrc = buf.readUInt32BE(offset + RB_OFFSET_SSRC);
+  out.ssrc = readU32(buf, offset + RB_OFFSET_SSRC);
   out.fractionLost = buf[offset + RB_OFFSET_FRACTION];
-  const lost = buf.readUIntBE(offset + RB_OFFSET_LOST, 3);
+  const lost = readU24(buf, offset + RB_OFFSET_LOST);
   out.packetsLost = lost & LOST_SIGN_BIT ? lost - LOST_MOD : lost;
-  out.highestSeq = buf.readUInt32BE(offset + RB_OFFSET_HIGHEST_SEQ);
-  out.jitter = buf.readUInt32BE(offset + RB_OFFSET_JITTER);
-  out.lastSr = buf.readUInt32BE(offset + RB_OFFSET_LSR);
-  out.delaySinceLastSr = buf.readUInt32BE(offset + RB_OFFSET_DLSR);
+  out.highestSeq = readU32(buf, offset + RB_OFFSET_HIGHEST_SEQ);
+  out.jitter = readU32(buf, offset + RB_OFFSET_JITTER);
+  out.lastSr = readU32(buf, offset + RB_OFFSET_LSR);
+  out.delaySinceLastSr = readU32(buf, offset + RB_OFFSET_DLSR);
 }
 
 /** Writes a report block at out[offset]; packetsLost is clamped to 24 bits. Returns 24. */
 export function writeReportBlock(rb: ReportBlock, out: Buffer, offset: number): number {
-  out.writeUInt32BE(rb.ssrc >>> 0, offset + RB_OFFSET_SSRC);
+  writeU32(out, offset + RB_OFFSET_SSRC, rb.ssrc);
   out[offset + RB_OFFSET_FRACTION] = rb.fractionLost & 0xff;
   const lost = Math.max(RTCP_LOST_MIN, Math.min(RTCP_LOST_MAX, Math.trunc(rb.packetsLost)));
-  out.writeUIntBE(lost < 0 ? lost + LOST_MOD : lost, offset + RB_OFFSET_LOST, 3);
-  out.writeUInt32BE(rb.highestSeq >>> 0, offset + RB_OFFSET_HIGHEST_SEQ);
-  out.writeUInt32BE(rb.jitter >>> 0, offset + RB_OFFSET_JITTER);
-  out.writeUInt32BE(rb.lastSr >>> 0, offset + RB_OFFSET_LSR);
-  out.writeUInt32BE(rb.delaySinceLastSr >>> 0, offset + RB_OFFSET_DLSR);
+  writeU24(out, offset + RB_OFFSET_LOST, lost < 0 ? lost + LOST_MOD : lost);
+  writeU32(out, offset + RB_OFFSET_HIGHEST_SEQ, rb.highestSeq);
+  writeU32(out, offset + RB_OFFSET_JITTER, rb.jitter);
+  writeU32(out, offset + RB_OFFSET_LSR, rb.lastSr);
+  writeU32(out, offset + RB_OFFSET_DLSR, rb.delaySinceLastSr);
   return RTCP_REPORT_BLOCK_SIZE;
 }
 
@@ -131,7 +132,7 @@ export function parseReceiverReport(buf: Buffer, view: RtcpPacketView, out: Rtcp
   const body = rtcpBodyLength(view);
   if (body < needed || view.offset + view.length > buf.length) return RtcpRrDrop.TooShort;
   const o = view.offset;
-  out.ssrc = buf.readUInt32BE(o + OFFSET_SSRC);
+  out.ssrc = readU32(buf, o + OFFSET_SSRC);
   out.reportCount = rc;
   for (let i = 0; i < rc; i++) readReportBlock(buf, o + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i, out.reports[i]);
   out.extensionOffset = o + RTCP_HEADER_SIZE + needed;
@@ -161,7 +162,7 @@ export function writeReceiverReport(rr: ReceiverReportInit, out: Buffer, offset:
   const n = countOf(rr);
   const size = receiverReportSize(rr);
   writeRtcpHeader(out, offset, RtcpPacketType.RR, n, size);
-  out.writeUInt32BE(rr.ssrc >>> 0, offset + OFFSET_SSRC);
+  writeU32(out, offset + OFFSET_SSRC, rr.ssrc);
   for (let i = 0; i < n; i++) writeReportBlock(rr.reports[i], out, offset + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i);
   return size;
 }

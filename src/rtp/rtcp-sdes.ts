@@ -19,6 +19,7 @@
  * Each chunk starts on a 32-bit boundary; its item list ends with a null
  * octet (END, type 0) followed by null octets up to the next 32-bit boundary.
  */
+import { readU32, writeU32 } from './big-endian.js';
 import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, writeRtcpHeader } from './rtcp-compound.js';
 
 /** RFC 3550 §6.5 item types. */
@@ -97,9 +98,8 @@ export class SdesReader {
       if (!this.#inChunk) {
         if (this.#chunksLeft === 0) return 'end';
         if (this.#pos + SSRC_SIZE > end) return this.#fail(RtcpSdesDrop.ChunkOverrun);
-        const p = this.#pos;
-        this.#ssrc = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
-        this.#pos = p + SSRC_SIZE;
+        this.#ssrc = readU32(buf, this.#pos);
+        this.#pos += SSRC_SIZE;
         this.#chunksLeft--;
         this.#inChunk = true;
       }
@@ -218,7 +218,7 @@ export function writeSdes(chunks: readonly SdesChunkInit[], out: Buffer, offset:
   let pos = offset + RTCP_HEADER_SIZE;
   for (const c of chunks) {
     const start = pos;
-    out.writeUInt32BE(c.ssrc >>> 0, pos);
+    writeU32(out, pos, c.ssrc);
     pos += SSRC_SIZE;
     for (const it of c.items) {
       const text = itemBytes(it.text);
