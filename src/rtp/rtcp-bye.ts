@@ -16,7 +16,7 @@
  * The optional reason is padded with null octets to a 32-bit boundary.
  */
 import { readU32, writeU32 } from './big-endian.js';
-import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, fits, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
 
 const SSRC_SIZE = 4;
 const WORD = 4;
@@ -78,15 +78,20 @@ function reasonBytes(reason: string | undefined): Buffer | null {
   return b.subarray(0, n);
 }
 
+/** Bytes writeBye writes; 0 when it writes nothing (more than 31 SSRCs). */
 export function byeSize(ssrcs: ArrayLike<number>, reason?: string): number {
+  if (ssrcs.length > RTCP_MAX_COUNT) return 0;
   const r = reasonBytes(reason);
   return RTCP_HEADER_SIZE + SSRC_SIZE * ssrcs.length + (r === null ? 0 : Math.ceil((1 + r.length) / WORD) * WORD);
 }
 
-/** Writes a BYE at out[offset]; the reason is truncated to 255 octets. Returns bytes written. */
-export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, out: Buffer, offset: number): number {
-  if (ssrcs.length > RTCP_MAX_COUNT) throw new RangeError('at most 31 SSRCs in a BYE');
+/**
+ * Writes a BYE at out[offset]; the reason is truncated to 255 octets. Returns bytes written, 0
+ * when `out` is too small or there are more than 31 SSRCs.
+ */
+export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, out: Uint8Array, offset: number): number {
   const size = byeSize(ssrcs, reason);
+  if (size === 0 || !fits(out, offset, size)) return 0;
   writeRtcpHeader(out, offset, RtcpPacketType.BYE, ssrcs.length, size);
   let pos = offset + RTCP_HEADER_SIZE;
   for (let i = 0; i < ssrcs.length; i++, pos += SSRC_SIZE) writeU32(out, pos, ssrcs[i]);
@@ -99,8 +104,9 @@ export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, o
   return size;
 }
 
+/** Allocates a BYE; throws RangeError where writeBye returns 0. */
 export function encodeBye(ssrcs: ArrayLike<number>, reason?: string): Buffer {
   const out = Buffer.alloc(byeSize(ssrcs, reason));
-  writeBye(ssrcs, reason, out, 0);
+  if (writeBye(ssrcs, reason, out, 0) === 0) throw new RangeError('BYE: at most 31 SSRCs');
   return out;
 }

@@ -167,7 +167,15 @@ export function rtcpBodyLength(view: RtcpPacketView): number {
   return view.length - RTCP_HEADER_SIZE - view.padding;
 }
 
-/** Writes a common header; `bytes` is the packet's total size (a multiple of 4). Returns 4. */
+/** True when `size` bytes from `offset` lie inside `out` (the writers' bounds check). */
+export function fits(out: Uint8Array, offset: number, size: number): boolean {
+  return Number.isInteger(offset) && offset >= 0 && offset + size <= out.length;
+}
+
+/**
+ * Writes a common header; `bytes` is the packet's total size (a multiple of 4, at most 2^18).
+ * Returns 4, or 0 when `out` is too small or count, type or size is out of range.
+ */
 export function writeRtcpHeader(
   out: Uint8Array,
   offset: number,
@@ -176,9 +184,13 @@ export function writeRtcpHeader(
   bytes: number,
   padding = false,
 ): number {
+  if (!fits(out, offset, RTCP_HEADER_SIZE)) return 0;
+  if (!Number.isInteger(count) || count < 0 || count > RTCP_MAX_COUNT) return 0;
+  if (!Number.isInteger(packetType) || packetType < 0 || packetType > 0xff) return 0;
   const words = bytes / WORD - 1;
-  out[offset + OFFSET_B0] = (RTCP_VERSION << RTCP_VERSION_SHIFT) | (padding ? RTCP_PADDING_MASK : 0) | (count & RTCP_COUNT_MASK);
-  out[offset + OFFSET_PT] = packetType & 0xff;
+  if (!Number.isInteger(words) || words < 0 || words > 0xffff) return 0;
+  out[offset + OFFSET_B0] = (RTCP_VERSION << RTCP_VERSION_SHIFT) | (padding ? RTCP_PADDING_MASK : 0) | count;
+  out[offset + OFFSET_PT] = packetType;
   writeU16(out, offset + OFFSET_LENGTH, words);
   return RTCP_HEADER_SIZE;
 }

@@ -24,13 +24,14 @@
  *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
 import { readU32, writeU32 } from './big-endian.js';
-import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+import { RTCP_HEADER_SIZE, RtcpPacketType, type RtcpPacketView, fits, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
 import {
   RTCP_REPORT_BLOCK_SIZE,
   type ReportBlock,
   type RtcpReportBlock,
   allocReportBlocks,
   readReportBlock,
+  reportCountOf,
   writeReportBlock,
 } from './rtcp-rr.js';
 
@@ -103,20 +104,17 @@ export interface SenderReportInit extends SenderInfo {
   reportCount?: number;
 }
 
-function countOf(sr: SenderReportInit): number {
-  const n = sr.reportCount ?? sr.reports.length;
-  if (n > RTCP_MAX_COUNT || n > sr.reports.length) throw new RangeError('at most 31 report blocks');
-  return n;
-}
-
+/** Bytes writeSenderReport writes; 0 when it writes nothing (more than 31 report blocks). */
 export function senderReportSize(sr: SenderReportInit): number {
-  return OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * countOf(sr);
+  const n = reportCountOf(sr);
+  return n < 0 ? 0 : OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * n;
 }
 
-/** Writes an SR (no padding, no extension) at out[offset]; returns bytes written. */
-export function writeSenderReport(sr: SenderReportInit, out: Buffer, offset: number): number {
-  const n = countOf(sr);
+/** Writes an SR (no padding, no extension) at out[offset]; returns bytes written, 0 when `out` is too small or sr out of range. */
+export function writeSenderReport(sr: SenderReportInit, out: Uint8Array, offset: number): number {
   const size = senderReportSize(sr);
+  if (size === 0 || !fits(out, offset, size)) return 0;
+  const n = reportCountOf(sr);
   writeRtcpHeader(out, offset, RtcpPacketType.SR, n, size);
   writeU32(out, offset + OFFSET_SSRC, sr.ssrc);
   writeU32(out, offset + OFFSET_NTP_SEC, sr.ntpSec);
@@ -128,9 +126,10 @@ export function writeSenderReport(sr: SenderReportInit, out: Buffer, offset: num
   return size;
 }
 
+/** Allocates an SR; throws RangeError where writeSenderReport returns 0. */
 export function encodeSenderReport(sr: SenderReportInit): Buffer {
   const out = Buffer.alloc(senderReportSize(sr));
-  writeSenderReport(sr, out, 0);
+  if (writeSenderReport(sr, out, 0) === 0) throw new RangeError('SR: at most 31 report blocks');
   return out;
 }
 
