@@ -17,7 +17,7 @@ import { RtcpReportBlock } from '../rtp/rtcp-rr.js';
 import { RtcpSenderReport, ntpFromUnixMs, ntpMiddle32, parseSenderReport, senderReportSize, writeSenderReport } from '../rtp/rtcp-sr.js';
 import { SdesType, sdesSize, writeSdes } from '../rtp/rtcp-sdes.js';
 import { RTP_FIXED_HEADER_SIZE, RTP_MAX_CSRCS, RtpHeader, parseRtpHeader } from '../rtp/rtp-header.js';
-import { RtpSeqState } from '../rtp/seq.js';
+import { RtpSeqState, seqAdd, tsAdd } from '../rtp/seq.js';
 import type { MixerCodec, FrameEncoder } from './codecs.js';
 import { FrameKind, JitterBuffer, type FrameDecoder } from './jitter-buffer.js';
 import { addToSum, clearSum, mixMinus } from './mix.js';
@@ -454,7 +454,7 @@ export class MixerSession {
         const d = Math.round((readU16(packet, at + 2) * out.teRateHz) / inRateHz);
         writeU16(datagram, o + 2, Math.min(0xffff, d));
       }
-      out.seq = (out.seq + 1) & 0xffff;
+      out.seq = seqAdd(out.seq, 1);
       if (this.#transport.send(out.participantId, false, datagram)) {
         out.packetCount++;
         out.octetCount += 4 * blocks;
@@ -545,8 +545,8 @@ export class MixerSession {
     for (let i = 0; i < cc; i++) writeU32(packet, RTP_FIXED_HEADER_SIZE + 4 * i, this.#csrcs[i]);
     const datagram = out.datagram(slot, cc, length);
 
-    out.seq = (out.seq + 1) & 0xffff;
-    out.timestamp = (out.timestamp + codec.rtpClockRateHz / FRAMES_PER_SECOND) >>> 0;
+    out.seq = seqAdd(out.seq, 1);
+    out.timestamp = tsAdd(out.timestamp, codec.rtpClockRateHz / FRAMES_PER_SECOND);
     if (this.#transport.send(out.participantId, false, datagram)) {
       out.first = false;
       out.packetCount++;
@@ -610,7 +610,7 @@ export class MixerSession {
         ntpSec,
         ntpFrac,
         // The timestamp of the last packet sent plus the time since (RFC 3550 §6.4.1).
-        rtpTimestamp: (out.timestamp - out.codec.rtpClockRateHz / FRAMES_PER_SECOND + elapsedTs) >>> 0,
+        rtpTimestamp: tsAdd(out.timestamp, elapsedTs - out.codec.rtpClockRateHz / FRAMES_PER_SECOND),
         packetCount: out.packetCount,
         octetCount: out.octetCount,
         reports,

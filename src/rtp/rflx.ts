@@ -179,11 +179,6 @@ function sizeOf(tlvs: readonly EncodedTlv[]): number {
   return Math.ceil(n / WORD) * WORD;
 }
 
-/** Bytes encodeRflx will produce for `msg` (with an AUTH TLV when `withAuth`). */
-export function rflxSize(msg: RflxMessage, withAuth = false): number {
-  return sizeOf(collectTlvs(msg, withAuth));
-}
-
 /**
  * Encodes `msg` as a bare RTCP APP packet. TLVs are written in ascending type
  * order; with `secret`, AUTH is appended last and computed (any fields.auth is

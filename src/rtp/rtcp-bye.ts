@@ -63,12 +63,6 @@ export function parseBye(buf: Buffer, view: RtcpPacketView, out: RtcpBye): RtcpB
   return null;
 }
 
-/** The reason for leaving, or null when absent (allocates the string). */
-export function readByeReason(buf: Buffer, bye: RtcpBye): string | null {
-  if (bye.reasonLength < 0) return null;
-  return buf.toString('utf8', bye.reasonOffset, bye.reasonOffset + bye.reasonLength);
-}
-
 function reasonBytes(reason: string | undefined): Buffer | null {
   if (reason === undefined) return null;
   const b = Buffer.from(reason, 'utf8');
