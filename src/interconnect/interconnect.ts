@@ -45,9 +45,9 @@ import {
   RELAY_SHIM3_SIZE,
   RELAY_SHIM3_TAG_SIZE,
   RELAY_SHIM_VERSION3,
-  RELAY_SHIM_MAGIC,
   RELAY_SHIM_VERSION,
   RelayShim,
+  isRelayShim,
   parseRelayShim,
 } from '../rtp/relay-shim.js';
 import {
@@ -304,10 +304,9 @@ export class InterconnectImpl implements Interconnect, RelayPort {
         this.#drop(InterconnectDrop.NotPeer, rinfo.address);
         return;
       }
-      const b0 = msg.length > 0 ? msg[0] : -1;
-      if (b0 === RELAY_SHIM_MAGIC) {
+      if (isRelayShim(msg)) {
         this.#onRelay(peer, rtcp, msg);
-      } else if ((b0 & 0xc0) === 0x80) {
+      } else if (msg.length > 0 && (msg[0] & 0xc0) === 0x80) {
         if (rtcp) this.#onControl(peer, msg);
         else this.#drop(InterconnectDrop.ControlOnRtpPort, peer.key);
       } else {

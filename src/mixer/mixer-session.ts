@@ -11,12 +11,12 @@
  * (re)configured; tick() and onRtp() do not allocate.
  */
 import type { DropCounter } from '../runtime/drop-counter.js';
-import { readU16, writeU16, writeU32 } from '../rtp/big-endian.js';
+import { readU16, writeU16 } from '../rtp/big-endian.js';
 import { RtcpCompoundReader, RtcpPacketType, RtcpPacketView } from '../rtp/rtcp-compound.js';
 import { RtcpReportBlock } from '../rtp/rtcp-rr.js';
 import { RtcpSenderReport, ntpFromUnixMs, ntpMiddle32, parseSenderReport, senderReportSize, writeSenderReport } from '../rtp/rtcp-sr.js';
 import { SdesType, sdesSize, writeSdes } from '../rtp/rtcp-sdes.js';
-import { RTP_FIXED_HEADER_SIZE, RTP_MAX_CSRCS, RtpHeader, parseRtpHeader } from '../rtp/rtp-header.js';
+import { RTP_FIXED_HEADER_SIZE, RTP_MAX_CSRCS, RtpHeader, parseRtpHeader, writeRtpHeader, type RtpHeaderFields } from '../rtp/rtp-header.js';
 import { RtpSeqState, seqAdd, tsAdd } from '../rtp/seq.js';
 import type { MixerCodec, FrameEncoder } from './codecs.js';
 import { FrameKind, JitterBuffer, type FrameDecoder } from './jitter-buffer.js';
@@ -265,6 +265,11 @@ export class MixerSession {
   readonly #sum = new Int32Array(MAX_MIX_FRAME);
   readonly #sharedPcm = new Int16Array(MAX_MIX_FRAME);
   readonly #csrcs = new Uint32Array(RTP_MAX_CSRCS);
+  /** The header of the next packet sent (reused). */
+  readonly #out: RtpHeaderFields = {
+    padding: false, extension: false, marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0,
+    csrcCount: 0, csrcs: this.#csrcs, extensionProfile: 0, extensionLength: 0,
+  };
   readonly #shared: SharedEncoding[] = [];
   #sharedCount = 0;
   readonly #rtp = new RtpHeader();
@@ -441,11 +446,7 @@ export class MixerSession {
         out.teOutTimestamp = Math.floor((out.timestamp * out.teRateHz) / out.codec.rtpClockRateHz) >>> 0;
       }
       const datagram = Buffer.allocUnsafe(RTP_FIXED_HEADER_SIZE + 4 * blocks);
-      datagram[0] = 0x80;
-      datagram[1] = (newEvent || h.marker ? 0x80 : 0) | out.tePt;
-      writeU16(datagram, 2, out.seq);
-      writeU32(datagram, 4, out.teOutTimestamp);
-      writeU32(datagram, 8, out.ssrc);
+      this.#writeHeader(datagram, newEvent || h.marker, out.tePt, out.seq, out.teOutTimestamp, out.ssrc, 0);
       for (let b = 0; b < blocks; b++) {
         const at = h.payloadOffset + 4 * b;
         const o = RTP_FIXED_HEADER_SIZE + 4 * b;
@@ -506,6 +507,18 @@ export class MixerSession {
     this.#counters.framesMixed++;
   }
 
+  /** Writes the RTP header (RFC 3550 §5.1) at packet[0]; the CSRCs are the first `cc` of #csrcs. */
+  #writeHeader(packet: Buffer, marker: boolean, payloadType: number, seq: number, timestamp: number, ssrc: number, cc: number): void {
+    const h = this.#out;
+    h.marker = marker;
+    h.payloadType = payloadType;
+    h.sequenceNumber = seq;
+    h.timestamp = timestamp;
+    h.ssrc = ssrc;
+    h.csrcCount = cc;
+    writeRtpHeader(h, packet, 0);
+  }
+
   #sendFrame(out: MixerOutput, frame: number, nowMs: number): void {
     const own = this.#inputs.get(out.participantId);
     const ownFrame = own !== undefined && own.contributing ? own.frame : null;
@@ -536,13 +549,7 @@ export class MixerSession {
       length = out.encoder.encode(pcm, samples, packet, payloadOffset);
     }
 
-    // RTP header (RFC 3550 §5.1).
-    packet[0] = 0x80 | cc;
-    packet[1] = (out.first ? 0x80 : 0) | (out.payloadType & 0x7f);
-    writeU16(packet, 2, out.seq);
-    writeU32(packet, 4, out.timestamp);
-    writeU32(packet, 8, out.ssrc);
-    for (let i = 0; i < cc; i++) writeU32(packet, RTP_FIXED_HEADER_SIZE + 4 * i, this.#csrcs[i]);
+    this.#writeHeader(packet, out.first, out.payloadType, out.seq, out.timestamp, out.ssrc, cc);
     const datagram = out.datagram(slot, cc, length);
 
     out.seq = seqAdd(out.seq, 1);
