@@ -8,6 +8,8 @@
  * new sequence space (the origin restarted, or ended and re-created its session
  * with a new random start): the window starts again there.
  */
+import { tsDiff } from '../rtp/seq.js';
+
 export const DUP_WINDOW_SIZE = 128;
 export const DUP_RESTART_DISTANCE = 0x10000;
 const WORDS = DUP_WINDOW_SIZE / 32;
@@ -23,7 +25,7 @@ export class DupWindow {
 
   check(seq: number): DupVerdict {
     if (!this.#started) return this.#restart(seq);
-    const d = (seq - this.#top) | 0; // signed serial distance
+    const d = tsDiff(seq, this.#top); // signed serial distance
     if (d > 0) {
       if (d > DUP_RESTART_DISTANCE) return this.#restart(seq);
       if (d >= DUP_WINDOW_SIZE) {

@@ -14,10 +14,10 @@ import type { Medium, ReflectorCore } from '../reflector/api.js';
 import {
   RELAY_SHIM3_SIZE,
   RELAY_SHIM3_TAG_SIZE,
-  RELAY_SHIM_MAGIC,
   RELAY_SHIM_VERSION,
   RELAY_SHIM_VERSION3,
   RelayShim,
+  isRelayShim,
   parseRelayShim,
 } from '../rtp/relay-shim.js';
 import { RflxSubtype } from '../rtp/rflx-types.js';
@@ -79,10 +79,9 @@ export class Receiving implements ReceivingPart {
         this.#c.drop(InterconnectDrop.NotPeer, rinfo.address);
         return;
       }
-      const b0 = msg.length > 0 ? msg[0] : -1;
-      if (b0 === RELAY_SHIM_MAGIC) {
+      if (isRelayShim(msg)) {
         this.#onRelay(peer, rtcp, msg);
-      } else if ((b0 & 0xc0) === 0x80) {
+      } else if (msg.length > 0 && (msg[0] & 0xc0) === 0x80) {
         if (rtcp) this.#onControl(peer, msg);
         else this.#c.drop(InterconnectDrop.ControlOnRtpPort, peer.key);
       } else {

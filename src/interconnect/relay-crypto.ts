@@ -10,6 +10,7 @@
  * buffer is reused), the ciphertext and the tag. Figures: docs/performance.md.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { readU32, writeU32, writeU64 } from '../rtp/big-endian.js';
 
 export const RELAY_AEAD = 'aes-256-gcm';
 export const RELAY_TAG_SIZE = 16;
@@ -34,26 +35,24 @@ export function deriveRelayKey(secret: string, senderNode: number, senderEpoch: 
   const info = Buffer.alloc(label.length + 24);
   label.copy(info, 0);
   let at = label.length;
-  info.writeUInt32BE(senderNode >>> 0, at); at += 4;
-  info.writeBigUInt64BE(BigInt.asUintN(64, senderEpoch), at); at += 8;
-  info.writeUInt32BE(receiverNode >>> 0, at); at += 4;
-  info.writeBigUInt64BE(BigInt.asUintN(64, receiverEpoch), at);
+  writeU32(info, at, senderNode); at += 4;
+  writeU64(info, at, senderEpoch); at += 8;
+  writeU32(info, at, receiverNode); at += 4;
+  writeU64(info, at, receiverEpoch);
   const key = hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from(RELAY_HKDF_SALT, 'ascii'), info, RELAY_KEY_SIZE);
   return createSecretKey(Buffer.from(key));
 }
 
 /** Writes SEQ (a safe integer) as u64 big-endian. */
 export function writeSeq64(out: Uint8Array, at: number, seq: number): void {
-  const hi = Math.floor(seq / 0x1_0000_0000);
-  const lo = seq >>> 0;
-  out[at] = (hi >>> 24) & 0xff; out[at + 1] = (hi >>> 16) & 0xff; out[at + 2] = (hi >>> 8) & 0xff; out[at + 3] = hi & 0xff;
-  out[at + 4] = (lo >>> 24) & 0xff; out[at + 5] = (lo >>> 16) & 0xff; out[at + 6] = (lo >>> 8) & 0xff; out[at + 7] = lo & 0xff;
+  writeU32(out, at, Math.floor(seq / 0x1_0000_0000));
+  writeU32(out, at + 4, seq);
 }
 
 /** Reads a u64 big-endian SEQ; values at or above 2^53 come back as -1 (never valid). */
 export function readSeq64(buf: Uint8Array, at: number): number {
-  const hi = ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
-  const lo = ((buf[at + 4] << 24) | (buf[at + 5] << 16) | (buf[at + 6] << 8) | buf[at + 7]) >>> 0;
+  const hi = readU32(buf, at);
+  const lo = readU32(buf, at + 4);
   if (hi >= 0x20_0000) return -1;
   return hi * 0x1_0000_0000 + lo;
 }

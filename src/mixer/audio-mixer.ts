@@ -20,6 +20,7 @@ import type {
   ParticipantSnapshot,
   ReflectorCore,
 } from '../reflector/api.js';
+import { readU32 } from '../rtp/big-endian.js';
 import { findMixerCodec, mixerCodecNames, opusUnavailableReason, type MixerCodec } from './codecs.js';
 import { MixClock, monotonicMs } from './mix-clock.js';
 import { FRAME_MS, MixerSession, newMixerCounters, type MixerCounters, type OutputSpec } from './mixer-session.js';
@@ -213,7 +214,7 @@ export class AudioMixer implements MixerPort, Component {
       if (fromParticipant !== null) {
         key = fromParticipant;
       } else {
-        const ssrc = packet.readUInt32BE(8);
+        const ssrc = readU32(packet, 8);
         let k = s.relayKeys.get(ssrc);
         if (k === undefined) {
           k = `ssrc:${ssrc}`;

@@ -5,6 +5,7 @@
  * no sockets). Everything the live mixer does per frame runs: RTP parsing,
  * jitter buffers, decoding, resampling, mix-minus, encoding, RTP packetising.
  */
+import { writeU16, writeU32 } from '../rtp/big-endian.js';
 import { DropCounter } from '../runtime/drop-counter.js';
 import { findMixerCodec } from './codecs.js';
 import { FRAME_MS, MixerSession, newMixerCounters } from './mixer-session.js';
@@ -76,7 +77,7 @@ export function benchMixer(options: MixerBenchOptions): MixerBenchResult {
     const pkt = Buffer.alloc(12 + codec.frameBytes);
     pkt[0] = 0x80;
     pkt[1] = options.rateHz === 16000 ? 9 : 0;
-    pkt.writeUInt32BE(0x1000 + t, 8);
+    writeU32(pkt, 8, 0x1000 + t);
     codec.createEncoder().encode(pcm, pcm.length, pkt, 12);
     packets.push(pkt);
   }
@@ -88,8 +89,8 @@ export function benchMixer(options: MixerBenchOptions): MixerBenchResult {
     const now = f * FRAME_MS;
     for (let t = 0; t < talkers; t++) {
       const pkt = packets[t];
-      pkt.writeUInt16BE(f & 0xffff, 2);
-      pkt.writeUInt32BE((f * tsStep) >>> 0, 4);
+      writeU16(pkt, 2, f);
+      writeU32(pkt, 4, f * tsStep);
       session.onRtp(ids[t], ids[t], codec, 1, pkt, now);
     }
     session.tick(now);

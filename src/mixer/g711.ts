@@ -82,12 +82,12 @@ export function encodePcmaSample(x: number): number {
 
 /** Encodes `count` samples of `pcm` into `out` from `offset`; returns bytes written. */
 export function encodePcmu(pcm: Int16Array, count: number, out: Uint8Array, offset: number): number {
-  for (let i = 0; i < count; i++) out[offset + i] = ULAW_ENCODE[(pcm[i] >> 2) & 0x3fff];
+  for (let i = 0; i < count; i++) out[offset + i] = encodePcmuSample(pcm[i]);
   return count;
 }
 
 export function encodePcma(pcm: Int16Array, count: number, out: Uint8Array, offset: number): number {
-  for (let i = 0; i < count; i++) out[offset + i] = ALAW_ENCODE[(pcm[i] >> 3) & 0x1fff];
+  for (let i = 0; i < count; i++) out[offset + i] = encodePcmaSample(pcm[i]);
   return count;
 }
 

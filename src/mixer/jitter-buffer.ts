@@ -15,7 +15,7 @@
  * re-buffers.
  */
 
-import { seqDiff } from '../rtp/seq.js';
+import { seqAdd, seqDiff, seqNewer } from '../rtp/seq.js';
 
 /** The codec side of an input: decodes one packet payload to PCM. */
 export interface FrameDecoder {
@@ -225,7 +225,7 @@ export class JitterBuffer {
     const base = slot * this.#maxPayload;
     for (let i = 0; i < length; i++) data[base + i] = payload[start + i]; // no view object per packet
     this.#stored++;
-    if (seqDiff(seq, this.#highestSeq) > 0) this.#highestSeq = seq;
+    if (seqNewer(seq, this.#highestSeq)) this.#highestSeq = seq;
     this.stats.received++;
 
     // RFC 3550 §6.4.1 interarrival jitter (in ms here).
@@ -286,7 +286,7 @@ export class JitterBuffer {
         const n = Math.min(this.#packetSamples, this.#fifo.length - this.#fifoLen);
         this.#conceal(this.#fifo, this.#fifoLen, n);
         this.#fifoLen += n;
-        this.#playSeq = (this.#playSeq + 1) & 0xffff;
+        this.#playSeq = seqAdd(this.#playSeq, 1);
       } else {
         this.stats.underruns++;
         this.#playing = false;
@@ -327,7 +327,7 @@ export class JitterBuffer {
     if (n > 0) this.#packetSamples = n;
     this.#used[slot] = 0;
     this.#stored--;
-    this.#playSeq = (this.#playSeq + 1) & 0xffff;
+    this.#playSeq = seqAdd(this.#playSeq, 1);
     this.#concealed = 0;
   }
 
@@ -388,6 +388,6 @@ export class JitterBuffer {
       this.#used[slot] = 0;
       this.#stored--;
     }
-    this.#playSeq = (this.#playSeq + 1) & 0xffff;
+    this.#playSeq = seqAdd(this.#playSeq, 1);
   }
 }

@@ -3,6 +3,7 @@
  * order. Mono only in the mixer; a multi-channel payload is down-mixed by
  * taking the first channel.
  */
+import { readU16, writeU16 } from '../rtp/big-endian.js';
 
 /** Decodes `length` bytes from `start` into `out` at `outOffset`; returns samples written. */
 export function decodeL16(
@@ -17,7 +18,7 @@ export function decodeL16(
   const samples = Math.floor(length / stride);
   for (let i = 0; i < samples; i++) {
     const p = start + i * stride;
-    out[outOffset + i] = ((payload[p] << 24) | (payload[p + 1] << 16)) >> 16;
+    out[outOffset + i] = readU16(payload, p); // the Int16Array store makes it signed
   }
   return samples;
 }
@@ -25,9 +26,7 @@ export function decodeL16(
 /** Encodes `count` samples into `out` at `offset` (mono); returns bytes written. */
 export function encodeL16(pcm: Int16Array, count: number, out: Uint8Array, offset: number): number {
   for (let i = 0; i < count; i++) {
-    const v = pcm[i];
-    out[offset + 2 * i] = (v >> 8) & 0xff;
-    out[offset + 2 * i + 1] = v & 0xff;
+    writeU16(out, offset + 2 * i, pcm[i]);
   }
   return 2 * count;
 }

@@ -11,12 +11,13 @@
  * (re)configured; tick() and onRtp() do not allocate.
  */
 import type { DropCounter } from '../runtime/drop-counter.js';
+import { readU16, writeU16 } from '../rtp/big-endian.js';
 import { RtcpCompoundReader, RtcpPacketType, RtcpPacketView } from '../rtp/rtcp-compound.js';
 import { RtcpReportBlock } from '../rtp/rtcp-rr.js';
 import { RtcpSenderReport, ntpFromUnixMs, ntpMiddle32, parseSenderReport, senderReportSize, writeSenderReport } from '../rtp/rtcp-sr.js';
 import { SdesType, sdesSize, writeSdes } from '../rtp/rtcp-sdes.js';
-import { RTP_FIXED_HEADER_SIZE, RTP_MAX_CSRCS, RtpHeader, parseRtpHeader } from '../rtp/rtp-header.js';
-import { RtpSeqState } from '../rtp/seq.js';
+import { RTP_FIXED_HEADER_SIZE, RTP_MAX_CSRCS, RtpHeader, parseRtpHeader, writeRtpHeader, type RtpHeaderFields } from '../rtp/rtp-header.js';
+import { RtpSeqState, seqAdd, tsAdd } from '../rtp/seq.js';
 import type { MixerCodec, FrameEncoder } from './codecs.js';
 import { FrameKind, JitterBuffer, type FrameDecoder } from './jitter-buffer.js';
 import { addToSum, clearSum, mixMinus } from './mix.js';
@@ -264,6 +265,11 @@ export class MixerSession {
   readonly #sum = new Int32Array(MAX_MIX_FRAME);
   readonly #sharedPcm = new Int16Array(MAX_MIX_FRAME);
   readonly #csrcs = new Uint32Array(RTP_MAX_CSRCS);
+  /** The header of the next packet sent (reused). */
+  readonly #out: RtpHeaderFields = {
+    padding: false, extension: false, marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0,
+    csrcCount: 0, csrcs: this.#csrcs, extensionProfile: 0, extensionLength: 0,
+  };
   readonly #shared: SharedEncoding[] = [];
   #sharedCount = 0;
   readonly #rtp = new RtpHeader();
@@ -440,20 +446,16 @@ export class MixerSession {
         out.teOutTimestamp = Math.floor((out.timestamp * out.teRateHz) / out.codec.rtpClockRateHz) >>> 0;
       }
       const datagram = Buffer.allocUnsafe(RTP_FIXED_HEADER_SIZE + 4 * blocks);
-      datagram[0] = 0x80;
-      datagram[1] = (newEvent || h.marker ? 0x80 : 0) | out.tePt;
-      datagram.writeUInt16BE(out.seq, 2);
-      datagram.writeUInt32BE(out.teOutTimestamp, 4);
-      datagram.writeUInt32BE(out.ssrc, 8);
+      this.#writeHeader(datagram, newEvent || h.marker, out.tePt, out.seq, out.teOutTimestamp, out.ssrc, 0);
       for (let b = 0; b < blocks; b++) {
         const at = h.payloadOffset + 4 * b;
         const o = RTP_FIXED_HEADER_SIZE + 4 * b;
         datagram[o] = packet[at];
         datagram[o + 1] = packet[at + 1];
-        const d = Math.round((packet.readUInt16BE(at + 2) * out.teRateHz) / inRateHz);
-        datagram.writeUInt16BE(Math.min(0xffff, d), o + 2);
+        const d = Math.round((readU16(packet, at + 2) * out.teRateHz) / inRateHz);
+        writeU16(datagram, o + 2, Math.min(0xffff, d));
       }
-      out.seq = (out.seq + 1) & 0xffff;
+      out.seq = seqAdd(out.seq, 1);
       if (this.#transport.send(out.participantId, false, datagram)) {
         out.packetCount++;
         out.octetCount += 4 * blocks;
@@ -505,6 +507,18 @@ export class MixerSession {
     this.#counters.framesMixed++;
   }
 
+  /** Writes the RTP header (RFC 3550 §5.1) at packet[0]; the CSRCs are the first `cc` of #csrcs. */
+  #writeHeader(packet: Buffer, marker: boolean, payloadType: number, seq: number, timestamp: number, ssrc: number, cc: number): void {
+    const h = this.#out;
+    h.marker = marker;
+    h.payloadType = payloadType;
+    h.sequenceNumber = seq;
+    h.timestamp = timestamp;
+    h.ssrc = ssrc;
+    h.csrcCount = cc;
+    writeRtpHeader(h, packet, 0);
+  }
+
   #sendFrame(out: MixerOutput, frame: number, nowMs: number): void {
     const own = this.#inputs.get(out.participantId);
     const ownFrame = own !== undefined && own.contributing ? own.frame : null;
@@ -535,17 +549,11 @@ export class MixerSession {
       length = out.encoder.encode(pcm, samples, packet, payloadOffset);
     }
 
-    // RTP header (RFC 3550 §5.1).
-    packet[0] = 0x80 | cc;
-    packet[1] = (out.first ? 0x80 : 0) | (out.payloadType & 0x7f);
-    packet.writeUInt16BE(out.seq, 2);
-    packet.writeUInt32BE(out.timestamp, 4);
-    packet.writeUInt32BE(out.ssrc, 8);
-    for (let i = 0; i < cc; i++) packet.writeUInt32BE(this.#csrcs[i], RTP_FIXED_HEADER_SIZE + 4 * i);
+    this.#writeHeader(packet, out.first, out.payloadType, out.seq, out.timestamp, out.ssrc, cc);
     const datagram = out.datagram(slot, cc, length);
 
-    out.seq = (out.seq + 1) & 0xffff;
-    out.timestamp = (out.timestamp + codec.rtpClockRateHz / FRAMES_PER_SECOND) >>> 0;
+    out.seq = seqAdd(out.seq, 1);
+    out.timestamp = tsAdd(out.timestamp, codec.rtpClockRateHz / FRAMES_PER_SECOND);
     if (this.#transport.send(out.participantId, false, datagram)) {
       out.first = false;
       out.packetCount++;
@@ -609,7 +617,7 @@ export class MixerSession {
         ntpSec,
         ntpFrac,
         // The timestamp of the last packet sent plus the time since (RFC 3550 §6.4.1).
-        rtpTimestamp: (out.timestamp - out.codec.rtpClockRateHz / FRAMES_PER_SECOND + elapsedTs) >>> 0,
+        rtpTimestamp: tsAdd(out.timestamp, elapsedTs - out.codec.rtpClockRateHz / FRAMES_PER_SECOND),
         packetCount: out.packetCount,
         octetCount: out.octetCount,
         reports,

@@ -3,6 +3,7 @@
  * lower-case hex in TCP lines and compared in constant time.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readU32 } from '../rtp/big-endian.js';
 
 export const PASSKEY_BYTES = 16;
 const PASSKEY_HEX = /^[0-9a-fA-F]{32}$/;
@@ -14,7 +15,7 @@ export function newPasskey(): Buffer {
 /** A random u32 id (SHARE_ID, FILE_ID) other than 0, not in `taken`. */
 export function newId(taken: (id: number) => boolean): number {
   for (let i = 0; i < 64; i++) {
-    const id = randomBytes(4).readUInt32BE(0);
+    const id = readU32(randomBytes(4), 0);
     if (id !== 0 && !taken(id)) return id;
   }
   throw new Error('no free id after 64 attempts');

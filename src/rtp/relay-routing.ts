@@ -10,6 +10,7 @@
  *
  * NODE_ID is never 0 and appears at most once per list.
  */
+import { readU32, writeU32 } from './big-endian.js';
 
 /** METRIC of a node the sender reaches through the receiver (poisoned reverse). */
 export const METRIC_VIA_YOU = 255;
@@ -29,17 +30,6 @@ const ROUTE_ENTRY = 5;
 const ORIGIN_ENTRY = 8;
 const JOIN_ENTRY = 4;
 
-function u32(buf: Uint8Array, at: number): number {
-  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
-}
-
-function putU32(out: Uint8Array, at: number, v: number): void {
-  out[at] = (v >>> 24) & 0xff;
-  out[at + 1] = (v >>> 16) & 0xff;
-  out[at + 2] = (v >>> 8) & 0xff;
-  out[at + 3] = v & 0xff;
-}
-
 function checkFraming(buf: Uint8Array, entry: number): RoutingListDrop | null {
   if (buf.length % entry !== 0) return RoutingListDrop.BadLength;
   if (buf.length / entry > MAX_LIST_ENTRIES) return RoutingListDrop.TooMany;
@@ -51,7 +41,7 @@ export function encodeRoutes(routes: ReadonlyMap<number, number>): Buffer {
   const out = Buffer.alloc(routes.size * ROUTE_ENTRY);
   let at = 0;
   for (const [node, metric] of routes) {
-    putU32(out, at, node);
+    writeU32(out, at, node);
     out[at + 4] = metric;
     at += ROUTE_ENTRY;
   }
@@ -63,7 +53,7 @@ export function decodeRoutes(buf: Uint8Array): Map<number, number> | RoutingList
   if (bad !== null) return bad;
   const out = new Map<number, number>();
   for (let at = 0; at < buf.length; at += ROUTE_ENTRY) {
-    const node = u32(buf, at);
+    const node = readU32(buf, at);
     if (node === 0) return RoutingListDrop.BadNode;
     if (out.has(node)) return RoutingListDrop.Duplicate;
     out.set(node, buf[at + 4]);
@@ -76,8 +66,8 @@ export function encodeOrigins(origins: ReadonlyMap<number, number>): Buffer {
   const out = Buffer.alloc(origins.size * ORIGIN_ENTRY);
   let at = 0;
   for (const [node, count] of origins) {
-    putU32(out, at, node);
-    putU32(out, at + 4, count);
+    writeU32(out, at, node);
+    writeU32(out, at + 4, count);
     at += ORIGIN_ENTRY;
   }
   return out;
@@ -88,10 +78,10 @@ export function decodeOrigins(buf: Uint8Array): Map<number, number> | RoutingLis
   if (bad !== null) return bad;
   const out = new Map<number, number>();
   for (let at = 0; at < buf.length; at += ORIGIN_ENTRY) {
-    const node = u32(buf, at);
+    const node = readU32(buf, at);
     if (node === 0) return RoutingListDrop.BadNode;
     if (out.has(node)) return RoutingListDrop.Duplicate;
-    const count = u32(buf, at + 4);
+    const count = readU32(buf, at + 4);
     if (count === 0) return RoutingListDrop.BadValue;
     out.set(node, count);
   }
@@ -101,7 +91,7 @@ export function decodeOrigins(buf: Uint8Array): Map<number, number> | RoutingLis
 export function encodeJoins(joins: Iterable<number>): Buffer {
   const list = [...joins];
   const out = Buffer.alloc(list.length * JOIN_ENTRY);
-  for (let i = 0; i < list.length; i++) putU32(out, i * JOIN_ENTRY, list[i]);
+  for (let i = 0; i < list.length; i++) writeU32(out, i * JOIN_ENTRY, list[i]);
   return out;
 }
 
@@ -110,7 +100,7 @@ export function decodeJoins(buf: Uint8Array): Set<number> | RoutingListDrop {
   if (bad !== null) return bad;
   const out = new Set<number>();
   for (let at = 0; at < buf.length; at += JOIN_ENTRY) {
-    const node = u32(buf, at);
+    const node = readU32(buf, at);
     if (node === 0) return RoutingListDrop.BadNode;
     if (out.has(node)) return RoutingListDrop.Duplicate;
     out.add(node);

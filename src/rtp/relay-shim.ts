@@ -34,6 +34,7 @@
  * Control packets on the RTCP relay port start with an RTCP version-2 byte
  * (0x80–0xBF) instead, so the first byte tells them apart (isRelayShim).
  */
+import { readU32, writeU32 } from './big-endian.js';
 
 export const RELAY_SHIM_SIZE = 8;
 /** Size of the version-2 shim (origin-tagged). */
@@ -148,17 +149,6 @@ export function parseRelayShim(buf: Uint8Array, out: RelayShim, offset = 0, leng
   return null;
 }
 
-function readU32(buf: Uint8Array, r: number): number {
-  return ((buf[r] << 24) | (buf[r + 1] << 16) | (buf[r + 2] << 8) | buf[r + 3]) >>> 0;
-}
-
-function writeU32(out: Uint8Array, r: number, v: number): void {
-  out[r] = (v >>> 24) & 0xff;
-  out[r + 1] = (v >>> 16) & 0xff;
-  out[r + 2] = (v >>> 8) & 0xff;
-  out[r + 3] = v & 0xff;
-}
-
 /**
  * Writes a version-2 shim at out[offset]. Returns RELAY_SHIM2_SIZE, or 0 when
  * `out` is too small or a value is out of range (origin 0 included).
@@ -221,11 +211,7 @@ export function writeRelayShim(medium: RelayMedium, hopCount: number, relayId: n
   out[offset + OFFSET_VERSION_MEDIUM] = (RELAY_SHIM_VERSION << VERSION_SHIFT) | (medium & MEDIUM_MASK);
   out[offset + OFFSET_HOPS] = hopCount;
   out[offset + OFFSET_RESERVED] = 0;
-  const r = offset + OFFSET_RELAY_ID;
-  out[r] = (relayId >>> 24) & 0xff;
-  out[r + 1] = (relayId >>> 16) & 0xff;
-  out[r + 2] = (relayId >>> 8) & 0xff;
-  out[r + 3] = relayId & 0xff;
+  writeU32(out, offset + OFFSET_RELAY_ID, relayId);
   return RELAY_SHIM_SIZE;
 }
 

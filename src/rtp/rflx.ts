@@ -29,8 +29,9 @@
 import { isUtf8 } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './big-endian.js';
 import { RFLX_NAME, RflxSubtype, RflxTlv, type RflxFields, type RflxMessage } from './rflx-types.js';
-import { RtcpCompoundReader, RtcpPacketType, RtcpPacketView } from './rtcp-compound.js';
+import { RtcpCompoundReader, RtcpPacketType, RtcpPacketView, writeRtcpHeader } from './rtcp-compound.js';
 
 export const RFLX_HEADER_SIZE = 12;
 export const RFLX_TLV_HEADER_SIZE = 3;
@@ -117,19 +118,19 @@ function valueBytes(spec: TlvSpec, value: RflxFields[keyof RflxFields]): Buffer 
     case 'u16': {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`RFLX ${name}: u16 expected`);
       const b = Buffer.alloc(2);
-      b.writeUInt16BE(value);
+      writeU16(b, 0, value);
       return b;
     }
     case 'u32': {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`RFLX ${name}: u32 expected`);
       const b = Buffer.alloc(4);
-      b.writeUInt32BE(value);
+      writeU32(b, 0, value);
       return b;
     }
     case 'u64': {
       if (typeof value !== 'bigint' || value < 0n || value > 0xffffffffffffffffn) throw new RangeError(`RFLX ${name}: u64 bigint expected`);
       const b = Buffer.alloc(8);
-      b.writeBigUInt64BE(value);
+      writeU64(b, 0, value);
       return b;
     }
     case 'utf8': {
@@ -178,11 +179,6 @@ function sizeOf(tlvs: readonly EncodedTlv[]): number {
   return Math.ceil(n / WORD) * WORD;
 }
 
-/** Bytes encodeRflx will produce for `msg` (with an AUTH TLV when `withAuth`). */
-export function rflxSize(msg: RflxMessage, withAuth = false): number {
-  return sizeOf(collectTlvs(msg, withAuth));
-}
-
 /**
  * Encodes `msg` as a bare RTCP APP packet. TLVs are written in ascending type
  * order; with `secret`, AUTH is appended last and computed (any fields.auth is
@@ -198,15 +194,13 @@ export function encodeRflx(msg: RflxMessage, secret?: string | Uint8Array): Buff
   const size = sizeOf(tlvs);
   if (size > RFLX_MAX_SIZE) throw new RangeError(`RFLX packet of ${size} bytes exceeds ${RFLX_MAX_SIZE}`);
   const out = Buffer.alloc(size);
-  out[OFFSET_B0] = VERSION_BITS | msg.subtype;
-  out[OFFSET_PT] = RtcpPacketType.APP;
-  out.writeUInt16BE(size / WORD - 1, OFFSET_LENGTH);
-  out.writeUInt32BE(msg.ssrc, OFFSET_SSRC);
-  out.writeUInt32BE(RFLX_NAME, OFFSET_NAME);
+  writeRtcpHeader(out, 0, RtcpPacketType.APP, msg.subtype, size);
+  writeU32(out, OFFSET_SSRC, msg.ssrc);
+  writeU32(out, OFFSET_NAME, RFLX_NAME);
   let pos = RFLX_HEADER_SIZE;
   for (const t of tlvs) {
     out[pos] = t.type;
-    out.writeUInt16BE(t.value.length, pos + 1);
+    writeU16(out, pos + 1, t.value.length);
     t.value.copy(out, pos + RFLX_TLV_HEADER_SIZE);
     pos += RFLX_TLV_HEADER_SIZE + t.value.length;
   }
@@ -228,8 +222,8 @@ function checkHeader(buf: Buffer, offset: number, length: number): RflxDropReaso
   if ((b0 & VERSION_MASK) !== VERSION_BITS) return RflxDrop.BadVersion;
   if ((b0 & PADDING_MASK) !== 0) return RflxDrop.PaddingBit;
   if (buf[offset + OFFSET_PT] !== RtcpPacketType.APP) return RflxDrop.NotApp;
-  if ((buf.readUInt16BE(offset + OFFSET_LENGTH) + 1) * WORD !== length) return RflxDrop.BadLength;
-  if (buf.readUInt32BE(offset + OFFSET_NAME) !== RFLX_NAME) return RflxDrop.BadName;
+  if ((readU16(buf, offset + OFFSET_LENGTH) + 1) * WORD !== length) return RflxDrop.BadLength;
+  if (readU32(buf, offset + OFFSET_NAME) !== RFLX_NAME) return RflxDrop.BadName;
   if (!KNOWN_SUBTYPES.has(b0 & COUNT_MASK)) return RflxDrop.UnknownSubtype;
   return null;
 }
@@ -257,7 +251,7 @@ function walkTlvs(
       return null;
     }
     if (pos + RFLX_TLV_HEADER_SIZE > end) return RflxDrop.TlvTruncated;
-    const len = buf.readUInt16BE(pos + 1);
+    const len = readU16(buf, pos + 1);
     const valueOffset = pos + RFLX_TLV_HEADER_SIZE;
     if (valueOffset + len > end) return RflxDrop.TlvTruncated;
     if (sawAuth) return RflxDrop.AuthNotLast;
@@ -288,13 +282,13 @@ export function parseRflx(buf: Buffer, offset: number, length: number): RflxMess
     if (spec.size >= 0 && len !== spec.size) return RflxDrop.BadTlvLength;
     switch (spec.kind) {
       case 'u16':
-        assign(fields, spec.field, buf.readUInt16BE(at));
+        assign(fields, spec.field, readU16(buf, at));
         break;
       case 'u32':
-        assign(fields, spec.field, buf.readUInt32BE(at));
+        assign(fields, spec.field, readU32(buf, at));
         break;
       case 'u64':
-        assign(fields, spec.field, buf.readBigUInt64BE(at));
+        assign(fields, spec.field, readU64(buf, at));
         break;
       case 'bytes':
       case 'blob':
@@ -312,7 +306,7 @@ export function parseRflx(buf: Buffer, offset: number, length: number): RflxMess
     return null;
   });
   if (r !== null) return r;
-  return { subtype: buf[offset + OFFSET_B0] & COUNT_MASK, ssrc: buf.readUInt32BE(offset + OFFSET_SSRC), fields };
+  return { subtype: buf[offset + OFFSET_B0] & COUNT_MASK, ssrc: readU32(buf, offset + OFFSET_SSRC), fields };
 }
 
 /** Typed assignment of a decoded value to its field (the TLV table guarantees the pairing). */
@@ -338,7 +332,7 @@ export function findRflxAppOffset(buf: Buffer, offset = 0, length = buf.length -
       found < 0 &&
       sharedView.packetType === RtcpPacketType.APP &&
       sharedView.length >= RFLX_HEADER_SIZE &&
-      buf.readUInt32BE(sharedView.offset + OFFSET_NAME) === RFLX_NAME
+      readU32(buf, sharedView.offset + OFFSET_NAME) === RFLX_NAME
     ) {
       found = sharedView.offset;
     }
@@ -350,7 +344,7 @@ export function findRflxAppOffset(buf: Buffer, offset = 0, length = buf.length -
 export function findRflxApp(buf: Buffer, offset = 0, length = buf.length - offset): { offset: number; length: number } | null {
   const at = findRflxAppOffset(buf, offset, length);
   if (at < 0) return null;
-  return { offset: at, length: (buf.readUInt16BE(at + OFFSET_LENGTH) + 1) * WORD };
+  return { offset: at, length: (readU16(buf, at + OFFSET_LENGTH) + 1) * WORD };
 }
 
 /**

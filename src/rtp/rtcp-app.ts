@@ -15,13 +15,13 @@
  *
  * The data is a multiple of 32 bits (the length field guarantees it).
  */
-import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+import { readU32, writeU32 } from './big-endian.js';
+import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, fits, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
 
 export const RTCP_APP_HEADER_SIZE = 12;
 const OFFSET_SSRC = 4;
 const OFFSET_NAME = 8;
 const OFFSET_DATA = 12;
-const NAME_SIZE = 4;
 const WORD = 4;
 
 export const RtcpAppDrop = {
@@ -48,17 +48,19 @@ export function parseApp(buf: Buffer, view: RtcpPacketView, out: RtcpApp): RtcpA
   if (body < RTCP_APP_HEADER_SIZE - RTCP_HEADER_SIZE || view.offset + view.length > buf.length) return RtcpAppDrop.TooShort;
   const o = view.offset;
   out.subtype = view.count;
-  out.ssrc = buf.readUInt32BE(o + OFFSET_SSRC);
-  out.name = buf.readUInt32BE(o + OFFSET_NAME);
+  out.ssrc = readU32(buf, o + OFFSET_SSRC);
+  out.name = readU32(buf, o + OFFSET_NAME);
   out.dataOffset = o + OFFSET_DATA;
   out.dataLength = body - (RTCP_APP_HEADER_SIZE - RTCP_HEADER_SIZE);
   return null;
 }
 
-/** The u32 of a 4-character ASCII name ("RFLX" → 0x52464c58). */
+const APP_NAME_RE = /^[\x20-\x7e]{4}$/;
+
+/** The u32 of a 4-character ASCII name ("RFLX" → 0x52464c58); throws RangeError for anything else. */
 export function appName(name: string): number {
-  if (name.length !== NAME_SIZE || !/^[\x20-\x7e]{4}$/.test(name)) throw new RangeError('APP name must be 4 ASCII characters');
-  return ((name.charCodeAt(0) << 24) | (name.charCodeAt(1) << 16) | (name.charCodeAt(2) << 8) | name.charCodeAt(3)) >>> 0;
+  if (!APP_NAME_RE.test(name)) throw new RangeError('APP name must be 4 ASCII characters');
+  return readU32(Buffer.from(name, 'latin1'), 0);
 }
 
 export interface AppInit {
@@ -74,21 +76,26 @@ export function appSize(app: AppInit): number {
   return RTCP_APP_HEADER_SIZE + Math.ceil((app.data?.length ?? 0) / WORD) * WORD;
 }
 
-/** Writes an APP packet at out[offset]; returns bytes written. */
-export function writeApp(app: AppInit, out: Buffer, offset: number): number {
-  if (app.subtype < 0 || app.subtype > RTCP_MAX_COUNT) throw new RangeError('APP subtype is 5 bits');
+/**
+ * Writes an APP packet at out[offset]; returns bytes written, 0 when `out` is too small, the
+ * subtype is not 5 bits or a string name is not 4 ASCII characters.
+ */
+export function writeApp(app: AppInit, out: Uint8Array, offset: number): number {
   const size = appSize(app);
+  if (!Number.isInteger(app.subtype) || app.subtype < 0 || app.subtype > RTCP_MAX_COUNT || !fits(out, offset, size)) return 0;
+  if (typeof app.name === 'string' && !APP_NAME_RE.test(app.name)) return 0;
   writeRtcpHeader(out, offset, RtcpPacketType.APP, app.subtype, size);
-  out.writeUInt32BE(app.ssrc >>> 0, offset + OFFSET_SSRC);
-  out.writeUInt32BE(typeof app.name === 'number' ? app.name >>> 0 : appName(app.name), offset + OFFSET_NAME);
+  writeU32(out, offset + OFFSET_SSRC, app.ssrc);
+  writeU32(out, offset + OFFSET_NAME, typeof app.name === 'number' ? app.name : appName(app.name));
   const data = app.data ?? new Uint8Array(0);
   out.set(data, offset + OFFSET_DATA);
   out.fill(0, offset + OFFSET_DATA + data.length, offset + size);
   return size;
 }
 
+/** Allocates an APP packet; throws RangeError where writeApp returns 0. */
 export function encodeApp(app: AppInit): Buffer {
   const out = Buffer.alloc(appSize(app));
-  writeApp(app, out, 0);
+  if (writeApp(app, out, 0) === 0) throw new RangeError('APP: subtype is 5 bits, a name 4 ASCII characters');
   return out;
 }

@@ -15,7 +15,8 @@
  *
  * The optional reason is padded with null octets to a 32-bit boundary.
  */
-import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+import { readU32, writeU32 } from './big-endian.js';
+import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, fits, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
 
 const SSRC_SIZE = 4;
 const WORD = 4;
@@ -56,16 +57,10 @@ export function parseBye(buf: Buffer, view: RtcpPacketView, out: RtcpBye): RtcpB
     reasonLength = len;
   }
   out.count = sc;
-  for (let i = 0; i < sc; i++) out.ssrcs[i] = buf.readUInt32BE(first + SSRC_SIZE * i);
+  for (let i = 0; i < sc; i++) out.ssrcs[i] = readU32(buf, first + SSRC_SIZE * i);
   out.reasonOffset = reasonOffset;
   out.reasonLength = reasonLength;
   return null;
-}
-
-/** The reason for leaving, or null when absent (allocates the string). */
-export function readByeReason(buf: Buffer, bye: RtcpBye): string | null {
-  if (bye.reasonLength < 0) return null;
-  return buf.toString('utf8', bye.reasonOffset, bye.reasonOffset + bye.reasonLength);
 }
 
 function reasonBytes(reason: string | undefined): Buffer | null {
@@ -77,18 +72,23 @@ function reasonBytes(reason: string | undefined): Buffer | null {
   return b.subarray(0, n);
 }
 
+/** Bytes writeBye writes; 0 when it writes nothing (more than 31 SSRCs). */
 export function byeSize(ssrcs: ArrayLike<number>, reason?: string): number {
+  if (ssrcs.length > RTCP_MAX_COUNT) return 0;
   const r = reasonBytes(reason);
   return RTCP_HEADER_SIZE + SSRC_SIZE * ssrcs.length + (r === null ? 0 : Math.ceil((1 + r.length) / WORD) * WORD);
 }
 
-/** Writes a BYE at out[offset]; the reason is truncated to 255 octets. Returns bytes written. */
-export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, out: Buffer, offset: number): number {
-  if (ssrcs.length > RTCP_MAX_COUNT) throw new RangeError('at most 31 SSRCs in a BYE');
+/**
+ * Writes a BYE at out[offset]; the reason is truncated to 255 octets. Returns bytes written, 0
+ * when `out` is too small or there are more than 31 SSRCs.
+ */
+export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, out: Uint8Array, offset: number): number {
   const size = byeSize(ssrcs, reason);
+  if (size === 0 || !fits(out, offset, size)) return 0;
   writeRtcpHeader(out, offset, RtcpPacketType.BYE, ssrcs.length, size);
   let pos = offset + RTCP_HEADER_SIZE;
-  for (let i = 0; i < ssrcs.length; i++, pos += SSRC_SIZE) out.writeUInt32BE(ssrcs[i] >>> 0, pos);
+  for (let i = 0; i < ssrcs.length; i++, pos += SSRC_SIZE) writeU32(out, pos, ssrcs[i]);
   const r = reasonBytes(reason);
   if (r !== null) {
     out[pos] = r.length;
@@ -98,8 +98,9 @@ export function writeBye(ssrcs: ArrayLike<number>, reason: string | undefined, o
   return size;
 }
 
+/** Allocates a BYE; throws RangeError where writeBye returns 0. */
 export function encodeBye(ssrcs: ArrayLike<number>, reason?: string): Buffer {
   const out = Buffer.alloc(byeSize(ssrcs, reason));
-  writeBye(ssrcs, reason, out, 0);
+  if (writeBye(ssrcs, reason, out, 0) === 0) throw new RangeError('BYE: at most 31 SSRCs');
   return out;
 }

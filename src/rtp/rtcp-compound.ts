@@ -18,6 +18,7 @@
  * packet is SR/RR: SPEC §7 sends RFLX as a bare APP packet, and RFC 5506
  * allows reduced-size RTCP. Unknown packet types are passed through as views.
  */
+import { readU16, readU32, writeU16 } from './big-endian.js';
 
 /** RFC 3550 §6.1: V = 2. */
 export const RTCP_VERSION = 2;
@@ -104,7 +105,7 @@ export class RtcpCompoundReader {
     if (end - pos < RTCP_HEADER_SIZE) return RtcpDrop.TooShort;
     const b0 = buf[pos + OFFSET_B0];
     if (b0 >> RTCP_VERSION_SHIFT !== RTCP_VERSION) return RtcpDrop.BadVersion;
-    const length = WORD * (((buf[pos + OFFSET_LENGTH] << 8) | buf[pos + OFFSET_LENGTH + 1]) + 1);
+    const length = WORD * (readU16(buf, pos + OFFSET_LENGTH) + 1);
     if (length > end - pos) return RtcpDrop.LengthOverrun;
     let padding = 0;
     if ((b0 & RTCP_PADDING_MASK) !== 0) {
@@ -147,9 +148,8 @@ export function rtcpSenderSsrc(buf: Uint8Array, offset = 0, length = buf.length 
   if (length < RTCP_HEADER_SIZE + 4 || offset < 0 || offset + length > buf.length) return -1;
   if (buf[offset] >> RTCP_VERSION_SHIFT !== RTCP_VERSION) return -1;
   // A length field of 0 means the packet is the header alone (e.g. BYE with SC=0).
-  if (((buf[offset + OFFSET_LENGTH] << 8) | buf[offset + OFFSET_LENGTH + 1]) === 0) return -1;
-  const p = offset + OFFSET_SSRC;
-  return ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
+  if (readU16(buf, offset + OFFSET_LENGTH) === 0) return -1;
+  return readU32(buf, offset + OFFSET_SSRC);
 }
 
 /**
@@ -167,7 +167,15 @@ export function rtcpBodyLength(view: RtcpPacketView): number {
   return view.length - RTCP_HEADER_SIZE - view.padding;
 }
 
-/** Writes a common header; `bytes` is the packet's total size (a multiple of 4). Returns 4. */
+/** True when `size` bytes from `offset` lie inside `out` (the writers' bounds check). */
+export function fits(out: Uint8Array, offset: number, size: number): boolean {
+  return Number.isInteger(offset) && offset >= 0 && offset + size <= out.length;
+}
+
+/**
+ * Writes a common header; `bytes` is the packet's total size (a multiple of 4, at most 2^18).
+ * Returns 4, or 0 when `out` is too small or count, type or size is out of range.
+ */
 export function writeRtcpHeader(
   out: Uint8Array,
   offset: number,
@@ -176,10 +184,13 @@ export function writeRtcpHeader(
   bytes: number,
   padding = false,
 ): number {
+  if (!fits(out, offset, RTCP_HEADER_SIZE)) return 0;
+  if (!Number.isInteger(count) || count < 0 || count > RTCP_MAX_COUNT) return 0;
+  if (!Number.isInteger(packetType) || packetType < 0 || packetType > 0xff) return 0;
   const words = bytes / WORD - 1;
-  out[offset + OFFSET_B0] = (RTCP_VERSION << RTCP_VERSION_SHIFT) | (padding ? RTCP_PADDING_MASK : 0) | (count & RTCP_COUNT_MASK);
-  out[offset + OFFSET_PT] = packetType & 0xff;
-  out[offset + OFFSET_LENGTH] = (words >>> 8) & 0xff;
-  out[offset + OFFSET_LENGTH + 1] = words & 0xff;
+  if (!Number.isInteger(words) || words < 0 || words > 0xffff) return 0;
+  out[offset + OFFSET_B0] = (RTCP_VERSION << RTCP_VERSION_SHIFT) | (padding ? RTCP_PADDING_MASK : 0) | count;
+  out[offset + OFFSET_PT] = packetType;
+  writeU16(out, offset + OFFSET_LENGTH, words);
   return RTCP_HEADER_SIZE;
 }

@@ -25,12 +25,14 @@
  *    |                  profile-specific extensions                  |
  *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
+import { readU24, readU32, writeU24, writeU32 } from './big-endian.js';
 import {
   RTCP_HEADER_SIZE,
   RTCP_MAX_COUNT,
   RtcpPacketType,
   type RtcpPacketView,
   rtcpBodyLength,
+  fits,
   writeRtcpHeader,
 } from './rtcp-compound.js';
 
@@ -89,26 +91,27 @@ export function allocReportBlocks(): RtcpReportBlock[] {
 
 /** Reads a report block at buf[offset] (24 bytes, caller checked). */
 export function readReportBlock(buf: Buffer, offset: number, out: ReportBlock): void {
-  out.ssrc = buf.readUInt32BE(offset + RB_OFFSET_SSRC);
+  out.ssrc = readU32(buf, offset + RB_OFFSET_SSRC);
   out.fractionLost = buf[offset + RB_OFFSET_FRACTION];
-  const lost = buf.readUIntBE(offset + RB_OFFSET_LOST, 3);
+  const lost = readU24(buf, offset + RB_OFFSET_LOST);
   out.packetsLost = lost & LOST_SIGN_BIT ? lost - LOST_MOD : lost;
-  out.highestSeq = buf.readUInt32BE(offset + RB_OFFSET_HIGHEST_SEQ);
-  out.jitter = buf.readUInt32BE(offset + RB_OFFSET_JITTER);
-  out.lastSr = buf.readUInt32BE(offset + RB_OFFSET_LSR);
-  out.delaySinceLastSr = buf.readUInt32BE(offset + RB_OFFSET_DLSR);
+  out.highestSeq = readU32(buf, offset + RB_OFFSET_HIGHEST_SEQ);
+  out.jitter = readU32(buf, offset + RB_OFFSET_JITTER);
+  out.lastSr = readU32(buf, offset + RB_OFFSET_LSR);
+  out.delaySinceLastSr = readU32(buf, offset + RB_OFFSET_DLSR);
 }
 
-/** Writes a report block at out[offset]; packetsLost is clamped to 24 bits. Returns 24. */
-export function writeReportBlock(rb: ReportBlock, out: Buffer, offset: number): number {
-  out.writeUInt32BE(rb.ssrc >>> 0, offset + RB_OFFSET_SSRC);
+/** Writes a report block at out[offset]; packetsLost is clamped to 24 bits. Returns 24, or 0 when `out` is too small. */
+export function writeReportBlock(rb: ReportBlock, out: Uint8Array, offset: number): number {
+  if (!fits(out, offset, RTCP_REPORT_BLOCK_SIZE)) return 0;
+  writeU32(out, offset + RB_OFFSET_SSRC, rb.ssrc);
   out[offset + RB_OFFSET_FRACTION] = rb.fractionLost & 0xff;
   const lost = Math.max(RTCP_LOST_MIN, Math.min(RTCP_LOST_MAX, Math.trunc(rb.packetsLost)));
-  out.writeUIntBE(lost < 0 ? lost + LOST_MOD : lost, offset + RB_OFFSET_LOST, 3);
-  out.writeUInt32BE(rb.highestSeq >>> 0, offset + RB_OFFSET_HIGHEST_SEQ);
-  out.writeUInt32BE(rb.jitter >>> 0, offset + RB_OFFSET_JITTER);
-  out.writeUInt32BE(rb.lastSr >>> 0, offset + RB_OFFSET_LSR);
-  out.writeUInt32BE(rb.delaySinceLastSr >>> 0, offset + RB_OFFSET_DLSR);
+  writeU24(out, offset + RB_OFFSET_LOST, lost < 0 ? lost + LOST_MOD : lost);
+  writeU32(out, offset + RB_OFFSET_HIGHEST_SEQ, rb.highestSeq);
+  writeU32(out, offset + RB_OFFSET_JITTER, rb.jitter);
+  writeU32(out, offset + RB_OFFSET_LSR, rb.lastSr);
+  writeU32(out, offset + RB_OFFSET_DLSR, rb.delaySinceLastSr);
   return RTCP_REPORT_BLOCK_SIZE;
 }
 
@@ -131,7 +134,7 @@ export function parseReceiverReport(buf: Buffer, view: RtcpPacketView, out: Rtcp
   const body = rtcpBodyLength(view);
   if (body < needed || view.offset + view.length > buf.length) return RtcpRrDrop.TooShort;
   const o = view.offset;
-  out.ssrc = buf.readUInt32BE(o + OFFSET_SSRC);
+  out.ssrc = readU32(buf, o + OFFSET_SSRC);
   out.reportCount = rc;
   for (let i = 0; i < rc; i++) readReportBlock(buf, o + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i, out.reports[i]);
   out.extensionOffset = o + RTCP_HEADER_SIZE + needed;
@@ -146,28 +149,32 @@ export interface ReceiverReportInit {
   reportCount?: number;
 }
 
-function countOf(rr: { reports: readonly ReportBlock[]; reportCount?: number }): number {
-  const n = rr.reportCount ?? rr.reports.length;
-  if (n > RTCP_MAX_COUNT || n > rr.reports.length) throw new RangeError('at most 31 report blocks');
-  return n;
+/** The report blocks an SR or RR carries: reportCount (when set) limits reports; -1 above 31 or past the array. */
+export function reportCountOf(r: { reports: readonly ReportBlock[]; reportCount?: number }): number {
+  const n = r.reportCount ?? r.reports.length;
+  return Number.isInteger(n) && n >= 0 && n <= RTCP_MAX_COUNT && n <= r.reports.length ? n : -1;
 }
 
+/** Bytes writeReceiverReport writes; 0 when it writes nothing (more than 31 report blocks). */
 export function receiverReportSize(rr: ReceiverReportInit): number {
-  return OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * countOf(rr);
+  const n = reportCountOf(rr);
+  return n < 0 ? 0 : OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * n;
 }
 
-/** Writes an RR (no padding, no extension) at out[offset]; returns bytes written. */
-export function writeReceiverReport(rr: ReceiverReportInit, out: Buffer, offset: number): number {
-  const n = countOf(rr);
+/** Writes an RR (no padding, no extension) at out[offset]; returns bytes written, 0 when `out` is too small or rr out of range. */
+export function writeReceiverReport(rr: ReceiverReportInit, out: Uint8Array, offset: number): number {
   const size = receiverReportSize(rr);
+  if (size === 0 || !fits(out, offset, size)) return 0;
+  const n = reportCountOf(rr);
   writeRtcpHeader(out, offset, RtcpPacketType.RR, n, size);
-  out.writeUInt32BE(rr.ssrc >>> 0, offset + OFFSET_SSRC);
+  writeU32(out, offset + OFFSET_SSRC, rr.ssrc);
   for (let i = 0; i < n; i++) writeReportBlock(rr.reports[i], out, offset + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i);
   return size;
 }
 
+/** Allocates an RR; throws RangeError where writeReceiverReport returns 0. */
 export function encodeReceiverReport(rr: ReceiverReportInit): Buffer {
   const out = Buffer.alloc(receiverReportSize(rr));
-  writeReceiverReport(rr, out, 0);
+  if (writeReceiverReport(rr, out, 0) === 0) throw new RangeError('RR: at most 31 report blocks');
   return out;
 }

@@ -19,7 +19,8 @@
  * Each chunk starts on a 32-bit boundary; its item list ends with a null
  * octet (END, type 0) followed by null octets up to the next 32-bit boundary.
  */
-import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, writeRtcpHeader } from './rtcp-compound.js';
+import { readU32, writeU32 } from './big-endian.js';
+import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, fits, writeRtcpHeader } from './rtcp-compound.js';
 
 /** RFC 3550 §6.5 item types. */
 export const SdesType = {
@@ -97,9 +98,8 @@ export class SdesReader {
       if (!this.#inChunk) {
         if (this.#chunksLeft === 0) return 'end';
         if (this.#pos + SSRC_SIZE > end) return this.#fail(RtcpSdesDrop.ChunkOverrun);
-        const p = this.#pos;
-        this.#ssrc = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
-        this.#pos = p + SSRC_SIZE;
+        this.#ssrc = readU32(buf, this.#pos);
+        this.#pos += SSRC_SIZE;
         this.#chunksLeft--;
         this.#inChunk = true;
       }
@@ -204,21 +204,23 @@ function chunkSize(c: SdesChunkInit): number {
   return Math.ceil((n + 1) / WORD) * WORD;
 }
 
+/** Bytes writeSdes writes; 0 when it writes nothing (more than 31 chunks). */
 export function sdesSize(chunks: readonly SdesChunkInit[]): number {
+  if (chunks.length > RTCP_MAX_COUNT) return 0;
   let n = RTCP_HEADER_SIZE;
   for (const c of chunks) n += chunkSize(c);
   return n;
 }
 
-/** Writes an SDES packet at out[offset]; returns bytes written. */
-export function writeSdes(chunks: readonly SdesChunkInit[], out: Buffer, offset: number): number {
-  if (chunks.length > RTCP_MAX_COUNT) throw new RangeError('at most 31 SDES chunks');
+/** Writes an SDES packet at out[offset]; returns bytes written, 0 when `out` is too small or there are more than 31 chunks. */
+export function writeSdes(chunks: readonly SdesChunkInit[], out: Uint8Array, offset: number): number {
   const size = sdesSize(chunks);
+  if (size === 0 || !fits(out, offset, size)) return 0;
   writeRtcpHeader(out, offset, RtcpPacketType.SDES, chunks.length, size);
   let pos = offset + RTCP_HEADER_SIZE;
   for (const c of chunks) {
     const start = pos;
-    out.writeUInt32BE(c.ssrc >>> 0, pos);
+    writeU32(out, pos, c.ssrc);
     pos += SSRC_SIZE;
     for (const it of c.items) {
       const text = itemBytes(it.text);
@@ -234,8 +236,9 @@ export function writeSdes(chunks: readonly SdesChunkInit[], out: Buffer, offset:
   return size;
 }
 
+/** Allocates an SDES packet; throws RangeError where writeSdes returns 0. */
 export function encodeSdes(chunks: readonly SdesChunkInit[]): Buffer {
   const out = Buffer.alloc(sdesSize(chunks));
-  writeSdes(chunks, out, 0);
+  if (writeSdes(chunks, out, 0) === 0) throw new RangeError('SDES: at most 31 chunks');
   return out;
 }

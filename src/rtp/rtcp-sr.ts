@@ -23,13 +23,15 @@
  *    |                  profile-specific extensions                  |
  *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
-import { RTCP_HEADER_SIZE, RTCP_MAX_COUNT, RtcpPacketType, type RtcpPacketView, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
+import { readU32, writeU32 } from './big-endian.js';
+import { RTCP_HEADER_SIZE, RtcpPacketType, type RtcpPacketView, fits, rtcpBodyLength, writeRtcpHeader } from './rtcp-compound.js';
 import {
   RTCP_REPORT_BLOCK_SIZE,
   type ReportBlock,
   type RtcpReportBlock,
   allocReportBlocks,
   readReportBlock,
+  reportCountOf,
   writeReportBlock,
 } from './rtcp-rr.js';
 
@@ -83,12 +85,12 @@ export function parseSenderReport(buf: Buffer, view: RtcpPacketView, out: RtcpSe
   const body = rtcpBodyLength(view);
   if (body < needed || view.offset + view.length > buf.length) return RtcpSrDrop.TooShort;
   const o = view.offset;
-  out.ssrc = buf.readUInt32BE(o + OFFSET_SSRC);
-  out.ntpSec = buf.readUInt32BE(o + OFFSET_NTP_SEC);
-  out.ntpFrac = buf.readUInt32BE(o + OFFSET_NTP_FRAC);
-  out.rtpTimestamp = buf.readUInt32BE(o + OFFSET_RTP_TS);
-  out.packetCount = buf.readUInt32BE(o + OFFSET_PACKET_COUNT);
-  out.octetCount = buf.readUInt32BE(o + OFFSET_OCTET_COUNT);
+  out.ssrc = readU32(buf, o + OFFSET_SSRC);
+  out.ntpSec = readU32(buf, o + OFFSET_NTP_SEC);
+  out.ntpFrac = readU32(buf, o + OFFSET_NTP_FRAC);
+  out.rtpTimestamp = readU32(buf, o + OFFSET_RTP_TS);
+  out.packetCount = readU32(buf, o + OFFSET_PACKET_COUNT);
+  out.octetCount = readU32(buf, o + OFFSET_OCTET_COUNT);
   out.reportCount = rc;
   for (let i = 0; i < rc; i++) readReportBlock(buf, o + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i, out.reports[i]);
   out.extensionOffset = o + RTCP_HEADER_SIZE + needed;
@@ -102,34 +104,32 @@ export interface SenderReportInit extends SenderInfo {
   reportCount?: number;
 }
 
-function countOf(sr: SenderReportInit): number {
-  const n = sr.reportCount ?? sr.reports.length;
-  if (n > RTCP_MAX_COUNT || n > sr.reports.length) throw new RangeError('at most 31 report blocks');
-  return n;
-}
-
+/** Bytes writeSenderReport writes; 0 when it writes nothing (more than 31 report blocks). */
 export function senderReportSize(sr: SenderReportInit): number {
-  return OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * countOf(sr);
+  const n = reportCountOf(sr);
+  return n < 0 ? 0 : OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * n;
 }
 
-/** Writes an SR (no padding, no extension) at out[offset]; returns bytes written. */
-export function writeSenderReport(sr: SenderReportInit, out: Buffer, offset: number): number {
-  const n = countOf(sr);
+/** Writes an SR (no padding, no extension) at out[offset]; returns bytes written, 0 when `out` is too small or sr out of range. */
+export function writeSenderReport(sr: SenderReportInit, out: Uint8Array, offset: number): number {
   const size = senderReportSize(sr);
+  if (size === 0 || !fits(out, offset, size)) return 0;
+  const n = reportCountOf(sr);
   writeRtcpHeader(out, offset, RtcpPacketType.SR, n, size);
-  out.writeUInt32BE(sr.ssrc >>> 0, offset + OFFSET_SSRC);
-  out.writeUInt32BE(sr.ntpSec >>> 0, offset + OFFSET_NTP_SEC);
-  out.writeUInt32BE(sr.ntpFrac >>> 0, offset + OFFSET_NTP_FRAC);
-  out.writeUInt32BE(sr.rtpTimestamp >>> 0, offset + OFFSET_RTP_TS);
-  out.writeUInt32BE(sr.packetCount >>> 0, offset + OFFSET_PACKET_COUNT);
-  out.writeUInt32BE(sr.octetCount >>> 0, offset + OFFSET_OCTET_COUNT);
+  writeU32(out, offset + OFFSET_SSRC, sr.ssrc);
+  writeU32(out, offset + OFFSET_NTP_SEC, sr.ntpSec);
+  writeU32(out, offset + OFFSET_NTP_FRAC, sr.ntpFrac);
+  writeU32(out, offset + OFFSET_RTP_TS, sr.rtpTimestamp);
+  writeU32(out, offset + OFFSET_PACKET_COUNT, sr.packetCount);
+  writeU32(out, offset + OFFSET_OCTET_COUNT, sr.octetCount);
   for (let i = 0; i < n; i++) writeReportBlock(sr.reports[i], out, offset + OFFSET_REPORTS + RTCP_REPORT_BLOCK_SIZE * i);
   return size;
 }
 
+/** Allocates an SR; throws RangeError where writeSenderReport returns 0. */
 export function encodeSenderReport(sr: SenderReportInit): Buffer {
   const out = Buffer.alloc(senderReportSize(sr));
-  writeSenderReport(sr, out, 0);
+  if (writeSenderReport(sr, out, 0) === 0) throw new RangeError('SR: at most 31 report blocks');
   return out;
 }
 

@@ -7,8 +7,6 @@
 export const SEQ_MOD = 0x10000;
 export const SEQ_MASK = 0xffff;
 const SEQ_HALF = 0x8000;
-export const TS_MOD = 0x100000000;
-const TS_HALF = 0x80000000;
 
 /** a + n mod 2^16. */
 export function seqAdd(a: number, n: number): number {
@@ -35,19 +33,6 @@ export function tsAdd(a: number, n: number): number {
 export function tsDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
-
-/** True when timestamp a comes after b (mod 2^32). */
-export function tsNewer(a: number, b: number): boolean {
-  return tsDiff(a, b) > 0;
-}
-
-/** True when 32-bit a is b or later (mod 2^32); for counters such as SEQ of SPEC §6. */
-export function u32NotOlder(a: number, b: number): boolean {
-  return tsDiff(a, b) >= 0;
-}
-
-/** Half of the mod-2^32 space; exported for tests of the boundaries. */
-export const TS_HALF_RANGE = TS_HALF;
 
 // RFC 3550 appendix A.1 constants.
 const MAX_DROPOUT = 3000;

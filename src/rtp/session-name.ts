@@ -2,7 +2,8 @@
  * The session-name rule (SPEC §4), one for every part that meets a name on the wire: SIP (the
  * Request-URI user part, after percent-decoding), the interconnect (SESSION_STATE from peers) and
  * the proxy (share and file announcements). 1–64 Unicode code points, no control characters (C0,
- * DEL, C1), no lone surrogates; case-sensitive.
+ * DEL, C1), no lone surrogates; case-sensitive. SIP meets the name percent-encoded: decodeSessionName()
+ * decodes it first and words a refusal as the 400 reason phrase.
  */
 export const SESSION_NAME_MAX_CODE_POINTS = 64;
 
@@ -27,4 +28,30 @@ export function sessionNameFault(name: string): SessionNameFault | undefined {
 
 export function isValidSessionName(name: string): boolean {
   return sessionNameFault(name) === undefined;
+}
+
+export type SessionNameResult =
+  | { readonly ok: true; readonly name: string }
+  /** `reason` is the 400 reason phrase. */
+  | { readonly ok: false; readonly reason: string };
+
+const REASONS = {
+  empty: 'Session name missing',
+  control_characters: 'Session name contains control characters',
+  too_long: 'Session name too long',
+} as const;
+
+/** A SIP Request-URI user part: percent-decoded, then the rule above. */
+export function decodeSessionName(userPart: string | undefined): SessionNameResult {
+  if (userPart === undefined || userPart.length === 0) return { ok: false, reason: REASONS.empty };
+  // Bounds the work before decoding: at most 12 characters (%XX×4) per code point.
+  if (userPart.length > SESSION_NAME_MAX_CODE_POINTS * 12) return { ok: false, reason: REASONS.too_long };
+  let name: string;
+  try {
+    name = decodeURIComponent(userPart);
+  } catch {
+    return { ok: false, reason: 'Session name badly percent-encoded' };
+  }
+  const fault = sessionNameFault(name);
+  return fault === undefined ? { ok: true, name } : { ok: false, reason: REASONS[fault] };
 }

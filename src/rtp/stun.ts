@@ -266,7 +266,7 @@ function parseIpv6(text: string, out: Uint8Array): boolean {
       if (last && i === pieces.length - 1 && p.includes('.')) {
         const v4 = new Uint8Array(4);
         if (!parseIpv4(p, v4, 0)) return false;
-        into.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+        into.push(readU16(v4, 0), readU16(v4, 2));
       } else {
         if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return false;
         into.push(parseInt(p, 16));
@@ -282,17 +282,14 @@ function parseIpv6(text: string, out: Uint8Array): boolean {
     while (groups.length + tail.length < 8) groups.push(0);
     groups.push(...tail);
   }
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = groups[i] >> 8;
-    out[2 * i + 1] = groups[i] & 0xff;
-  }
+  for (let i = 0; i < 8; i++) writeU16(out, 2 * i, groups[i]);
   return true;
 }
 
 /** 16 bytes → RFC 5952 text (lower case, longest zero run as ::). */
 function formatIpv6(a: Uint8Array): string {
   const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((a[2 * i] << 8) | a[2 * i + 1]);
+  for (let i = 0; i < 8; i++) g.push(readU16(a, 2 * i));
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {

@@ -3,6 +3,7 @@
  * tools/bench: protect and unprotect of a 172-byte PCMU packet (160 bytes of
  * payload) and protect of a 40-byte RTCP packet, timed by CPU time in this process.
  */
+import { writeU16, writeU32 } from '../rtp/big-endian.js';
 import { SrtpInbound, SrtpOutbound } from './srtp-context.js';
 import type { SrtpKey } from './srtp-keys.js';
 
@@ -29,14 +30,14 @@ export function benchSrtpCrypto(packets: number, size = 172): SrtpCryptoBenchRes
   const out = new SrtpOutbound(key);
   const inb = new SrtpInbound(key);
   const plain = Buffer.alloc(size, 0xd5);
-  plain[0] = 0x80; plain.writeUInt32BE(0x1234, 8);
+  plain[0] = 0x80; writeU32(plain, 8, 0x1234);
   const prot: Buffer[] = new Array<Buffer>(packets);
   // Warm-up (JIT, OpenSSL contexts).
-  for (let i = 0; i < 2000; i++) { plain.writeUInt16BE(i & 0xffff, 2); out.protectRtp(plain); }
+  for (let i = 0; i < 2000; i++) { writeU16(plain, 2, i); out.protectRtp(plain); }
   const outB = new SrtpOutbound(key);
   const p = cpuUs(() => {
     for (let i = 0; i < packets; i++) {
-      plain.writeUInt16BE(i & 0xffff, 2);
+      writeU16(plain, 2, i);
       prot[i] = outB.protectRtp(plain) ?? plain;
     }
   });
@@ -44,7 +45,7 @@ export function benchSrtpCrypto(packets: number, size = 172): SrtpCryptoBenchRes
     for (let i = 0; i < packets; i++) inb.unprotectRtp(prot[i] as Buffer);
   });
   const rtcp = Buffer.alloc(40, 0);
-  rtcp[0] = 0x80; rtcp[1] = 200; rtcp.writeUInt16BE(9, 2);
+  rtcp[0] = 0x80; rtcp[1] = 200; writeU16(rtcp, 2, 9);
   const r = cpuUs(() => { for (let i = 0; i < packets; i++) out.protectRtcp(rtcp); });
   return {
     implementation: `AES-CM with node:crypto (OpenSSL ${process.versions.openssl ?? '?'}) AES-128-ECB over counter blocks, HMAC-SHA1 in JS (src/srtp/hmac-sha1.ts)`,

@@ -7,6 +7,7 @@
  * about 3 µs of the ~4 µs an SRTP packet cost; see docs/performance.md.
  * Checked against RFC 2202's test cases and node:crypto in test/srtp.
  */
+import { readU32, writeU16, writeU32 } from '../rtp/big-endian.js';
 
 const W = new Int32Array(80);
 
@@ -14,7 +15,7 @@ const W = new Int32Array(80);
 function block(h: Int32Array, buf: Uint8Array, off: number): void {
   for (let i = 0; i < 16; i++) {
     const j = off + i * 4;
-    W[i] = (buf[j] << 24) | (buf[j + 1] << 16) | (buf[j + 2] << 8) | buf[j + 3];
+    W[i] = readU32(buf, j);
   }
   for (let i = 16; i < 80; i++) {
     const x = W[i - 3] ^ W[i - 8] ^ W[i - 14] ^ W[i - 16];
@@ -63,7 +64,7 @@ export class HmacSha1 {
     this.#h.set(IV);
     this.#finish(this.#h, data, start, end, -1, 0);
     const out = new Uint8Array(20);
-    for (let i = 0; i < 5; i++) { const v = this.#h[i]; out[i * 4] = v >>> 24; out[i * 4 + 1] = (v >>> 16) & 0xff; out[i * 4 + 2] = (v >>> 8) & 0xff; out[i * 4 + 3] = v & 0xff; }
+    for (let i = 0; i < 5; i++) writeU32(out, i * 4, this.#h[i]);
     return out;
   }
 
@@ -75,13 +76,12 @@ export class HmacSha1 {
     const s = this.#scratch;
     s.set(data.subarray(start, end), 0);
     let n = end - start;
-    if (tail >= 0) { s[n] = tail >>> 24; s[n + 1] = (tail >>> 16) & 0xff; s[n + 2] = (tail >>> 8) & 0xff; s[n + 3] = tail & 0xff; n += 4; }
+    if (tail >= 0) { writeU32(s, n, tail); n += 4; }
     s[n++] = 0x80;
     while (n < padded - 8) s[n++] = 0;
     const bits = (len + prefix) * 8;
-    const hi = Math.floor(bits / 0x100000000);
-    s[n++] = hi >>> 24; s[n++] = (hi >>> 16) & 0xff; s[n++] = (hi >>> 8) & 0xff; s[n++] = hi & 0xff;
-    s[n++] = bits >>> 24; s[n++] = (bits >>> 16) & 0xff; s[n++] = (bits >>> 8) & 0xff; s[n++] = bits & 0xff;
+    writeU32(s, n, Math.floor(bits / 0x100000000));
+    writeU32(s, n + 4, bits);
     for (let off = 0; off < padded; off += 64) block(h, s, off);
   }
 
@@ -94,13 +94,14 @@ export class HmacSha1 {
     h.set(this.#inner);
     this.#finish(h, data, start, end, tail, 64);
     const ob = this.#outerBlock;
-    for (let i = 0; i < 5; i++) { const v = h[i]; ob[i * 4] = v >>> 24; ob[i * 4 + 1] = (v >>> 16) & 0xff; ob[i * 4 + 2] = (v >>> 8) & 0xff; ob[i * 4 + 3] = v & 0xff; }
+    for (let i = 0; i < 5; i++) writeU32(ob, i * 4, h[i]);
     ob[20] = 0x80;
     ob.fill(0, 21, 62);
-    ob[62] = (84 * 8) >>> 8; // 64 + 20 bytes = 672 bits
-    ob[63] = (84 * 8) & 0xff;
+    writeU16(ob, 62, 84 * 8); // 64 + 20 bytes = 672 bits
     h.set(this.#outer);
     block(h, ob, 0);
-    for (let i = 0; i < outLen; i++) out[outOff + i] = (h[i >>> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+    // The outer block is spent: reuse its first 20 bytes for the tag.
+    for (let i = 0; i < 5; i++) writeU32(ob, i * 4, h[i]);
+    for (let i = 0; i < outLen; i++) out[outOff + i] = ob[i];
   }
 }

@@ -9,6 +9,7 @@
  * Inbound failures return a drop reason (stable snake_case, a metric label);
  * nothing throws on untrusted input.
  */
+import { readU16, readU32, writeU32 } from '../rtp/big-endian.js';
 import { HmacSha1 } from './hmac-sha1.js';
 import {
   AesCmKeystream, deriveSessionKeys, RTCP_TAG_LENGTH, rtpTagLength, writeIv,
@@ -121,7 +122,7 @@ function rtpHeaderLength(buf: Buffer, len: number): number {
   let h = RTP_HEADER + (buf[0] & 0x0f) * 4;
   if ((buf[0] & 0x10) !== 0) {
     if (len < h + 4) return -1;
-    h += 4 + ((buf[h + 2] << 8) | buf[h + 3]) * 4;
+    h += 4 + readU16(buf, h + 2) * 4;
   }
   return h <= len ? h : -1;
 }
@@ -149,8 +150,8 @@ export class SrtpInbound {
     const h = rtpHeaderLength(buf, len);
     if (h < 0) return this.#fail(SrtpDrop.TooShort);
     if (d.mki !== null && !tagEqual(buf, len, d.mki, d.mki.length)) return this.#fail(SrtpDrop.BadMki);
-    const ssrc = buf.readUInt32BE(8);
-    const seq = (buf[2] << 8) | buf[3];
+    const ssrc = readU32(buf, 8);
+    const seq = readU16(buf, 2);
     const st = this.#rtp.get(ssrc);
     const index = estimateIndex(st === undefined ? -1 : st.maxIndex, seq);
     if (index < 0 || (st !== undefined && !st.fresh(index))) return this.#fail(SrtpDrop.Replay);
@@ -180,10 +181,10 @@ export class SrtpInbound {
     const len = end - 4;
     if (len < RTCP_HEADER) return this.#fail(SrtpDrop.TooShort);
     if (d.mki !== null && !tagEqual(buf, end, d.mki, d.mki.length)) return this.#fail(SrtpDrop.BadMki);
-    const word = buf.readUInt32BE(len);
+    const word = readU32(buf, len);
     const encrypted = (word & 0x80000000) !== 0;
     const index = word & 0x7fffffff;
-    const ssrc = buf.readUInt32BE(4);
+    const ssrc = readU32(buf, 4);
     const st = this.#rtcp.get(ssrc);
     if (st !== undefined && !st.fresh(index)) return this.#fail(SrtpDrop.Replay);
     d.rtcpMac(buf, end, d.tag, 0, RTCP_TAG_LENGTH);
@@ -264,8 +265,8 @@ export class SrtpOutbound {
       return null;
     }
     d.rtpPackets++;
-    const ssrc = plain.readUInt32BE(8);
-    const seq = (plain[2] << 8) | plain[3];
+    const ssrc = readU32(plain, 8);
+    const seq = readU16(plain, 2);
     const st = this.#state(ssrc);
     let index = estimateIndex(st.maxIndex, seq);
     if (index < 0) index = seq;
@@ -293,7 +294,7 @@ export class SrtpOutbound {
       return null;
     }
     d.rtcpPackets++;
-    const ssrc = plain.readUInt32BE(4);
+    const ssrc = readU32(plain, 4);
     const st = this.#state(ssrc);
     const index = st.rtcpIndex;
     st.rtcpIndex = (st.rtcpIndex + 1) & 0x7fffffff;
@@ -303,7 +304,7 @@ export class SrtpOutbound {
     writeIv(d.iv, d.keys.rtcpSalt, ssrc, index);
     const ks = d.rtcpStream.generate(d.iv, len - RTCP_HEADER);
     for (let i = RTCP_HEADER, k = 0; i < len; i++, k++) out[i] = plain[i] ^ ks[k];
-    out.writeUInt32BE((0x80000000 | index) >>> 0, len);
+    writeU32(out, len, 0x80000000 | index);
     if (d.mki !== null) d.mki.copy(out, len + 4);
     d.rtcpMac(out, len + 4, out, len + 4 + mkiLen, RTCP_TAG_LENGTH);
     return out;

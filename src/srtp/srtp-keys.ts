@@ -4,6 +4,7 @@
  * PRF (key derivation rate 0, so derived once), and the AES-CM keystream
  * (§4.1.1). Pure functions over node:crypto; no I/O.
  */
+import { readU16, readU32, writeU16, writeU32 } from '../rtp/big-endian.js';
 import { createCipheriv, type Cipher } from 'node:crypto';
 
 export const MASTER_KEY_LENGTH = 16;
@@ -66,13 +67,11 @@ export class AesCmKeystream {
     const n = (length + BLOCK - 1) >>> 4;
     if (this.#blocks.length < n * BLOCK) this.#blocks = Buffer.alloc(n * BLOCK * 2);
     const b = this.#blocks;
-    const low = (iv[14] << 8) | iv[15];
+    const low = readU16(iv, 14);
     for (let i = 0; i < n; i++) {
       const o = i * BLOCK;
       iv.copy(b, o, 0, 14);
-      const c = (low + i) & 0xffff;
-      b[o + 14] = c >>> 8;
-      b[o + 15] = c & 0xff;
+      writeU16(b, o + 14, low + i);
       // A carry past 16 bits never happens: the IV's low 16 bits are 0 and packets are < 2^20 bytes.
     }
     return this.#ecb.update(b.subarray(0, n * BLOCK));
@@ -107,17 +106,8 @@ export function writeIv(out: Buffer, salt: Buffer, ssrc: number, index: number):
   salt.copy(out, 0, 0, MASTER_SALT_LENGTH);
   out[14] = 0;
   out[15] = 0;
-  out[4] ^= (ssrc >>> 24) & 0xff;
-  out[5] ^= (ssrc >>> 16) & 0xff;
-  out[6] ^= (ssrc >>> 8) & 0xff;
-  out[7] ^= ssrc & 0xff;
+  writeU32(out, 4, readU32(out, 4) ^ ssrc);
   // index occupies bytes 8..13 (48 bits), big-endian.
-  const hi = Math.floor(index / 0x100000000);
-  const lo = index >>> 0;
-  out[8] ^= (hi >>> 8) & 0xff;
-  out[9] ^= hi & 0xff;
-  out[10] ^= (lo >>> 24) & 0xff;
-  out[11] ^= (lo >>> 16) & 0xff;
-  out[12] ^= (lo >>> 8) & 0xff;
-  out[13] ^= lo & 0xff;
+  writeU16(out, 8, readU16(out, 8) ^ Math.floor(index / 0x100000000));
+  writeU32(out, 10, readU32(out, 10) ^ index);
 }

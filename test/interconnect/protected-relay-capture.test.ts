@@ -14,7 +14,8 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MediaEndpoint, clientSdp, linearToUlaw } from '../../tools/lib/media.js';
+import { encodePcmuSample } from '../../src/mixer/g711.js';
+import { MediaEndpoint, clientSdp } from '../../tools/lib/media.js';
 import { SipUdpClient } from '../../tools/lib/sip-client.js';
 import { startReflector, type ReflectorProcess } from '../helpers/reflector-process.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -66,7 +67,7 @@ function readPcap(file: string): Captured[] {
 function toneWindows(toneHz: number): Set<string> {
   const n = 8000;
   const u = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) u[i] = linearToUlaw(Math.round(12000 * Math.sin((2 * Math.PI * toneHz * i) / 8000)));
+  for (let i = 0; i < n; i++) u[i] = encodePcmuSample(Math.round(12000 * Math.sin((2 * Math.PI * toneHz * i) / 8000)));
   const out = new Set<string>();
   for (let i = 0; i < n; i++) {
     const w = Buffer.alloc(WINDOW);

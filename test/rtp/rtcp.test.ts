@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { RtcpApp, RtcpAppDrop, appSize, encodeApp, parseApp, writeApp } from '../../src/rtp/rtcp-app.js';
-import { RtcpBye, RtcpByeDrop, byeSize, encodeBye, parseBye, readByeReason, writeBye } from '../../src/rtp/rtcp-bye.js';
+import { RtcpBye, RtcpByeDrop, byeSize, encodeBye, parseBye, writeBye } from '../../src/rtp/rtcp-bye.js';
 import {
   RtcpCompoundReader,
   RtcpDrop,
@@ -10,7 +10,14 @@ import {
   rtcpSenderSsrc,
   validateRtcpCompound,
 } from '../../src/rtp/rtcp-compound.js';
-import { RtcpReceiverReport, RtcpRrDrop, encodeReceiverReport, parseReceiverReport } from '../../src/rtp/rtcp-rr.js';
+import {
+  RtcpReceiverReport,
+  RtcpRrDrop,
+  encodeReceiverReport,
+  parseReceiverReport,
+  receiverReportSize,
+  writeReceiverReport,
+} from '../../src/rtp/rtcp-rr.js';
 import {
   RtcpSdesDrop,
   SdesItemView,
@@ -294,7 +301,7 @@ describe('rtp/rtcp-bye', () => {
     expect(parseBye(buf, views(buf)[0], bye)).to.equal(null);
     expect(bye.count).to.equal(1);
     expect(bye.ssrcs[0]).to.equal(0x11223344);
-    expect(readByeReason(buf, bye)).to.equal('bye');
+    expect(buf.toString('utf8', bye.reasonOffset, bye.reasonOffset + bye.reasonLength)).to.equal('bye');
     expect(encodeBye([0x11223344], 'bye').toString('hex')).to.equal(buf.toString('hex'));
   });
 
@@ -307,7 +314,7 @@ describe('rtp/rtcp-bye', () => {
     const bye = new RtcpBye();
     expect(parseBye(buf, views(buf)[0], bye)).to.equal(null);
     expect(Array.from(bye.ssrcs.subarray(0, bye.count))).to.deep.equal([1, 0xffffffff]);
-    expect(readByeReason(buf, bye)).to.equal(null);
+    expect(bye.reasonLength, 'no reason').to.equal(-1);
     expect(encodeBye([1, 0xffffffff]).toString('hex')).to.equal(buf.toString('hex'));
   });
 
@@ -356,6 +363,47 @@ describe('rtp/rtcp writers', () => {
     expect(pos).to.equal(total + 2);
     expect(out.subarray(2).toString('hex')).to.equal(COMPOUND.toString('hex'));
   });
+
+  it('return 0 and write nothing when the buffer is too small or a value is out of range; encoders throw there', () => {
+    const sr = new RtcpSenderReport();
+    parseSenderReport(COMPOUND, views(COMPOUND)[0], sr);
+    const chunks = [{ ssrc: 1, items: [{ type: SdesType.CNAME, text: 'a@b' }] }];
+    const app = { subtype: 3, ssrc: 1, name: 'TEST', data: Buffer.from([1, 2, 3, 4]) };
+    const rr = { ssrc: 1, reports: sr.reports, reportCount: 1 };
+    const writers: [string, number, (out: Buffer, at: number) => number][] = [
+      ['SR', senderReportSize(sr), (out, at) => writeSenderReport(sr, out, at)],
+      ['RR', receiverReportSize(rr), (out, at) => writeReceiverReport(rr, out, at)],
+      ['SDES', sdesSize(chunks), (out, at) => writeSdes(chunks, out, at)],
+      ['BYE', byeSize([1], 'bye'), (out, at) => writeBye([1], 'bye', out, at)],
+      ['APP', appSize(app), (out, at) => writeApp(app, out, at)],
+    ];
+    for (const [name, size, write] of writers) {
+      const fit = Buffer.alloc(size + 1, 0xee);
+      expect(write(fit, 1), name).to.equal(size);
+      const short = Buffer.alloc(size + 1, 0xee);
+      expect(write(short, 2), `${name} one byte short`).to.equal(0);
+      expect(write(short, -1), `${name} at -1`).to.equal(0);
+      expect(short.every((b) => b === 0xee), `${name} wrote nothing`).to.equal(true);
+    }
+    const many = Array.from({ length: 32 }, (_, i) => i + 1);
+    const out = Buffer.alloc(2048, 0xee);
+    const blocks = Array.from({ length: 32 }, () => sr.reports[0]);
+    const info = { ssrc: 1, ntpSec: 2, ntpFrac: 3, rtpTimestamp: 4, packetCount: 5, octetCount: 6 };
+    expect(senderReportSize({ ...info, reports: blocks })).to.equal(0);
+    expect(writeSenderReport({ ...info, reports: blocks }, out, 0)).to.equal(0);
+    expect(writeSenderReport({ ...info, reports: [sr.reports[0]], reportCount: 2 }, out, 0), 'reportCount past the blocks given').to.equal(0);
+    expect(writeReceiverReport({ ssrc: 1, reports: blocks }, out, 0)).to.equal(0);
+    expect(writeSdes(many.map((ssrc) => ({ ssrc, items: [] })), out, 0)).to.equal(0);
+    expect(writeBye(many, undefined, out, 0)).to.equal(0);
+    expect(writeApp({ ...app, subtype: 32 }, out, 0)).to.equal(0);
+    expect(writeApp({ ...app, name: 'TOOLONG' }, out, 0)).to.equal(0);
+    expect(out.every((b) => b === 0xee), 'nothing written').to.equal(true);
+    expect(() => encodeSenderReport({ ...info, reports: blocks })).to.throw(RangeError);
+    expect(() => encodeReceiverReport({ ssrc: 1, reports: blocks })).to.throw(RangeError);
+    expect(() => encodeSdes(many.map((ssrc) => ({ ssrc, items: [] })))).to.throw(RangeError);
+    expect(() => encodeBye(many)).to.throw(RangeError);
+    expect(() => encodeApp({ ...app, subtype: 32 })).to.throw(RangeError);
+  });
 });
 
 describe('rtp/rtcp random input', () => {
@@ -388,7 +436,7 @@ describe('rtp/rtcp random input', () => {
           case RtcpPacketType.BYE:
             if (parseBye(buf, view, bye) === null) {
               parsed++;
-              readByeReason(buf, bye);
+              if (bye.reasonLength >= 0 && bye.reasonOffset + bye.reasonLength > buf.length) bad++;
             }
             break;
           case RtcpPacketType.APP:

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RtpSeqState, seqAdd, seqDiff, seqNewer, tsAdd, tsDiff, tsNewer, u32NotOlder } from '../../src/rtp/seq.js';
+import { RtpSeqState, seqAdd, seqDiff, seqNewer, tsAdd, tsDiff } from '../../src/rtp/seq.js';
 
 describe('rtp/seq', () => {
   it('computes 16-bit sequence distances across the wrap', () => {
@@ -20,12 +20,7 @@ describe('rtp/seq', () => {
     expect(tsDiff(0xffffffff, 0)).to.equal(-1);
     expect(tsDiff(160, 0)).to.equal(160);
     expect(tsDiff(0x80000000, 0)).to.equal(-0x80000000);
-    expect(tsNewer(10, 0xfffffff0)).to.equal(true);
-    expect(tsNewer(0xfffffff0, 10)).to.equal(false);
     expect(tsAdd(0xffffffff, 161)).to.equal(160);
-    expect(u32NotOlder(5, 5)).to.equal(true);
-    expect(u32NotOlder(4, 5)).to.equal(false);
-    expect(u32NotOlder(0, 0xffffffff)).to.equal(true);
   });
 
   it('tracks an RFC 3550 A.1 source through probation, a wrap and a loss', () => {

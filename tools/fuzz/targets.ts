@@ -22,12 +22,12 @@ import { encodeReceiverReport } from '../../src/rtp/rtcp-rr.js';
 import { encodeSdes } from '../../src/rtp/rtcp-sdes.js';
 import { encodeSenderReport } from '../../src/rtp/rtcp-sr.js';
 import { encodeRtp, parseRtpHeader, RtpHeader } from '../../src/rtp/rtp-header.js';
+import { decodeSessionName } from '../../src/rtp/session-name.js';
 import { encodeStunBindingRequest, parseStun, readXorMappedAddress, StunMessage } from '../../src/rtp/stun.js';
 import { parseAuthorization, parseChallenge } from '../../src/sip/uas/digest.js';
 import { frameDatagram, StreamFramer, type Frame } from '../../src/sip/transport/framing.js';
 import { parseNameAddr, parseSipMessage, parseSipUri } from '../../src/sip/message.js';
 import { negotiate } from '../../src/sip/uas/sdp-negotiate.js';
-import { decodeSessionName } from '../../src/sip/session-name.js';
 import { RFC4475_MESSAGES } from '../../test/sip/rfc4475/messages.js';
 
 export interface FuzzOutcome {

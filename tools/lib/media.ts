@@ -3,6 +3,8 @@
  * generated tone or a WAV file (S16LE mono 8 kHz), RTCP SR + SDES every
  * second, and per-SSRC receive statistics with optional WAV recordings.
  */
+import { encodePcmuSample, PCMU_DECODE } from '../../src/mixer/g711.js';
+import { seqAdd, tsAdd } from '../../src/rtp/seq.js';
 import { keyToInline, parseKeyParams } from '../../src/sip/uas/sdp-crypto.js';
 import { SrtpInbound, SrtpOutbound } from '../../src/srtp/srtp-context.js';
 import { SRTP_SUITES, type SrtpKey } from '../../src/srtp/srtp-keys.js';
@@ -12,30 +14,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const SAMPLES_PER_PACKET = 160; // 20 ms at 8 kHz
 const MAX_RECORDED_SAMPLES = 8000 * 120; // 2 minutes per SSRC
-
-/** G.711 µ-law encoder (ITU-T G.711, with the usual bias of 0x84). */
-export function linearToUlaw(sample: number): number {
-  const BIAS = 0x84;
-  const CLIP = 32635;
-  let s = Math.max(-32768, Math.min(32767, Math.round(sample)));
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  if (s > CLIP) s = CLIP;
-  s += BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
-
-export function ulawToLinear(u: number): number {
-  const x = ~u & 0xff;
-  const sign = x & 0x80;
-  const exponent = (x >> 4) & 0x07;
-  const mantissa = x & 0x0f;
-  const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
-  return sign !== 0 ? -magnitude : magnitude;
-}
 
 /** Reads the samples of a WAV file: PCM S16LE, mono (other layouts are rejected). */
 export function readWavS16Mono(path: string): { rateHz: number; samples: Int16Array } {
@@ -240,11 +218,11 @@ export class MediaEndpoint {
     pkt.writeUInt32BE(this.#ts >>> 0, 4);
     pkt.writeUInt32BE(this.ssrc, 8);
     for (let i = 0; i < SAMPLES_PER_PACKET; i++) {
-      pkt[12 + i] = linearToUlaw(src[this.#pos] ?? 0);
+      pkt[12 + i] = encodePcmuSample(src[this.#pos] ?? 0);
       this.#pos = (this.#pos + 1) % src.length;
     }
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#ts = (this.#ts + SAMPLES_PER_PACKET) >>> 0;
+    this.#seq = seqAdd(this.#seq, 1);
+    this.#ts = tsAdd(this.#ts, SAMPLES_PER_PACKET);
     this.#sent++;
     this.#sentBytes += SAMPLES_PER_PACKET;
     const out = this.#protect(pkt, false);
@@ -258,8 +236,8 @@ export class MediaEndpoint {
     pkt.writeUInt16BE(this.#seq, 2);
     pkt.writeUInt32BE(this.#ts >>> 0, 4);
     pkt.writeUInt32BE(this.ssrc, 8);
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#ts = (this.#ts + 90 * VIDEO_FRAME_MS) >>> 0;
+    this.#seq = seqAdd(this.#seq, 1);
+    this.#ts = tsAdd(this.#ts, 90 * VIDEO_FRAME_MS);
     this.#sent++;
     this.#sentBytes += VIDEO_PAYLOAD_BYTES;
     this.#rtp?.send(pkt, this.#remoteRtpPort, this.#remoteAddress);
@@ -333,7 +311,7 @@ export class MediaEndpoint {
           bigger.set(r.samples);
           r.samples = bigger;
         }
-        r.samples[r.length++] = ulawToLinear(b[i] ?? 0xff);
+        r.samples[r.length++] = PCMU_DECODE[b[i] ?? 0xff] ?? 0;
       }
     }
   }

@@ -4,14 +4,14 @@
  * re-INVITE, BYE, and answering the reflector's BYE. Parsing reuses the
  * reflector's own message layer.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { frameDatagram, StreamFramer, type Frame } from '../../src/sip/transport/framing.js';
 import { parseSipMessage, serialise, splitHeaderList, parseNameAddr, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
-import { parseChallenge } from '../../src/sip/uas/digest.js';
+import { computeHa1, digestResponse, parseChallenge } from '../../src/sip/uas/digest.js';
 
 export interface SipClientOptions {
   readonly localAddress: string;
@@ -39,10 +39,6 @@ export interface CallResult {
   readonly algorithm?: string;
   /** Statuses seen, in order (e.g. [401, 200]). */
   readonly statuses: readonly number[];
-}
-
-function h(alg: string, s: string): string {
-  return createHash(alg === 'SHA-256' ? 'sha256' : 'md5').update(s).digest('hex');
 }
 
 export class SipUdpClient extends EventEmitter {
@@ -220,13 +216,13 @@ export class SipUdpClient extends EventEmitter {
     // Use the first challenge (server order) whose algorithm we support.
     for (const c of challenges) {
       const p = parseChallenge(c);
-      if (p === undefined || !supported.includes(p.algorithm as 'MD5' | 'SHA-256')) continue;
+      const alg = supported.find((a) => a === p?.algorithm);
+      if (p === undefined || alg === undefined) continue;
       const user = this.#o.user ?? '';
-      const ha1 = h(p.algorithm, `${user}:${p.realm}:${this.#o.password ?? ''}`);
-      const ha2 = h(p.algorithm, `${method}:${uri}`);
+      const ha1 = computeHa1(alg, user, p.realm, this.#o.password ?? '');
       const cnonce = randomBytes(8).toString('hex');
       const nc = '00000001';
-      const response = h(p.algorithm, `${ha1}:${p.nonce}:${nc}:${cnonce}:auth:${ha2}`);
+      const response = digestResponse(alg, ha1, method, { nonce: p.nonce, uri, qop: 'auth', nc, cnonce });
       return {
         algorithm: p.algorithm,
         value: `Digest username="${user}", realm="${p.realm}", nonce="${p.nonce}", uri="${uri}", response="${response}", algorithm=${p.algorithm}, qop=auth, nc=${nc}, cnonce="${cnonce}"`,

@@ -8,6 +8,7 @@
 import { randomInt } from 'node:crypto';
 import type { Config } from '../../config/types.js';
 import { AdmissionError, type LeaveReason, type ReflectorCore } from '../../reflector/api.js';
+import { decodeSessionName } from '../../rtp/session-name.js';
 import type { Logger } from '../../runtime/logger.js';
 import { TimerSet } from '../../runtime/timer-set.js';
 import type { SipAdmission } from '../admission.js';
@@ -15,7 +16,6 @@ import type { SipCounters } from '../counters.js';
 import { Dialog, DialogTable } from '../dialog/dialog.js';
 import { recordRouteHeaders } from '../dialog/route-set.js';
 import { parseNameAddr, parseSipUri, splitHeaderList, type SipMessage, type SipRequest } from '../message.js';
-import { decodeSessionName } from '../session-name.js';
 import { SipError, type SipHeader } from '../sip-error.js';
 import type { InviteServerTransaction } from '../transaction/invite-server.js';
 import type { NonInviteServerTransaction } from '../transaction/non-invite-server.js';

@@ -7,6 +7,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DigestAlgorithm, SipUser } from '../../config/types.js';
+import { readU64, writeU64 } from '../../rtp/big-endian.js';
 
 export const DEFAULT_NONCE_TTL_MS = 300_000;
 const MAX_TRACKED_NONCES = 10_000;
@@ -142,7 +143,7 @@ export class DigestAuthenticator {
 
   newNonce(): string {
     const ts = Buffer.alloc(8);
-    ts.writeBigUInt64BE(BigInt(Math.floor(this.#now())));
+    writeU64(ts, 0, BigInt(Math.floor(this.#now())));
     const salted = Buffer.concat([ts, randomBytes(8)]);
     return Buffer.concat([salted, this.#mac(salted)]).toString('base64url');
   }
@@ -158,7 +159,7 @@ export class DigestAuthenticator {
     if (raw.length !== 32) return 'unknown';
     const tsSalt = raw.subarray(0, 16);
     if (!timingSafeEqual(raw.subarray(16), this.#mac(tsSalt))) return 'unknown';
-    const age = this.#now() - Number(tsSalt.readBigUInt64BE(0));
+    const age = this.#now() - Number(readU64(tsSalt, 0));
     return age >= 0 && age <= this.#ttlMs ? 'valid' : 'stale';
   }
 

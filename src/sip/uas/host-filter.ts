@@ -3,50 +3,28 @@
  * HOSTS_ALLOW is allowed, else one matching HOSTS_DENY is refused, else allowed.
  */
 import net from 'node:net';
+import { addressBytes } from '../../config/ip-address.js';
 import type { Cidr } from '../../config/types.js';
 
-function toBigInt(ip: string): { family: 4 | 6; value: bigint } | undefined {
+/** The 4 or 16 bytes of an address; an IPv4-mapped IPv6 address counts as IPv4, a zone id is ignored. */
+function bytesOf(ip: string): Uint8Array | null {
   let a = ip;
   if (a.startsWith('::ffff:') && net.isIPv4(a.slice(7))) a = a.slice(7);
-  if (net.isIPv4(a)) {
-    const p = a.split('.').map(Number);
-    return { family: 4, value: BigInt((((p[0] ?? 0) << 24) >>> 0) + ((p[1] ?? 0) << 16) + ((p[2] ?? 0) << 8) + (p[3] ?? 0)) };
-  }
-  if (!net.isIPv6(a)) return undefined;
   const zone = a.indexOf('%');
   if (zone >= 0) a = a.slice(0, zone);
-  const [head = '', tail] = a.split('::');
-  const hp = head.length > 0 ? head.split(':') : [];
-  const tp = tail !== undefined && tail.length > 0 ? tail.split(':') : [];
-  const groups: string[] = [];
-  const expand = (parts: string[]): void => {
-    for (const g of parts) {
-      if (net.isIPv4(g)) {
-        const v = g.split('.').map(Number);
-        groups.push((((v[0] ?? 0) << 8) | (v[1] ?? 0)).toString(16), (((v[2] ?? 0) << 8) | (v[3] ?? 0)).toString(16));
-      } else groups.push(g);
-    }
-  };
-  const hg: string[] = [];
-  const tg: string[] = [];
-  expand(hp); hg.push(...groups.splice(0));
-  expand(tp); tg.push(...groups.splice(0));
-  const fill = tail !== undefined ? 8 - hg.length - tg.length : 0;
-  const all = [...hg, ...Array<string>(Math.max(0, fill)).fill('0'), ...tg];
-  let v = 0n;
-  for (const g of all) v = (v << 16n) | BigInt(parseInt(g, 16) || 0);
-  return { family: 6, value: v };
+  return addressBytes(a);
 }
 
 export function cidrMatches(c: Cidr, ip: string): boolean {
-  const a = toBigInt(ip);
-  const n = toBigInt(c.address);
-  if (a === undefined || n === undefined || a.family !== c.family || n.family !== c.family) return false;
-  const bits = BigInt(c.family === 4 ? 32 : 128);
-  const prefix = BigInt(Math.max(0, Math.min(Number(bits), c.prefix)));
-  if (prefix === 0n) return true;
-  const shift = bits - prefix;
-  return a.value >> shift === n.value >> shift;
+  const size = c.family === 4 ? 4 : 16;
+  const a = bytesOf(ip);
+  const n = bytesOf(c.address);
+  if (a === null || n === null || a.length !== size || n.length !== size) return false;
+  for (let i = 0, bits = Math.max(0, Math.min(8 * size, c.prefix)); bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((a[i] & mask) !== (n[i] & mask)) return false;
+  }
+  return true;
 }
 
 export function hostAllowed(allow: readonly Cidr[], deny: readonly Cidr[], ip: string): boolean {

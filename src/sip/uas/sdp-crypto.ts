@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SrtpStreamKeys } from '../../reflector/api.js';
+import { writeU32 } from '../../rtp/big-endian.js';
 import { MASTER_KEY_LENGTH, MASTER_SALT_LENGTH, SRTP_SUITES, type SrtpKey, type SrtpSuite } from '../../srtp/srtp-keys.js';
 
 /** SRTP policy (config key SRTP). */
@@ -57,8 +58,9 @@ export function parseKeyParams(suite: SrtpSuite, config: string): SrtpKey | stri
       const len = Number(mk[2]);
       const value = Number(mk[1]);
       if (len < 1 || len > 4 || value >= 2 ** (8 * len)) return 'MKI longer than 4 bytes or too large';
-      mki = Buffer.alloc(len);
-      mki.writeUIntBE(value, 0, len);
+      const word = Buffer.alloc(4);
+      writeU32(word, 0, value);
+      mki = word.subarray(4 - len);
       continue;
     }
     const lt = parseLifetime(part);
