@@ -23,6 +23,7 @@
 import { RtcpCompoundReader, RtcpPacketType, RtcpPacketView } from '../rtp/rtcp-compound.js';
 import { parseReceiverReport, RtcpReceiverReport, type ReportBlock } from '../rtp/rtcp-rr.js';
 import { ntpMiddle32, parseSenderReport, RtcpSenderReport } from '../rtp/rtcp-sr.js';
+import { readXrVoipMetrics, type XrVoip } from '../rtp/rtcp-xr.js';
 import { RtpSeqState } from '../rtp/seq.js';
 import type { CallQuality, CodecMapping, DirectionQuality, QualitySample } from './api.js';
 
@@ -195,18 +196,8 @@ export class StreamQuality {
   }
 }
 
-/** The fields of an RFC 3611 §4.7 VoIP Metrics block the reflector uses. */
-export interface XrVoip {
-  /** Fraction of packets lost × 256. */
-  lossRate: number;
-  /** Round-trip delay in ms (0 = unknown). */
-  roundTripMs: number;
-}
-
-const XR_VOIP_METRICS = 7;
 /** Report blocks read per RTCP datagram at most (a forged compound could carry thousands). */
 const MAX_BLOCKS = 32;
-const XR_VOIP_BLOCK_BYTES = 36;
 
 /**
  * Reads a participant's RTCP compound for quality: report blocks of its SRs and RRs, the first XR
@@ -234,7 +225,7 @@ export class QualityReader {
         srs.note(ntpMiddle32(this.#sr.ntpSec, this.#sr.ntpFrac), nowMs);
         for (let i = 0; i < this.#sr.reportCount && blocks.length < MAX_BLOCKS; i++) blocks.push({ ...this.#sr.reports[i] });
       } else if (view.packetType === RtcpPacketType.XR && xr === null) {
-        xr = this.#readXr(buf, view.offset, view.length - view.padding);
+        xr = readXrVoipMetrics(buf, view.offset, view.length - view.padding, this.#xr);
       }
     }
     if (blocks.length === 0 && xr === null) return [];
@@ -250,22 +241,5 @@ export class QualityReader {
         srs.note(ntpMiddle32(this.#sr.ntpSec, this.#sr.ntpFrac), nowMs);
       }
     }
-  }
-
-  /** RFC 3611 §3: header, sender SSRC, then blocks of BT(8) type-specific(8) length(16, words − 1). */
-  #readXr(buf: Buffer, offset: number, length: number): XrVoip | null {
-    let at = offset + 8;
-    const end = Math.min(buf.length, offset + length);
-    for (let n = 0; n < 32 && at + 4 <= end; n++) {
-      const bt = buf[at];
-      const bytes = (buf.readUInt16BE(at + 2) + 1) * 4;
-      if (bt === XR_VOIP_METRICS && bytes >= XR_VOIP_BLOCK_BYTES && at + XR_VOIP_BLOCK_BYTES <= end) {
-        this.#xr.lossRate = buf[at + 8];
-        this.#xr.roundTripMs = buf.readUInt16BE(at + 16);
-        return this.#xr;
-      }
-      at += bytes;
-    }
-    return null;
   }
 }

@@ -22,6 +22,7 @@
  * press, not the audio hot path. Copies are shared by the recipients of one
  * datagram that want the same payload type and rate.
  */
+import { readU16, readU32, writeU16, writeU32 } from '../rtp/big-endian.js';
 import { rewriteRtpPayloadType } from '../rtp/rtp-header.js';
 import { NO_PT } from './pt-table.js';
 import type { CodecMapping } from './api.js';
@@ -64,7 +65,7 @@ export function rtpPayloadBounds(buf: Buffer): { offset: number; length: number 
   let offset = RTP_HEADER + 4 * (buf[0] & 0x0f);
   if ((buf[0] & 0x10) !== 0) {
     if (buf.length < offset + 4) return null;
-    offset += 4 + 4 * buf.readUInt16BE(offset + 2);
+    offset += 4 + 4 * readU16(buf, offset + 2);
   }
   let end = buf.length;
   if ((buf[0] & 0x20) !== 0 && end > offset) end -= buf[end - 1];
@@ -89,12 +90,12 @@ export function convertTelephoneEvent(buf: Buffer, inRateHz: number, pt: number,
   buf.copy(out);
   rewriteRtpPayloadType(out, pt);
   if (inRateHz !== outRateHz) {
-    out.writeUInt32BE(scaleTimestamp(buf.readUInt32BE(4), inRateHz, outRateHz), 4);
+    writeU32(out, 4, scaleTimestamp(readU32(buf, 4), inRateHz, outRateHz));
     const blocks = Math.floor(bounds.length / EVENT_BLOCK);
     for (let i = 0; i < blocks; i++) {
       const at = bounds.offset + i * EVENT_BLOCK + 2;
-      const d = Math.round((buf.readUInt16BE(at) * outRateHz) / inRateHz);
-      out.writeUInt16BE(Math.min(0xffff, d), at);
+      const d = Math.round((readU16(buf, at) * outRateHz) / inRateHz);
+      writeU16(out, at, Math.min(0xffff, d));
     }
   }
   return out;
