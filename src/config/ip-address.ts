@@ -57,3 +57,18 @@ export function parseNetwork(token: string): readonly Cidr[] | string {
   }
   return [{ family, address, prefix }];
 }
+
+/**
+ * True when the first `prefix` bits of `ip` equal those of `network` (both the 4 or 16 bytes of
+ * addressBytes(); different lengths never match). The one CIDR match of HOSTS_ALLOW/HOSTS_DENY,
+ * for SIP (sip/uas/host-filter.ts) and media (reflector/host-policy.ts).
+ */
+export function prefixMatches(network: Uint8Array, prefix: number, ip: Uint8Array): boolean {
+  if (network.length !== ip.length) return false;
+  let bits = Math.max(0, Math.min(prefix, ip.length * 8));
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((network[i] & mask) !== (ip[i] & mask)) return false;
+  }
+  return true;
+}

@@ -5,7 +5,7 @@
  * slow path (a source that is not latched yet, keep-alives), with a bounded
  * per-IP cache.
  */
-import { addressBytes } from '../config/ip-address.js';
+import { addressBytes, prefixMatches } from '../config/ip-address.js';
 import type { Cidr } from '../config/types.js';
 import { normalizeIp } from './ip-key.js';
 
@@ -26,13 +26,7 @@ function compile(list: readonly Cidr[]): Network[] {
 }
 
 function matches(net: Network, ip: Uint8Array): boolean {
-  if (net.bytes.length !== ip.length) return false;
-  let bits = Math.max(0, Math.min(net.prefix, ip.length * 8));
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((net.bytes[i] & mask) !== (ip[i] & mask)) return false;
-  }
-  return true;
+  return prefixMatches(net.bytes, net.prefix, ip);
 }
 
 export class HostPolicy {

@@ -3,7 +3,7 @@
  * HOSTS_ALLOW is allowed, else one matching HOSTS_DENY is refused, else allowed.
  */
 import net from 'node:net';
-import { addressBytes } from '../../config/ip-address.js';
+import { addressBytes, prefixMatches } from '../../config/ip-address.js';
 import type { Cidr } from '../../config/types.js';
 
 /** The 4 or 16 bytes of an address; an IPv4-mapped IPv6 address counts as IPv4, a zone id is ignored. */
@@ -20,11 +20,7 @@ export function cidrMatches(c: Cidr, ip: string): boolean {
   const a = bytesOf(ip);
   const n = bytesOf(c.address);
   if (a === null || n === null || a.length !== size || n.length !== size) return false;
-  for (let i = 0, bits = Math.max(0, Math.min(8 * size, c.prefix)); bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((a[i] & mask) !== (n[i] & mask)) return false;
-  }
-  return true;
+  return prefixMatches(n, c.prefix, a);
 }
 
 export function hostAllowed(allow: readonly Cidr[], deny: readonly Cidr[], ip: string): boolean {
