@@ -5,7 +5,9 @@
  *
  * Receiving: the addon reads up to RB datagrams per recvmmsg into the socket's
  * arena and makes one JS call per batch; the core's per-datagram handler runs for
- * each with a Buffer view into the arena and a reused rinfo object. The view is
+ * each with a Buffer view into the arena and a reused rinfo object (datagrams the addon
+ * fanned out itself — native-fanout.ts — never reach JS; the others come in runs,
+ * one call per run, in arrival order). The view is
  * valid only until the handler returns (the core copies for hooks that may keep it:
  * see ReflectorCoreImpl#stable).
  *
@@ -13,7 +15,7 @@
  * A datagram that is a view into the socket's own arena is sent from there without
  * a copy; any other buffer is copied into the sender's bounded tx arena at send()
  * time. Every sender touched during a batch is flushed (one sendmmsg per up to
- * 256 datagrams) before the batch call returns, i.e. before the arena is reused.
+ * 1024 datagrams) before the batch call returns, i.e. before the arena is reused.
  * Sends outside a batch (timers, relayed media, the mixer) are flushed on the
  * next microtask, so one fan-out still leaves as one sendmmsg.
  */
@@ -30,13 +32,29 @@ export interface MmsgAddon {
   readonly RB: number;
   readonly RXD: number;
   readonly TXD: number;
-  open(address: string, port: number, family: number, bufBytes: number, rxArena: Buffer, rxDesc: Int32Array, onBatch: (n: number) => void): number;
+  /** Native fan-out: ints per recipient in fanRecipients, doubles per endpoint in fanCounters, per entry in fanTrace. */
+  readonly FRD: number;
+  readonly FCS: number;
+  readonly FTS: number;
+  /** The most datagrams per sendmmsg call. */
+  readonly SB: number;
+  open(address: string, port: number, family: number, bufBytes: number, rxArena: Buffer, rxDesc: Int32Array,
+    onBatch: (start: number, end: number) => number): number;
   sendBatch(id: number, rxArena: Buffer, txArena: Buffer, desc: Int32Array, count: number): number;
   localPort(id: number): number;
   parseAddr(text: string, family: number, out: Int32Array): boolean;
   addrText(flags: number, scope: number, a0: number, a1: number, a2: number, a3: number): string;
   stats(id: number): number[];
   close(id: number): void;
+  // Native fan-out (src/reflector/native-fanout.ts mirrors its tables into these).
+  fanSession(id: number, session: number, nativeOk: number): boolean;
+  fanRecipients(id: number, session: number, desc: Int32Array, count: number): boolean;
+  fanSource(id: number, addr: Int32Array, port: number, session: number, endpoint: number, trace: number): boolean;
+  fanUnlatch(id: number, addr: Int32Array, port: number): boolean;
+  fanCounters(id: number, counters: Float64Array): boolean;
+  fanTrace(id: number, ring: Float64Array): boolean;
+  /** [datagrams fanned out natively, copies queued, copies not sent] */
+  fanStats(id: number): number[];
 }
 
 export type IoMode = 'mmsg' | 'dgram';
@@ -55,7 +73,9 @@ export function loadMmsgAddon(): { addon: MmsgAddon | null; error: string } {
     try {
       const require = createRequire(import.meta.url);
       const addon = require(MMSG_ADDON_PATH) as MmsgAddon;
-      loaded = typeof addon.open === 'function' ? { addon, error: '' } : { addon: null, error: 'addon has no open()' };
+      loaded = typeof addon.open === 'function' && typeof addon.fanSource === 'function'
+        ? { addon, error: '' }
+        : { addon: null, error: 'addon has no open() or fanSource(): rebuild it (npm run build)' };
     } catch (err) {
       loaded = { addon: null, error: err instanceof Error ? err.message : String(err) };
     }
@@ -101,6 +121,16 @@ export interface BatchCounters {
 export class BatchGroup {
   inBatch = false;
   readonly counters: BatchCounters = { rxTruncated: 0 };
+  /**
+   * Runs before JS handles each run of received datagrams (the native fan-out drains its
+   * trace of natively fanned datagrams here, so JS sees their effects in arrival order).
+   */
+  beforeRun: (() => void) | null = null;
+  /**
+   * Bumped by the native fan-out on every change of the addon's tables: a run stops after the
+   * datagram whose handling changed them, and the addon decides the rest again.
+   */
+  tableGen = 0;
   readonly #dirty: BatchedSender[] = [];
   readonly #arenas = new Set<ArrayBufferLike>();
 
@@ -209,7 +239,7 @@ export class BatchedSender implements PacketSender {
     }
   }
 
-  /** Sends everything queued (one sendmmsg per up to 256 datagrams). */
+  /** Sends everything queued (one sendmmsg per up to 1024 datagrams). */
   flush(): void {
     const n = this.#count;
     this.#count = 0;
@@ -279,11 +309,14 @@ export class BatchedUdpSocket implements CoreUdpSocket {
   readonly #id: number;
   readonly #rx: Buffer;
   readonly #group: BatchGroup;
+  /** 4 or 6 (an IPv6 socket takes IPv4 sources and destinations as ::ffff:a.b.c.d). */
+  readonly family: number;
   #closed = false;
 
-  private constructor(addon: MmsgAddon, id: number, rx: Buffer, sender: BatchedSender, group: BatchGroup) {
+  private constructor(addon: MmsgAddon, id: number, family: number, rx: Buffer, sender: BatchedSender, group: BatchGroup) {
     this.#addon = addon;
     this.#id = id;
+    this.family = family;
     this.#rx = rx;
     this.sender = sender;
     this.#group = group;
@@ -312,10 +345,14 @@ export class BatchedUdpSocket implements CoreUdpSocket {
       port: 0,
       size: 0,
     };
-    const onBatch = (n: number): void => {
+    const onBatch = (start: number, end: number): number => {
       group.inBatch = true;
       try {
-        for (let j = 0; j < n; j++) {
+        const before = group.beforeRun;
+        if (before !== null) before();
+        const gen = group.tableGen;
+        for (let j = start; j < end; j++) {
+          if (group.tableGen !== gen) return j; // the addon decides j.. again
           const d = j * stride;
           const flags = rxDesc[d + 7];
           if ((flags & FLAG_TRUNCATED) !== 0) {
@@ -329,6 +366,7 @@ export class BatchedUdpSocket implements CoreUdpSocket {
           const off = j * slot;
           onMessage(rx.subarray(off, off + len), rinfo as RemoteInfo);
         }
+        return end;
       } finally {
         group.flushDirty();
         group.inBatch = false;
@@ -344,12 +382,22 @@ export class BatchedUdpSocket implements CoreUdpSocket {
     }
     group.addArena(rx);
     const sender = new BatchedSender(addon, id, family, rx, group, errors);
-    return new BatchedUdpSocket(addon, id, rx, sender, group);
+    return new BatchedUdpSocket(addon, id, family, rx, sender, group);
   }
 
   /** [rxCalls, rxPackets, rxTruncated, rxErrors, txCalls, txPackets, txDropFull, txErrors] */
   stats(): number[] {
     return this.#addon.stats(this.#id);
+  }
+
+  /** The addon's id of this socket (for the native fan-out tables). */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The addon this socket belongs to. */
+  get addon(): MmsgAddon {
+    return this.#addon;
   }
 
   close(): Promise<void> {
