@@ -32,7 +32,11 @@
 import type { RemoteInfo } from 'node:dgram';
 import { parseRtpHeader, RtpHeader } from '../rtp/rtp-header.js';
 import { BatchedUdpSocket, type BatchGroup, type MmsgAddon } from './batched-udp.js';
+import { FLOW_AUDIO_RTP, FLOW_COUNT, flowIsRtcp, flowMedium, MEDIUM_AUDIO } from './media-kind.js';
 import type { PacketSender } from './packet-sender.js';
+import type { ParticipantState, StreamState } from './participant.js';
+import { NO_PT } from './pt-table.js';
+import type { SessionState } from './session.js';
 import type { CoreUdpSocket } from './udp-socket.js';
 
 /** Activity of one endpoint of one flow since the last read (datagrams fanned out by the table only). */
@@ -72,6 +76,8 @@ class SessionEntry<E> {
   ok = false;
   /** In the order the core gave them (the order copies leave in). */
   list: Recipient<E>[] = [];
+  /** The sources setSources() latched for it last time. */
+  sources: readonly { address: string; port: number }[] = [];
 
   constructor(id: number) {
     this.id = id;
@@ -232,8 +238,30 @@ export class NativeFanout<E> {
   setRecipients(flow: number, session: string, recipients: readonly { endpoint: E; address: string; port: number }[]): void {
     const t = this.#flows[flow];
     const s = t.session(session);
+    const old = s.list;
+    if (old.length === recipients.length && recipients.every((r, k) => r.endpoint === old[k].endpoint && r.address === old[k].address && r.port === old[k].port)) return;
     s.list = recipients.map((r) => ({ endpoint: r.endpoint, ep: t.ep(r.endpoint), address: r.address, port: r.port }));
     t.push(s);
+  }
+
+  /**
+   * Sets the latched sources of `flow` in `session` (replaces what the last call set: sources
+   * no longer listed are unlatched unless another session latched them since).
+   */
+  setSources(flow: number, session: string, sources: readonly { address: string; port: number; endpoint: E; trace: boolean }[]): void {
+    const t = this.#flows[flow];
+    const s = t.session(session);
+    const listed = new Set(sources.map((x) => `${x.address}|${x.port}`));
+    for (const old of s.sources) {
+      if (listed.has(`${old.address}|${old.port}`)) continue;
+      if (t.sources.get(old.address)?.get(old.port)?.session === s) this.unlatch(flow, old.address, old.port);
+    }
+    for (const x of sources) {
+      const cur = t.sources.get(x.address)?.get(x.port);
+      if (cur !== undefined && cur.session === s && cur.endpoint === x.endpoint && cur.trace === x.trace) continue;
+      this.latchSource(flow, x.address, x.port, session, x.endpoint, x.trace);
+    }
+    s.sources = sources.map((x) => ({ address: x.address, port: x.port }));
   }
 
   /** Appends a recipient (or moves it to a new address: it keeps its place). */
@@ -291,13 +319,20 @@ export class NativeFanout<E> {
     }
   }
 
-  /** Forgets a session with no recipients and no sources left (its id is reused). */
+  /** True when the table knows `session`. */
+  hasTable(session: string): boolean {
+    return this.#flows.some((t) => t.sessions.has(session));
+  }
+
+  /** Forgets a session: its sources are unlatched, its recipients dropped, its id reused. */
   removeSession(session: string): void {
     for (const t of this.#flows) {
       const s = t.sessions.get(session);
       if (s === undefined) continue;
+      for (const x of s.sources) if (t.sources.get(x.address)?.get(x.port)?.session === s) this.unlatch(t.flow, x.address, x.port);
       s.ok = false;
       s.list = [];
+      s.sources = [];
       t.push(s);
       t.sessions.delete(session);
       t.freeSessions.push(s.id);
@@ -425,5 +460,100 @@ export class NativeFanout<E> {
     counts.lastSeenMs = c[o + 4];
     c.fill(0, o, o + FCS);
     if (endpoint !== null && endpoint !== undefined) this.#sink.counters(endpoint, t.flow, counts);
+  }
+}
+
+/** True when `t` maps every number to itself or to nothing (NO_PT: sent unchanged). */
+function identityPt(t: Uint8Array): boolean {
+  for (let i = 0; i < t.length; i++) if (t[i] !== NO_PT && t[i] !== i) return false;
+  return true;
+}
+
+/**
+ * The core's verdict on a session: every recipient takes each RTP datagram unchanged and
+ * nothing but the recipients wants it — no relay, no mixer participant, no SRTP, no PT
+ * rewrite, no telephone-event converted or withheld.
+ */
+export function plainSession(session: SessionState, relayActive: boolean, mixerActive: boolean): boolean {
+  if (relayActive || (mixerActive && session.mixCount > 0)) return false;
+  for (const p of session.participants.values()) {
+    for (const s of p.streams) {
+      if (s === null) continue;
+      if (s.srtp !== null || !identityPt(s.inPt) || !identityPt(s.outPt)) return false;
+      if (s.mediumIndex !== MEDIUM_AUDIO || !s.receives) continue;
+      for (let c = 0; c < s.outPt.length; c++) if (session.telephoneEventRate[c] !== 0 && s.outPt[c] !== c) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The core's side of the table: mirrors a session (flag, recipients, latched sources of its
+ * RTP flows) after the core rebuilt its recipient lists, and puts what the table counted
+ * into the core's streams (counters, last activity, RTP statistics).
+ */
+export class CoreFanout {
+  readonly #fan: NativeFanout<StreamState>;
+
+  constructor(sockets: readonly CoreUdpSocket[], group: BatchGroup) {
+    this.#fan = new NativeFanout<StreamState>(sockets, {
+      counters(s: StreamState, _flow: number, c: Readonly<FanoutCounts>): void {
+        const k = s.counters;
+        k.rtpPacketsIn += c.inPackets;
+        k.rtpBytesIn += c.inBytes;
+        k.rtpPacketsOut += c.outPackets;
+        k.rtpBytesOut += c.outBytes;
+        if (c.lastSeenMs > s.participant.lastActivityAt) s.participant.lastActivityAt = c.lastSeenMs;
+      },
+      trace(s: StreamState, _flow: number, seq: number, pt: number, timestamp: number, arrivalMs: number): void {
+        s.quality.onRtp(seq, pt, timestamp, arrivalMs);
+      },
+    }, group);
+  }
+
+  /** After `session.rebuildTargets()`. */
+  sync(session: SessionState, relayActive: boolean, mixerActive: boolean): void {
+    const name = session.name;
+    const fan = this.#fan;
+    const plain = plainSession(session, relayActive, mixerActive);
+    // A session that never was plain stays out of the table (its datagrams go to the core anyway).
+    if (!plain && !fan.hasTable(name)) return;
+    for (let flow = 0; flow < FLOW_COUNT; flow++) {
+      if (flowIsRtcp(flow)) continue;
+      const recipients: { endpoint: StreamState; address: string; port: number }[] = [];
+      for (const t of session.targets[flow]) {
+        const s = t.participant.streams[flowMedium(flow)];
+        if (s !== null) recipients.push({ endpoint: s, address: t.address, port: t.port });
+      }
+      fan.setRecipients(flow, name, recipients);
+      const sources: { address: string; port: number; endpoint: StreamState; trace: boolean }[] = [];
+      for (const p of session.participants.values()) {
+        const s = p.streams[flowMedium(flow)];
+        const ip = s?.latchedIp[0];
+        if (s === null || ip === null || ip === undefined || !s.sends) continue;
+        sources.push({ address: ip, port: s.latchedPort[0], endpoint: s, trace: flow === FLOW_AUDIO_RTP });
+      }
+      fan.setSources(flow, name, sources);
+    }
+    fan.setSessionFlag(name, plain);
+  }
+
+  /** A participant left (before its session is rebuilt): its last counters, its numbers freed. */
+  forget(p: ParticipantState): void {
+    for (const s of p.streams) if (s !== null) this.#fan.forget(s);
+  }
+
+  removeSession(name: string): void {
+    this.#fan.removeSession(name);
+  }
+
+  /** Reads the table's counters into the streams; returns copies not sent since the last call. */
+  poll(): number {
+    return this.#fan.readCounters();
+  }
+
+  /** node:dgram: fans `buf` out when the table covers it (see NativeFanout.offer). */
+  offer(flow: number, buf: Buffer, rinfo: RemoteInfo): boolean {
+    return this.#fan.offer(flow, buf, rinfo);
   }
 }
