@@ -15,6 +15,7 @@ import { TypedEmitter } from '../runtime/typed-emitter.js';
 import type { CoreEvents, MixerPort, RelayPort, RflxHandler } from './api.js';
 import { Attribution } from './attribution.js';
 import { BatchGroup } from './batched-udp.js';
+import type { CoreFanout } from './native-fanout.js';
 import { ReflectorDrop } from './drop-reasons.js';
 import { HostPolicy } from './host-policy.js';
 import { IceResponder } from './ice-agent.js';
@@ -48,6 +49,8 @@ export class CoreState {
   hosts: HostPolicy;
   /** The batched sockets' shared state; its arenas are empty with dgram. */
   readonly batch = new BatchGroup();
+  /** Plain reflect fan-out without JS per copy (native-fanout.ts), while the sockets are open. */
+  fan: CoreFanout | null = null;
 
   /** Senders by flow (symmetric RTP: a flow is sent from the socket it arrives on). */
   senders: PacketSender[] = nullSenders();
@@ -81,6 +84,12 @@ export class CoreState {
   /** Recomputes a session's recipient lists after any change of membership, latching or hooks. */
   rebuildTargets(session: SessionState): void {
     session.rebuildTargets(this.mixer !== null);
+    this.fan?.sync(session, this.relay !== null, this.mixer !== null);
+  }
+
+  /** What the fan-out table did since the last poll, into the streams' counters and activity. */
+  pollFanout(): void {
+    if (this.fan !== null) this.sendErrors.sendErrors += this.fan.poll();
   }
 
   /**

@@ -128,6 +128,9 @@ export class MediaPath {
 
   onMedia(flow: number, buf: Buffer, rinfo: RemoteInfo): void {
     try {
+      // node:dgram: plain reflect by the fan-out table (batched: the addon did it before JS).
+      const fan = this.#st.fan;
+      if (fan !== null && fan.offer(flow, buf, rinfo)) return;
       // RFC 7983 §7: a first byte of 0–3 is STUN (ICE connectivity checks, SPEC §16).
       if (looksLikeStun(buf)) {
         this.#keepalivePath.onIceCheck(flow, buf, rinfo);

@@ -129,6 +129,7 @@ export class Membership {
     const p = st.participants.get(id);
     if (p === undefined || p.removed) return;
     p.removed = true;
+    st.fan?.forget(p);
     st.attr.remove(p);
     st.ice.remove(p);
     st.participants.delete(id);
@@ -145,6 +146,7 @@ export class Membership {
     st.emit('participant-removed', id, session.name, reason);
     if (session.participants.size === 0 && st.sessions.get(session.name) === session) {
       st.sessions.delete(session.name);
+      st.fan?.removeSession(session.name);
       st.emit('session-empty', session.name);
     }
   }
@@ -157,6 +159,7 @@ export class Membership {
   /** Liveness (SPEC §5): participants with no activity for the inactivity timeout leave. */
   expireInactive(): void {
     const st = this.#st;
+    st.pollFanout(); // activity the fan-out table saw
     const now = Date.now();
     const timeoutMs = st.config.inactivityTimeoutS * 1000;
     const expired: string[] = [];

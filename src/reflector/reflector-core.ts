@@ -35,6 +35,7 @@ import type {
   StreamSpec,
 } from './api.js';
 import { BatchedUdpSocket, chooseIo, type IoMode } from './batched-udp.js';
+import { CoreFanout } from './native-fanout.js';
 import { CheckIpServer } from './checkip-server.js';
 import { coreCounters, coreDrops, snapshotSessions } from './core-observation.js';
 import { CoreState, NULL_SENDER, nullSenders } from './core-state.js';
@@ -130,6 +131,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       throw err;
     }
     this.#st.senders = this.#mediaSockets.map((s) => s.sender);
+    this.#st.fan = new CoreFanout(this.#mediaSockets, this.#st.batch);
+    for (const s of this.#st.sessions.values()) this.#st.rebuildTargets(s);
     this.#st.keepaliveSenders = this.#keepaliveSockets.map((s) => s.sender);
     while (this.#st.keepaliveSenders.length < FLOW_COUNT) this.#st.keepaliveSenders.push(NULL_SENDER);
     this.#scheduleSweep();
@@ -178,6 +181,8 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   }
 
   async #closeSockets(): Promise<void> {
+    this.#st.pollFanout();
+    this.#st.fan = null;
     this.#st.senders = nullSenders();
     this.#st.keepaliveSenders = nullSenders();
     const socks = [...this.#mediaSockets, ...this.#keepaliveSockets];
@@ -233,7 +238,10 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   // ── Hooks ────────────────────────────────────────────────────────────────
 
   setRelayPort(port: RelayPort | null): void {
-    this.#st.relay = port;
+    const st = this.#st;
+    const changed = (st.relay === null) !== (port === null);
+    st.relay = port;
+    if (changed) for (const s of st.sessions.values()) st.rebuildTargets(s);
   }
 
   setRflxHandler(handler: RflxHandler | null): void {
@@ -258,6 +266,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   // ── Observation (core-observation.ts) ────────────────────────────────────
 
   drops(): Readonly<Record<string, number>> {
+    this.#st.pollFanout();
     return coreDrops(this.#st, this.#checkIp?.errors ?? 0);
   }
 
@@ -281,6 +290,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   }
 
   snapshot(): readonly SessionSnapshot[] {
+    this.#st.pollFanout();
     return snapshotSessions(this.#st);
   }
 }
