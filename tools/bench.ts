@@ -294,6 +294,8 @@ async function runAll(
           capped: r.capped,
           harness: r.harness,
           io: r.io ?? null,
+          // Ours on batched I/O: the share of received datagrams the addon fanned out itself.
+          native_fanout_share: round(r.nativeShare, 4),
           join_us: r.joinUs ? { mean: round(r.joinUs.mean, 1), p99: round(r.joinUs.p99, 1) } : null,
           points: r.points,
         });

@@ -31,6 +31,7 @@ import { createLogger } from '../../src/runtime/logger.js';
 import type { StreamSpec } from '../../src/reflector/api.js';
 import { benchSrtpKeys } from './srtp-keys.js';
 import { createReflectorCore } from '../../src/reflector/index.js';
+import { loadMmsgAddon } from '../../src/reflector/batched-udp.js';
 
 /**
  * Sampling interval of the event-loop delay monitor (ms). Each sample records how late a
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
         const names = core.sessionNames();
         let participants = 0;
         for (const n of names) participants += core.participantIds(n).length;
-        out({ id, ok: true, sessions: names.length, participants, drops: core.drops() });
+        out({ id, ok: true, sessions: names.length, participants, drops: core.drops(), ...nativeFanout() });
         return;
       }
       case 'leaveAll': {
@@ -274,6 +275,23 @@ async function main(): Promise<void> {
   const ioMode = (core as { ioMode?: () => string }).ioMode;
   const io = typeof ioMode === 'function' ? ioMode.call(core) : 'dgram';
   out({ event: 'ready', pid: process.pid, listen: args.listen, audioPort: args.audioPort, io, rssBytes: m.rss, heapUsedBytes: m.heapUsed });
+}
+
+/**
+ * With batched I/O: datagrams received by the core's sockets and those the addon fanned out
+ * itself (native-fanout.ts), over the child's life. The child's only addon sockets are the
+ * core's, numbered from 1 by the addon.
+ */
+function nativeFanout(): { received?: number; nativeFanout?: number } {
+  const addon = loadMmsgAddon().addon;
+  if (addon === null) return {};
+  let received = 0;
+  let native = 0;
+  for (let id = 1; id <= 16; id++) {
+    received += addon.stats(id)[1] ?? 0;
+    native += addon.fanStats(id)[0] ?? 0;
+  }
+  return { received, nativeFanout: native };
 }
 
 main().catch((err: unknown) => {

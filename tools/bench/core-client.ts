@@ -39,6 +39,9 @@ export interface StatsReply {
   readonly participants: number;
   readonly sessions: number;
   readonly drops: Readonly<Record<string, number>>;
+  /** Batched I/O: datagrams the core's sockets received, and those the addon fanned out itself. */
+  readonly received?: number;
+  readonly nativeFanout?: number;
 }
 
 type Reply = Record<string, unknown> & { id?: unknown; ok?: unknown; error?: unknown };
@@ -104,7 +107,8 @@ export class CoreChild {
 
   async stats(): Promise<StatsReply> {
     const r = await this.#request({ cmd: 'stats' });
-    return { participants: Number(r.participants), sessions: Number(r.sessions), drops: r.drops as Record<string, number> };
+    const native = typeof r.nativeFanout === 'number' && typeof r.received === 'number' ? { received: r.received, nativeFanout: r.nativeFanout } : {};
+    return { participants: Number(r.participants), sessions: Number(r.sessions), drops: r.drops as Record<string, number>, ...native };
   }
 
   /** Restarts the child's event-loop delay histogram. */

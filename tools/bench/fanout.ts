@@ -87,6 +87,8 @@ export interface CellResult {
   readonly bestCost?: PointCost;
   /** Effective SO_RCVBUF of the reflector's media socket (bytes, `ss`), when known. */
   readonly rcvbufBytes?: number;
+  /** Ours on batched I/O: share of the received datagrams the addon fanned out itself (native-fanout.ts), over the cell. */
+  readonly nativeShare?: number;
   readonly joinUs?: JoinTimes;
   readonly harness: 'participants.c' | 'node-loadgen';
   /** For ours: the UDP I/O the core used. */
@@ -241,7 +243,9 @@ export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, 
     } catch {
       halfRate = undefined;
     }
+    const fo = refl.fanout === undefined ? undefined : await refl.fanout().catch(() => undefined);
     return {
+      ...(fo === undefined || fo.received === 0 ? {} : { nativeShare: fo.native / fo.received }),
       impl,
       parties: k,
       size: cell.sizeBytes,

@@ -30,6 +30,8 @@ export interface RunningReflector {
   readonly pid: number | undefined;
   /** Only for ours: the event-loop delay monitor of the core child. */
   readonly loop?: { reset(): Promise<void>; read(): Promise<LoopDelay> };
+  /** Only for ours on batched I/O: datagrams received and fanned out by the addon so far. */
+  readonly fanout?: () => Promise<{ received: number; native: number } | undefined>;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,10 @@ export async function startReflector(
       io: core.io,
       pid: core.proc.pid,
       loop: { reset: () => core.loopReset(), read: () => core.loopDelay() },
+      async fanout() {
+        const s = await core.stats();
+        return s.received === undefined || s.nativeFanout === undefined ? undefined : { received: s.received, native: s.nativeFanout };
+      },
       async admit(groups) {
         const r = await core.join(groups);
         return r.joinUs;
