@@ -1025,21 +1025,6 @@ static napi_value set_array(napi_env env, napi_callback_info info, int trace) {
 static napi_value js_fan_counters(napi_env env, napi_callback_info info) { return set_array(env, info, 0); }
 static napi_value js_fan_trace(napi_env env, napi_callback_info info) { return set_array(env, info, 1); }
 
-static napi_value js_fan_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], arr, v;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t id = 0;
-  if (argc >= 1) CHECK(napi_get_value_int32(env, argv[0], &id));
-  sock_t *s = find(env, id);
-  CHECK(napi_create_array_with_length(env, 3, &arr));
-  for (uint32_t i = 0; i < 3; i++) {
-    CHECK(napi_create_double(env, s == NULL ? 0 : s->fst[i], &v));
-    CHECK(napi_set_element(env, arr, i, v));
-  }
-  return arr;
-}
-
 static void on_closed(uv_handle_t *h) { free(h->data); }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -1069,29 +1054,37 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value js_stats(napi_env env, napi_callback_info info) {
+/* stats(id) (fan 0) or fanStats(id) (fan 1): the socket's counters as an array of numbers. */
+static napi_value stats_array(napi_env env, napi_callback_info info, int fan) {
   size_t argc = 1;
   napi_value argv[1], arr, v;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t id = 0;
   if (argc >= 1) CHECK(napi_get_value_int32(env, argv[0], &id));
   sock_t *s = find(env, id);
-  CHECK(napi_create_array_with_length(env, 10, &arr));
-  for (uint32_t i = 0; i < 8; i++) {
-    CHECK(napi_create_double(env, s == NULL ? 0 : s->st[i], &v));
-    CHECK(napi_set_element(env, arr, i, v));
+  double vals[10] = {0};
+  uint32_t n = fan ? 3 : 10;
+  if (s != NULL && fan) memcpy(vals, s->fst, sizeof s->fst);
+  if (s != NULL && !fan) {
+    memcpy(vals, s->st, sizeof s->st);
+    /* The effective buffer sizes (as getsockopt reports them: twice what was set). */
+    int opts[2] = {SO_RCVBUF, SO_SNDBUF};
+    for (int i = 0; i < 2; i++) {
+      int val = 0;
+      socklen_t vl = sizeof val;
+      if (getsockopt(s->fd, SOL_SOCKET, opts[i], &val, &vl) == 0) vals[8 + i] = val;
+    }
   }
-  /* The effective buffer sizes (as getsockopt reports them: twice what was set). */
-  int opts[2] = {SO_RCVBUF, SO_SNDBUF};
-  for (uint32_t i = 0; i < 2; i++) {
-    int val = 0;
-    socklen_t vl = sizeof val;
-    if (s == NULL || getsockopt(s->fd, SOL_SOCKET, opts[i], &val, &vl) != 0) val = 0;
-    CHECK(napi_create_double(env, val, &v));
-    CHECK(napi_set_element(env, arr, 8 + i, v));
+  CHECK(napi_create_array_with_length(env, n, &arr));
+  for (uint32_t i = 0; i < n; i++) {
+    CHECK(napi_create_double(env, vals[i], &v));
+    CHECK(napi_set_element(env, arr, i, v));
   }
   return arr;
 }
+
+static napi_value js_stats(napi_env env, napi_callback_info info) { return stats_array(env, info, 0); }
+static napi_value js_fan_stats(napi_env env, napi_callback_info info) { return stats_array(env, info, 1); }
 
 static void inst_free(napi_env env, void *data, void *hint) {
   (void)env;
