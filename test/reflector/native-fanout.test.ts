@@ -220,13 +220,7 @@ async function run(kind: 'native' | 'js', phases: Step[][]): Promise<RunResult> 
       handled = tableCount();
       fan.readCounters();
       // Every copy left on loopback: wait until the recipients' counts stop growing.
-      let last = -1;
-      await waitUntil(() => {
-        const n = clients.reduce((a, c) => a + c.all.length, 0);
-        const stable = n === last;
-        last = n;
-        return stable;
-      }, 5000, 'the copies to arrive', 100);
+      await untilStable(() => clients.reduce((a, c) => a + c.all.length, 0));
     }
     const st = kind === 'native' ? (sock as BatchedUdpSocket).stats() : [1, 1];
     return {
@@ -241,6 +235,22 @@ async function run(kind: 'native' | 'js', phases: Step[][]): Promise<RunResult> 
     await sock.close();
     await closeAll(clients);
   }
+}
+
+/**
+ * Waits until `count()` (datagrams received on loopback) stops growing: the same value three
+ * times, 100 ms apart — so that at least one event-loop poll phase ran between two equal readings
+ * even when the process was descheduled (a timer due after a stall runs before the poll).
+ */
+async function untilStable(count: () => number): Promise<void> {
+  let last = -1;
+  let same = 0;
+  await waitUntil(() => {
+    const n = count();
+    same = n === last ? same + 1 : 0;
+    last = n;
+    return same >= 2;
+  }, 10_000, 'the copies to arrive', 100);
 }
 
 /** The bound port of a dgram core socket (it does not expose it): the source port of a datagram it sends. */
@@ -339,13 +349,7 @@ describe('native fan-out through the core: REFLECTOR_IO=mmsg and =dgram give ide
           }
         }
         await Promise.all(sends);
-        let last = -1;
-        await waitUntil(() => {
-          const n = clients.reduce((a, c) => a + c.rtp.all.length + c.rtcp.all.length, 0);
-          const stable = n === last;
-          last = n;
-          return stable;
-        }, 5000, 'the copies to arrive', 150);
+        await untilStable(() => clients.reduce((a, c) => a + c.rtp.all.length + c.rtcp.all.length, 0));
       };
       await burst(1, [0, 1, 2, 3, 4, 5]); // latching
       await burst(25, [0, 1, 2, 3, 4, 5, 6]);
