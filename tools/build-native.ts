@@ -49,7 +49,7 @@ function main(): void {
   }
   mkdirSync(outDir, { recursive: true });
   const cc = process.env.CC !== undefined && process.env.CC !== '' ? process.env.CC : 'cc';
-  const r = spawnSync(cc, ['-O2', '-Wall', '-shared', '-fPIC', `-I${inc}`, '-o', out, src], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(cc, ['-O2', '-Wall', '-pthread', '-shared', '-fPIC', `-I${inc}`, '-o', out, src], { encoding: 'utf8', timeout: 120_000 });
   if (r.error !== undefined) {
     console.log(`build-native: skipped (${cc} not runnable: ${r.error.message}); the core will use node:dgram`);
     return;

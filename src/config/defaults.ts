@@ -1,5 +1,5 @@
-import { hostname, networkInterfaces, tmpdir } from 'node:os';
-import type { Config, ReflectorIo } from './types.js';
+import { availableParallelism, hostname, networkInterfaces, tmpdir } from 'node:os';
+import type { Config, MediaWorkers, ReflectorIo } from './types.js';
 
 /** The first non-internal IPv4 address of this host, else 127.0.0.1 (SPEC §3 PUBLIC_ADDRESS). */
 export function firstExternalIpv4(): string {
@@ -30,6 +30,22 @@ export function reflectorIoFromEnv(value: string | undefined = process.env.REFLE
   return v === 'mmsg' || v === 'dgram' ? v : 'auto';
 }
 
+/** The most MEDIA_WORKERS (as the addon's MAX_WORKERS). */
+export const MAX_MEDIA_WORKERS = 64;
+
+/**
+ * The media threads to run: REFLECTOR_MEDIA_WORKERS from the environment when it is a count or
+ * `auto` (the test suite runs once with 1 and once with 2), else the MEDIA_WORKERS keyword;
+ * `auto` = one per core, at most MAX_MEDIA_WORKERS.
+ */
+export function effectiveMediaWorkers(keyword: MediaWorkers, env: string | undefined = process.env.REFLECTOR_MEDIA_WORKERS): number {
+  const v = (env ?? '').trim().toLowerCase();
+  let want: MediaWorkers = keyword;
+  if (v === 'auto') want = 'auto';
+  else if (/^[0-9]{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_MEDIA_WORKERS) want = Number(v);
+  return want === 'auto' ? Math.min(MAX_MEDIA_WORKERS, Math.max(1, availableParallelism())) : want;
+}
+
 /** The built-in defaults of SPEC §3, so `npm start` runs with no file and no peers. */
 export function defaultConfig(): Config {
   const reflectorId = hostname() || 'reflector';
@@ -56,6 +72,7 @@ export function defaultConfig(): Config {
     appshareClientPorts: { first: 6000, last: 6100 },
     peers: [],
     ice: true,
+    mediaWorkers: 'auto',
     inactivityTimeoutS: 120,
     drainTimeoutS: 0,
     maxSessions: 1000,

@@ -15,10 +15,10 @@ import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { LogLevel } from '../runtime/logger.js';
-import { defaultConfig, defaultPublicAddress } from './defaults.js';
+import { defaultConfig, defaultPublicAddress, MAX_MEDIA_WORKERS } from './defaults.js';
 import { addressBytes, isWildcard, parseNetwork } from './ip-address.js';
 import { quote } from './line-parser.js';
-import type { AudioMode, Cidr, Config, DigestAlgorithm, PeerConfig, PortRange, SipTransport, SipUser, SrtpPolicy } from './types.js';
+import type { AudioMode, Cidr, Config, DigestAlgorithm, MediaWorkers, PeerConfig, PortRange, SipTransport, SipUser, SrtpPolicy } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Tokens: one argument → one typed value, or an issue "expected …, got "…"".
@@ -215,6 +215,7 @@ const keywordShape = {
   APPSHARE_CLIENT_PORTS: one('a port range first-last', portRange),
   REFLECTOR_INTERCONNECTION: z.array(peerArgs),
   ICE: one('on or off', (s) => choice(s, ['on', 'off'] as const, 'a switch')),
+  MEDIA_WORKERS: one('`auto` or a count 1-64', (s): Parsed<MediaWorkers> => (s.toLowerCase() === 'auto' ? ok('auto') : uint(s, 1, MAX_MEDIA_WORKERS, 'a count of media threads'))),
   INTERCONNECTION_SECRET: one('a secret', (s) => printable(s, 'a secret')),
   INACTIVITY_TIMEOUT: one('seconds', (s) => uint(s, 1, 86400, 'seconds')),
   DRAIN_TIMEOUT: one('seconds', (s) => uint(s, 0, 86400, 'seconds')),
@@ -475,6 +476,7 @@ export const configSchema = z.strictObject({
     peers,
     ...(interconnectionSecret === undefined ? {} : { interconnectionSecret }),
     ice: v.ICE === undefined ? d.ice : v.ICE === 'on',
+    mediaWorkers: v.MEDIA_WORKERS ?? d.mediaWorkers,
     inactivityTimeoutS: v.INACTIVITY_TIMEOUT ?? d.inactivityTimeoutS,
     drainTimeoutS: v.DRAIN_TIMEOUT ?? d.drainTimeoutS,
     maxSessions: v.MAX_SESSIONS ?? d.maxSessions,

@@ -11,6 +11,9 @@ export type SipTransport = 'udp' | 'tcp' | 'tls';
 export type SrtpPolicy = 'off' | 'optional' | 'required';
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
 /** Media socket I/O: batched recvmmsg/sendmmsg through the native addon, plain node:dgram, or auto. */
+/** MEDIA_WORKERS: a count (1-64) or `auto` (one per core). */
+export type MediaWorkers = 'auto' | number;
+
 export type ReflectorIo = 'auto' | 'mmsg' | 'dgram';
 
 /** An IPv4 or IPv6 network, e.g. 10.0.0.0/8; `all` is 0.0.0.0/0 plus ::/0. */
@@ -73,6 +76,12 @@ export interface Config {
   readonly interconnectionSecret?: string;
   /** ICE-lite on the media ports (SPEC §16): answer ICE offers and their connectivity checks. */
   readonly ice: boolean;
+  /**
+   * MEDIA_WORKERS: threads that receive and fan out media, each on its own SO_REUSEPORT socket of
+   * every media port (`auto` = one per core). REFLECTOR_MEDIA_WORKERS in the environment overrides it
+   * (see effectiveMediaWorkers in defaults.ts).
+   */
+  readonly mediaWorkers: MediaWorkers;
   readonly inactivityTimeoutS: number;
   /**
    * Seconds a reflector stopped with SIGTERM keeps its calls in progress while it refuses new ones

@@ -38,8 +38,15 @@ export interface MmsgAddon {
   readonly FTS: number;
   /** The most datagrams per sendmmsg call. */
   readonly SB: number;
+  /** The most threads per socket (open's `workers`). */
+  readonly MAX_WORKERS: number;
+  /**
+   * `workers` > 1 (MEDIA_WORKERS): workers - 1 more sockets bound to the same address and port with
+   * SO_REUSEPORT, each read by its own thread, which fans out what the tables cover and hands the
+   * rest of its batch to onBatch on this thread (in its arrival order), waiting until that returned.
+   */
   open(address: string, port: number, family: number, bufBytes: number, rxArena: Buffer, rxDesc: Int32Array,
-    onBatch: (start: number, end: number) => number): number;
+    onBatch: (start: number, end: number) => number, workers?: number): number;
   sendBatch(id: number, rxArena: Buffer, txArena: Buffer, desc: Int32Array, count: number): number;
   localPort(id: number): number;
   parseAddr(text: string, family: number, out: Int32Array): boolean;
@@ -55,6 +62,10 @@ export interface MmsgAddon {
   fanTrace(id: number, ring: Float64Array): boolean;
   /** [datagrams fanned out natively, copies queued, copies not sent] */
   fanStats(id: number): number[];
+  /** The workers' counters and trace entries into the arrays of fanCounters and fanTrace. */
+  fanMerge(id: number): boolean;
+  /** Datagrams received by each thread of the socket: [main, worker 1, …]. */
+  laneStats(id: number): number[];
 }
 
 export type IoMode = 'mmsg' | 'dgram';
@@ -73,9 +84,9 @@ export function loadMmsgAddon(): { addon: MmsgAddon | null; error: string } {
     try {
       const require = createRequire(import.meta.url);
       const addon = require(MMSG_ADDON_PATH) as MmsgAddon;
-      loaded = typeof addon.open === 'function' && typeof addon.fanSource === 'function'
+      loaded = typeof addon.open === 'function' && typeof addon.fanMerge === 'function'
         ? { addon, error: '' }
-        : { addon: null, error: 'addon has no open() or fanSource(): rebuild it (npm run build)' };
+        : { addon: null, error: 'addon has no open() or fanMerge(): rebuild it (npm run build)' };
     } catch (err) {
       loaded = { addon: null, error: err instanceof Error ? err.message : String(err) };
     }
@@ -311,10 +322,13 @@ export class BatchedUdpSocket implements CoreUdpSocket {
   readonly #group: BatchGroup;
   /** 4 or 6 (an IPv6 socket takes IPv4 sources and destinations as ::ffff:a.b.c.d). */
   readonly family: number;
+  /** Threads receiving on this port (1: only the main thread). */
+  readonly workers: number;
   #closed = false;
 
-  private constructor(addon: MmsgAddon, id: number, family: number, rx: Buffer, sender: BatchedSender, group: BatchGroup) {
+  private constructor(addon: MmsgAddon, id: number, family: number, rx: Buffer, sender: BatchedSender, group: BatchGroup, workers: number) {
     this.#addon = addon;
+    this.workers = workers;
     this.#id = id;
     this.family = family;
     this.#rx = rx;
@@ -330,6 +344,7 @@ export class BatchedUdpSocket implements CoreUdpSocket {
     onMessage: DatagramHandler,
     group: BatchGroup,
     errors: SendErrorCounter,
+    workers = 1,
   ): BatchedUdpSocket {
     const family = udpTypeFor(address) === 'udp6' ? 6 : 4;
     const slot = addon.SLOT;
@@ -374,7 +389,7 @@ export class BatchedUdpSocket implements CoreUdpSocket {
     };
     let id: number;
     try {
-      id = addon.open(address, port, family, MEDIA_SOCKET_BUFFER_BYTES, rx, rxDesc, onBatch);
+      id = addon.open(address, port, family, MEDIA_SOCKET_BUFFER_BYTES, rx, rxDesc, onBatch, workers);
     } catch (err) {
       const e = (err instanceof Error ? err : new Error(String(err))) as NodeJS.ErrnoException;
       e.message = `cannot bind UDP ${address}:${port}: ${e.message}`;
@@ -382,12 +397,20 @@ export class BatchedUdpSocket implements CoreUdpSocket {
     }
     group.addArena(rx);
     const sender = new BatchedSender(addon, id, family, rx, group, errors);
-    return new BatchedUdpSocket(addon, id, family, rx, sender, group);
+    return new BatchedUdpSocket(addon, id, family, rx, sender, group, workers);
   }
 
-  /** [rxCalls, rxPackets, rxTruncated, rxErrors, txCalls, txPackets, txDropFull, txErrors] */
+  /**
+   * [rxCalls, rxPackets, rxTruncated, rxErrors, txCalls, txPackets, txDropFull, txErrors, rcvbuf, sndbuf]:
+   * the workers' sockets included (but the buffer sizes, which are the main socket's).
+   */
   stats(): number[] {
     return this.#addon.stats(this.#id);
+  }
+
+  /** Datagrams received by each thread on this port: [main, worker 1, …]. */
+  laneStats(): number[] {
+    return this.#addon.laneStats(this.#id);
   }
 
   /** The addon's id of this socket (for the native fan-out tables). */

@@ -45,6 +45,10 @@ export interface ReflectorCoreExtras {
   participantCodecs(participantId: string, medium: Medium): readonly CodecMapping[] | undefined;
   /** The UDP I/O chosen at start() (REFLECTOR_IO): 'mmsg' (batched addon) or 'dgram'. */
   ioMode(): 'mmsg' | 'dgram';
+  /** Threads receiving and fanning out on each media port (MEDIA_WORKERS; 1 with node:dgram). */
+  mediaWorkers(): number;
+  /** Per media port (audio RTP, RTCP, video RTP, RTCP): datagrams received by each thread; [] with node:dgram. */
+  mediaLaneStats(): number[][];
   /** Datagrams handled specially, not dropped (see api.ts). */
   counters(): Readonly<Record<string, number>>;
   /** ICE connectivity checks answered so far (SPEC §16). */

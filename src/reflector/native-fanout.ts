@@ -98,6 +98,8 @@ interface Source<E> {
 interface NativePort {
   readonly addon: MmsgAddon;
   readonly id: number;
+  /** MEDIA_WORKERS threads on the socket: > 1 means counters and trace are merged from them on read. */
+  readonly workers: number;
   readonly family: number;
 }
 
@@ -220,7 +222,7 @@ export class NativeFanout<E> {
     const native = sockets.length > 0 && sockets.every((s) => s instanceof BatchedUdpSocket);
     this.native = native;
     this.#flows = sockets.map((s, flow) =>
-      new FlowTable<E>(flow, s.sender, native && s instanceof BatchedUdpSocket ? { addon: s.addon, id: s.id, family: s.family } : null, group));
+      new FlowTable<E>(flow, s.sender, native && s instanceof BatchedUdpSocket ? { addon: s.addon, id: s.id, family: s.family, workers: s.workers } : null, group));
     if (native && group !== null) group.beforeRun = () => this.drainTrace();
   }
 
@@ -364,6 +366,11 @@ export class NativeFanout<E> {
    * the addon could not send since then (the core counts them as send errors, as it does its own).
    */
   readCounters(): number {
+    for (const t of this.#flows) {
+      const n = t.native;
+      if (n === null || n.workers <= 1) continue;
+      n.addon.fanMerge(n.id); // the workers' counters and trace into this thread's arrays
+    }
     this.drainTrace();
     let failures = 0;
     for (const t of this.#flows) {

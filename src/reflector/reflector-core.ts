@@ -15,6 +15,7 @@
  * It owns the sockets and the timers (Component) and the hooks.
  */
 import type { RemoteInfo } from 'node:dgram';
+import { effectiveMediaWorkers } from '../config/defaults.js';
 import type { Config } from '../config/types.js';
 import type { Component } from '../runtime/component.js';
 import type { Logger } from '../runtime/logger.js';
@@ -65,6 +66,7 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
   #keepaliveSockets: CoreUdpSocket[] = [];
   /** The I/O of the UDP sockets (REFLECTOR_IO), chosen at start(). */
   #ioMode: IoMode = 'dgram';
+  #mediaWorkers = 1;
   #checkIp: CheckIpServer | null = null;
   readonly #mediaHandlers: ((msg: Buffer, rinfo: RemoteInfo) => void)[] = [];
   readonly #keepaliveHandlers: ((msg: Buffer, rinfo: RemoteInfo) => void)[] = [];
@@ -110,13 +112,16 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
     }
     const addon = io.addon;
     this.#ioMode = io.mode;
-    const bind = (port: number, handler: DatagramHandler): Promise<CoreUdpSocket> =>
+    // MEDIA_WORKERS: threads of the addon, so node:dgram sockets have only the main thread.
+    const workers = addon === null ? 1 : effectiveMediaWorkers(c.mediaWorkers);
+    this.#mediaWorkers = workers;
+    const bind = (port: number, handler: DatagramHandler, threads = 1): Promise<CoreUdpSocket> =>
       addon === null
         ? bindDgramCoreSocket(addr, port, handler, this.#onSocketError, this.#st.sendErrors)
-        : Promise.resolve().then(() => BatchedUdpSocket.open(addon, addr, port, handler, this.#st.batch, this.#st.sendErrors));
+        : Promise.resolve().then(() => BatchedUdpSocket.open(addon, addr, port, handler, this.#st.batch, this.#st.sendErrors, threads));
     try {
       for (let f = 0; f < FLOW_COUNT; f++) {
-        this.#mediaSockets.push(await bind(mediaPorts[f], this.#mediaHandlers[f]));
+        this.#mediaSockets.push(await bind(mediaPorts[f], this.#mediaHandlers[f], workers));
       }
       const ka = c.keepalivePorts;
       for (let i = 0; i < FLOW_COUNT && ka.first + i <= ka.last; i++) {
@@ -144,7 +149,17 @@ export class ReflectorCoreImpl implements ReflectorCore, Component {
       checkipPort: c.checkipPort,
       io: io.mode,
       ioReason: io.reason,
+      mediaWorkers: workers,
     });
+  }
+
+  /** Threads receiving and fanning out on each media port (MEDIA_WORKERS; 1 with node:dgram). */
+  mediaWorkers(): number {
+    return this.#mediaWorkers;
+  }
+
+  mediaLaneStats(): number[][] {
+    return this.#mediaSockets.map((s) => (s instanceof BatchedUdpSocket ? s.laneStats() : []));
   }
 
   /** The UDP I/O in use: 'mmsg' (batched recvmmsg/sendmmsg addon) or 'dgram' (node:dgram). */

@@ -44,6 +44,7 @@ REFLECTOR_INTERCONNECTION 127.0.0.3 5564 peer-secret
 REFLECTOR_INTERCONNECTION 127.0.0.4 5564
 INTERCONNECTION_SECRET shared-secret
 ICE off
+MEDIA_WORKERS 3
 INACTIVITY_TIMEOUT 30
 DRAIN_TIMEOUT 20
 MAX_SESSIONS 10
@@ -95,6 +96,7 @@ const EXPECTED: Config = {
   ],
   interconnectionSecret: 'shared-secret',
   ice: false,
+  mediaWorkers: 3,
   inactivityTimeoutS: 30,
   drainTimeoutS: 20,
   maxSessions: 10,

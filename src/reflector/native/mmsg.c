@@ -11,8 +11,11 @@
  * before it returns, so the arena is never reused while a send still points into it.
  *
  * JS API:
- *   open(address, port, family 4|6, bufBytes, rxArena: Buffer, rxDesc: Int32Array, onBatch(start, end)) -> id
+ *   open(address, port, family 4|6, bufBytes, rxArena: Buffer, rxDesc: Int32Array, onBatch(start, end)[, workers]) -> id
  *       bufBytes: SO_RCVBUF/SO_SNDBUF, with SO_*BUFFORCE first (uncapped when CAP_NET_ADMIN).
+ *       workers (MEDIA_WORKERS, default 1, at most MAX_WORKERS): > 1 binds workers - 1 more sockets
+ *       to the same address and port with SO_REUSEPORT, each read by its own thread (see
+ *       "MEDIA_WORKERS" below); a plain bind first proves the port free.
  *       rxDesc[RXD*j ..]: length, source port, scope id, a0, a1, a2, a3, flags
  *       (IPv4: a0 = address in host order; IPv6: a0..a3 = the 4 words, each host order;
  *        flags: 1 = IPv6 source, 2 = truncated (longer than SLOT)).
@@ -27,7 +30,7 @@
  *       (an IPv4 text for an IPv6 socket becomes ::ffff:a.b.c.d)
  *   addrText(flags, scope, a0, a1, a2, a3) -> string  (the text node:dgram would give)
  *   stats(id) -> [rxCalls, rxPackets, rxTruncated, rxErrors, txCalls, txPackets, txDropFull, txErrors,
- *                 rcvbufBytes, sndbufBytes]  (the last two as getsockopt reports them)
+ *                 rcvbufBytes, sndbufBytes]  (all threads; the last two as getsockopt reports them)
  *   close(id)  idempotent: stops the poll, closes the fd, frees on the handle's close callback.
  *
  * Native fan-out (plain reflect, docs/performance.md "What would close the gap" item 4;
@@ -42,7 +45,9 @@
  *   fanTrace(id, ring: Float64Array)    ring[0] = entries; entry k at 1+FTS*k: endpoint, sequence,
  *       payload type, timestamp, arrivalMs — of datagrams of sources latched with trace = 1
  *       (JS replays them into its RTP statistics); JS empties it by setting ring[0] = 0.
- *   fanStats(id) -> [datagrams fanned out natively, copies queued, copies not sent]
+ *   fanStats(id) -> [datagrams fanned out natively, copies queued, copies not sent]  (all threads)
+ *   fanMerge(id)  the workers' counters and trace entries into the arrays of fanCounters/fanTrace
+ *   laneStats(id) -> datagrams received per thread: [main, worker 1, ...]
  * A received datagram is fanned out here when its source is latched, its session is nativeOk,
  * it is valid RTP (the checks of parseRtpHeader; not RTCP multiplexed on the port), its SSRC is
  * the one last seen from that source, and the counter array (and trace ring) have room; then
@@ -59,10 +64,14 @@
 #define NAPI_VERSION 8
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +92,7 @@
 #define FCS 5     /* fanCounters doubles per endpoint */
 #define FTS 5     /* fanTrace doubles per entry */
 #define FAN_MAX_ID (1 << 20)
+#define MAX_WORKERS 64
 
 typedef union {
   struct sockaddr sa;
@@ -116,6 +126,29 @@ typedef struct {
   int ssrc_known;
 } fan_src_t;
 
+/* One receiving socket with what its loop needs: the main socket (served on Node's loop) and
+ * each MEDIA_WORKERS socket (served by its own thread) have one each. */
+typedef struct {
+  int fd;
+  unsigned char *arena; /* RB slots of SLOT bytes */
+  addr_u src[RB];
+  struct mmsghdr msgs[RB];
+  struct iovec iov[RB];
+  double st[8];
+  /* Per-endpoint counters and the trace ring the fan-out writes: the JS arrays for the main
+   * lane; the worker's own arrays for a worker lane (merged into the JS ones by fanMerge). */
+  double *ctr;
+  size_t ctr_len;
+  double *trace;
+  size_t trace_len;
+  struct mmsghdr *fmsg; /* copies of the current run */
+  size_t fmsg_cap, fmsg_n;
+  struct iovec fiov[RB];
+  double fst[3];
+} lane_t;
+
+struct worker;
+
 typedef struct {
   int id;
   int fd;
@@ -127,12 +160,8 @@ typedef struct {
   napi_ref arena_ref;
   napi_ref desc_ref;
   napi_async_context actx;
-  unsigned char *arena;
   int32_t *desc;
-  addr_u src[RB];
-  struct mmsghdr msgs[RB];
-  struct iovec iov[RB];
-  double st[8];
+  lane_t ln;
   /* sendBatch's vector (per socket: no shared state between sockets). */
   struct mmsghdr smsg[SB];
   struct iovec siov[SB];
@@ -142,16 +171,16 @@ typedef struct {
   int nfsess;
   fan_src_t *fsrc; /* open addressing, linear probing; capacity a power of two */
   uint32_t fsrc_cap, fsrc_used, fsrc_live;
-  double *fctr;
-  size_t fctr_len;
   napi_ref fctr_ref;
-  double *ftrace;
-  size_t ftrace_len;
   napi_ref ftrace_ref;
-  struct mmsghdr *fmsg; /* copies of the current run */
-  size_t fmsg_cap, fmsg_n;
-  struct iovec fiov[RB];
-  double fst[3];
+  /* MEDIA_WORKERS: the extra sockets of this port and their threads (none when 1 worker). The
+   * tables above are written only by the main thread, under tlock (write) when workers exist;
+   * the workers read them under tlock (read). */
+  struct worker **workers;
+  int nworkers;
+  pthread_rwlock_t tlock;
+  uv_async_t async;
+  int handles; /* libuv handles still to close before the socket is freed */
 } sock_t;
 
 /* Open sockets by id, per addon instance (napi_set_instance_data: one per Node environment,
@@ -219,7 +248,7 @@ static uint32_t key_hash(const uint32_t w[4], uint32_t scope, uint16_t port) {
   return h ^ (h >> 15);
 }
 
-static fan_src_t *src_find(sock_t *s, const uint32_t w[4], uint32_t scope, uint16_t port) {
+static fan_src_t *src_find(const sock_t *s, const uint32_t w[4], uint32_t scope, uint16_t port) {
   if (s->fsrc_live == 0) return NULL;
   uint32_t mask = s->fsrc_cap - 1;
   for (uint32_t i = key_hash(w, scope, port) & mask;; i = (i + 1) & mask) {
@@ -276,17 +305,17 @@ static void fan_free(sock_t *s) {
   for (int i = 0; i < s->nfsess; i++) free(s->fsess[i].r);
   free(s->fsess);
   free(s->fsrc);
-  free(s->fmsg);
+  free(s->ln.fmsg);
   s->fsess = NULL;
   s->fsrc = NULL;
-  s->fmsg = NULL;
+  s->ln.fmsg = NULL;
   s->nfsess = 0;
   s->fsrc_cap = s->fsrc_used = s->fsrc_live = 0;
-  s->fmsg_cap = s->fmsg_n = 0;
-  s->fctr = NULL;
-  s->fctr_len = 0;
-  s->ftrace = NULL;
-  s->ftrace_len = 0;
+  s->ln.fmsg_cap = s->ln.fmsg_n = 0;
+  s->ln.ctr = NULL;
+  s->ln.ctr_len = 0;
+  s->ln.trace = NULL;
+  s->ln.trace_len = 0;
 }
 
 /* The checks of parseRtpHeader (src/rtp/rtp-header.ts): a datagram failing them goes to JS. */
@@ -307,34 +336,47 @@ static int rtp_valid(const unsigned char *p, size_t len) {
   return 1;
 }
 
+static uint32_t ssrc_of(const unsigned char *p) {
+  return ((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+}
+
+/* The main thread changes the tables under the write lock while workers read them. */
+static void tables_lock(sock_t *s) {
+  if (s->nworkers > 0) pthread_rwlock_wrlock(&s->tlock);
+}
+
+static void tables_unlock(sock_t *s) {
+  if (s->nworkers > 0) pthread_rwlock_unlock(&s->tlock);
+}
+
 enum { TO_JS = 0, NATIVE = 1, NEW_SSRC = 2 };
 
 /* Whether datagram j is fanned out here (NATIVE, *out = its source), goes to JS (TO_JS), or goes
  * to JS because its SSRC is not the one last seen from its source (NEW_SSRC, *out = the source:
  * the caller records the SSRC and hands it to JS alone, so JS learns it). No side effects. */
-static int fan_match(sock_t *s, int j, fan_src_t **out) {
+static int fan_match(const sock_t *s, const lane_t *l, int j, fan_src_t **out) {
   *out = NULL;
-  if (s->fsrc_live == 0 || s->fctr == NULL) return TO_JS;
-  if (s->msgs[j].msg_hdr.msg_flags & MSG_TRUNC) return TO_JS;
-  size_t len = s->msgs[j].msg_len;
-  const unsigned char *p = s->arena + (size_t)j * SLOT;
+  if (s->fsrc_live == 0 || l->ctr == NULL) return TO_JS;
+  if (l->msgs[j].msg_hdr.msg_flags & MSG_TRUNC) return TO_JS;
+  size_t len = l->msgs[j].msg_len;
+  const unsigned char *p = l->arena + (size_t)j * SLOT;
   if (!rtp_valid(p, len)) return TO_JS;
   uint32_t w[4], scope;
   uint16_t port;
-  key_of(&s->src[j], w, &scope, &port);
+  key_of(&l->src[j], w, &scope, &port);
   fan_src_t *e = src_find(s, w, scope, port);
   if (e == NULL || e->sess < 0 || e->sess >= s->nfsess || !s->fsess[e->sess].ok) return TO_JS;
-  if ((size_t)e->ep * FCS + FCS > s->fctr_len) return TO_JS;
-  uint32_t ssrc = ((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+  if ((size_t)e->ep * FCS + FCS > l->ctr_len) return TO_JS;
+  uint32_t ssrc = ssrc_of(p);
   *out = e;
   if (!e->ssrc_known || e->ssrc != ssrc) return NEW_SSRC;
-  if (e->trace && (s->ftrace == NULL || 1 + ((size_t)s->ftrace[0] + 1) * FTS > s->ftrace_len)) {
+  if (e->trace && (l->trace == NULL || 1 + ((size_t)l->trace[0] + 1) * FTS > l->trace_len)) {
     *out = NULL;
     return TO_JS;
   }
   const fan_sess_t *ss = &s->fsess[e->sess];
   for (int k = 0; k < ss->n; k++)
-    if ((size_t)ss->r[k].ep * FCS + FCS > s->fctr_len) {
+    if ((size_t)ss->r[k].ep * FCS + FCS > l->ctr_len) {
       *out = NULL;
       return TO_JS;
     }
@@ -342,73 +384,73 @@ static int fan_match(sock_t *s, int j, fan_src_t **out) {
 }
 
 /* Queues one copy of datagram j per recipient of e's session but e itself; counts. */
-static int fan_queue(sock_t *s, int j, fan_src_t *e, double now_ms) {
-  size_t len = s->msgs[j].msg_len;
+static int fan_queue(const sock_t *s, lane_t *l, int j, const fan_src_t *e, double now_ms) {
+  size_t len = l->msgs[j].msg_len;
   const fan_sess_t *ss = &s->fsess[e->sess];
-  if (s->fmsg_n + (size_t)ss->n > s->fmsg_cap) {
-    size_t cap = s->fmsg_cap == 0 ? 256 : s->fmsg_cap;
-    while (cap < s->fmsg_n + (size_t)ss->n) cap *= 2;
-    struct mmsghdr *m = (struct mmsghdr *)realloc(s->fmsg, cap * sizeof *m);
+  if (l->fmsg_n + (size_t)ss->n > l->fmsg_cap) {
+    size_t cap = l->fmsg_cap == 0 ? 256 : l->fmsg_cap;
+    while (cap < l->fmsg_n + (size_t)ss->n) cap *= 2;
+    struct mmsghdr *m = (struct mmsghdr *)realloc(l->fmsg, cap * sizeof *m);
     if (m == NULL) return -1;
-    s->fmsg = m;
-    s->fmsg_cap = cap;
+    l->fmsg = m;
+    l->fmsg_cap = cap;
   }
-  s->fiov[j].iov_base = s->arena + (size_t)j * SLOT;
-  s->fiov[j].iov_len = len;
-  const unsigned char *p = s->arena + (size_t)j * SLOT;
-  double *in = s->fctr + (size_t)e->ep * FCS;
+  l->fiov[j].iov_base = l->arena + (size_t)j * SLOT;
+  l->fiov[j].iov_len = len;
+  const unsigned char *p = l->arena + (size_t)j * SLOT;
+  double *in = l->ctr + (size_t)e->ep * FCS;
   in[0] += 1;
   in[1] += (double)len;
   in[4] = now_ms;
   if (e->trace) {
-    double *t = s->ftrace + 1 + (size_t)s->ftrace[0] * FTS;
+    double *t = l->trace + 1 + (size_t)l->trace[0] * FTS;
     t[0] = e->ep;
     t[1] = (p[2] << 8) | p[3];
     t[2] = p[1] & 0x7f;
     t[3] = (double)(((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 8) | p[7]);
     t[4] = now_ms;
-    s->ftrace[0] += 1;
+    l->trace[0] += 1;
   }
-  s->fst[0]++;
+  l->fst[0]++;
   for (int k = 0; k < ss->n; k++) {
     const fan_rcpt_t *r = &ss->r[k];
     if (r->ep == e->ep) continue;
-    struct mmsghdr *m = &s->fmsg[s->fmsg_n++];
+    struct mmsghdr *m = &l->fmsg[l->fmsg_n++];
     memset(m, 0, sizeof *m);
     m->msg_hdr.msg_name = (void *)&r->a;
     m->msg_hdr.msg_namelen = r->alen;
-    m->msg_hdr.msg_iov = &s->fiov[j];
+    m->msg_hdr.msg_iov = &l->fiov[j];
     m->msg_hdr.msg_iovlen = 1;
-    double *out = s->fctr + (size_t)r->ep * FCS;
+    double *out = l->ctr + (size_t)r->ep * FCS;
     out[2] += 1;
     out[3] += (double)len;
-    s->fst[1]++;
+    l->fst[1]++;
   }
   return 0;
 }
 
 /* Sends the queued copies: one sendmmsg per up to SB; a full buffer drops the rest. */
-static void fan_flush(sock_t *s) {
-  size_t n = s->fmsg_n, off = 0;
-  s->fmsg_n = 0;
+static void fan_flush(lane_t *l) {
+  size_t n = l->fmsg_n, off = 0;
+  l->fmsg_n = 0;
   while (off < n) {
     unsigned chunk = (unsigned)(n - off < SB ? n - off : SB);
-    int r = sendmmsg(s->fd, s->fmsg + off, chunk, 0);
-    s->st[4]++;
+    int r = sendmmsg(l->fd, l->fmsg + off, chunk, 0);
+    l->st[4]++;
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        s->st[6] += (double)(n - off);
-        s->fst[2] += (double)(n - off);
+        l->st[6] += (double)(n - off);
+        l->fst[2] += (double)(n - off);
         return;
       }
-      s->st[7]++;
-      s->fst[2]++;
+      l->st[7]++;
+      l->fst[2]++;
       off++;
       continue;
     }
     off += (size_t)r;
-    s->st[5] += r;
+    l->st[5] += r;
   }
 }
 
@@ -416,6 +458,52 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
+}
+
+static void lane_init(lane_t *l, int fd, unsigned char *arena) {
+  l->fd = fd;
+  l->arena = arena;
+  for (int j = 0; j < RB; j++) {
+    l->iov[j].iov_base = arena + (size_t)j * SLOT;
+    l->iov[j].iov_len = SLOT;
+    l->msgs[j].msg_hdr.msg_iov = &l->iov[j];
+    l->msgs[j].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+/* Reads up to RB datagrams into the lane; the count, 0 when none, -1 on error (counted). */
+static int lane_recv(lane_t *l) {
+  for (int j = 0; j < RB; j++) {
+    l->msgs[j].msg_hdr.msg_name = &l->src[j];
+    l->msgs[j].msg_hdr.msg_namelen = sizeof l->src[j];
+    l->msgs[j].msg_hdr.msg_flags = 0;
+    l->iov[j].iov_len = SLOT;
+  }
+  int n = recvmmsg(l->fd, l->msgs, RB, MSG_DONTWAIT, NULL);
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+  return n;
+}
+
+/* The JS descriptors of datagrams [0, n) of the main lane (see open() at the top). */
+static void fill_desc(sock_t *s, int n) {
+  for (int j = 0; j < n; j++) {
+    int32_t *d = s->desc + RXD * j;
+    const addr_u *a = &s->ln.src[j];
+    int flags = (s->ln.msgs[j].msg_hdr.msg_flags & MSG_TRUNC) ? 2 : 0;
+    d[0] = (int32_t)s->ln.msgs[j].msg_len;
+    if (a->sa.sa_family == AF_INET6) {
+      flags |= 1;
+      d[1] = ntohs(a->v6.sin6_port);
+      d[2] = (int32_t)a->v6.sin6_scope_id;
+      put_words(&a->v6.sin6_addr, d + 3);
+    } else {
+      d[1] = ntohs(a->v4.sin_port);
+      d[2] = 0;
+      d[3] = (int32_t)ntohl(a->v4.sin_addr.s_addr);
+      d[4] = d[5] = d[6] = 0;
+    }
+    d[7] = flags;
+  }
 }
 
 /* One JS call for datagrams [start, end) of the batch. Returns where JS stopped: end, or
@@ -446,7 +534,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   if (!s->open) return;
   if (status < 0) { /* libuv gives up on this fd (e.g. EBADF): stop rather than spin */
-    s->st[3]++;
+    s->ln.st[3]++;
     uv_poll_stop(h);
     return;
   }
@@ -457,41 +545,14 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   napi_get_reference_value(env, s->cb, &cb);
   napi_get_global(env, &recv); /* napi_make_callback needs an object receiver */
   for (int round = 0; round < ROUNDS && s->open; round++) {
-    for (int j = 0; j < RB; j++) {
-      s->msgs[j].msg_hdr.msg_name = &s->src[j];
-      s->msgs[j].msg_hdr.msg_namelen = sizeof s->src[j];
-      s->msgs[j].msg_hdr.msg_flags = 0;
-      s->iov[j].iov_len = SLOT;
-    }
-    int n = recvmmsg(s->fd, s->msgs, RB, MSG_DONTWAIT, NULL);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) s->st[3]++;
-      break;
-    }
-    if (n == 0) break;
-    s->st[0]++;
-    s->st[1] += n;
-    for (int j = 0; j < n; j++) {
-      int32_t *d = s->desc + RXD * j;
-      int flags = 0;
-      if (s->msgs[j].msg_hdr.msg_flags & MSG_TRUNC) {
-        flags |= 2;
-        s->st[2]++;
-      }
-      d[0] = (int32_t)s->msgs[j].msg_len;
-      if (s->src[j].sa.sa_family == AF_INET6) {
-        flags |= 1;
-        d[1] = ntohs(s->src[j].v6.sin6_port);
-        d[2] = (int32_t)s->src[j].v6.sin6_scope_id;
-        put_words(&s->src[j].v6.sin6_addr, d + 3);
-      } else {
-        d[1] = ntohs(s->src[j].v4.sin_port);
-        d[2] = 0;
-        d[3] = (int32_t)ntohl(s->src[j].v4.sin_addr.s_addr);
-        d[4] = d[5] = d[6] = 0;
-      }
-      d[7] = flags;
-    }
+    int n = lane_recv(&s->ln);
+    if (n < 0) s->ln.st[3]++;
+    if (n <= 0) break;
+    s->ln.st[0]++;
+    s->ln.st[1] += n;
+    for (int j = 0; j < n; j++)
+      if (s->ln.msgs[j].msg_hdr.msg_flags & MSG_TRUNC) s->ln.st[2]++;
+    fill_desc(s, n);
     /* In arrival order: runs fanned out here alternate with runs for JS (see the top). */
     double t = s->fsrc_live > 0 ? now_ms() : 0;
     int run = -1; /* start of the pending run for JS */
@@ -499,7 +560,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     while (s->open) {
       if (j >= n) {
         if (run < 0) {
-          fan_flush(s);
+          fan_flush(&s->ln);
           break;
         }
         int next = call_js(s, recv, cb, run, n);
@@ -508,23 +569,24 @@ static void on_readable(uv_poll_t *h, int status, int events) {
         continue;
       }
       fan_src_t *e;
-      int m = fan_match(s, j, &e);
+      int m = fan_match(s, &s->ln, j, &e);
       if (m != TO_JS && run >= 0) {
         /* JS first: what it does with the run may change the tables for datagram j. */
         j = call_js(s, recv, cb, run, j);
         run = -1;
         continue;
       }
-      if (m == NATIVE && fan_queue(s, j, e, t) == 0) {
+      if (m == NATIVE && fan_queue(s, &s->ln, j, e, t) == 0) {
         j++;
         continue;
       }
-      fan_flush(s);
+      fan_flush(&s->ln);
       if (m == NEW_SSRC) {
         /* Recorded now, as the JS table does; JS gets this datagram alone and learns the SSRC. */
-        const unsigned char *p = s->arena + (size_t)j * SLOT;
-        e->ssrc = ((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+        tables_lock(s);
+        e->ssrc = ssrc_of(s->ln.arena + (size_t)j * SLOT);
         e->ssrc_known = 1;
+        tables_unlock(s);
         call_js(s, recv, cb, j, j + 1);
         j++;
         continue;
@@ -535,6 +597,216 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     if (n < RB) break;
   }
   napi_close_handle_scope(env, scope);
+}
+
+/* ── MEDIA_WORKERS ──────────────────────────────────────────────────────── */
+
+/* A worker is a thread with its own SO_REUSEPORT socket bound to the same address and port as
+ * the main socket: the kernel spreads the sources over the sockets of the group (one source
+ * always to the same socket). It fans out what the tables cover, exactly as the main socket
+ * does, and hands the other datagrams of its batch to JS on the main thread (on_async), then
+ * waits until JS has handled them before it reads the next batch: so a source's datagrams leave
+ * in arrival order, and each batch is decided against the tables as JS left them. Within a
+ * batch, a datagram from a source that already has one waiting for JS goes to JS too. */
+
+typedef struct worker {
+  sock_t *s;
+  lane_t ln;
+  int wake[2];
+  pthread_t th;
+  int started;
+  atomic_int stop;
+  pthread_mutex_t mu; /* guards ln's counters, trace ring and stats, and the hand-over below */
+  pthread_cond_t cv;  /* signalled when JS has handled the hand-over */
+  int qj[RB];         /* the hand-over: datagrams of ln for JS, in arrival order */
+  uint32_t qssrc[RB]; /* their SSRC when it is new for their latched source (qnew) */
+  int qnew[RB];
+  int qn;
+} worker_t;
+
+static int same_source(const addr_u *a, const addr_u *b) {
+  if (a->sa.sa_family != b->sa.sa_family) return 0;
+  if (a->sa.sa_family == AF_INET6)
+    return a->v6.sin6_port == b->v6.sin6_port && a->v6.sin6_scope_id == b->v6.sin6_scope_id &&
+           memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof a->v6.sin6_addr) == 0;
+  return a->v4.sin_port == b->v4.sin_port && a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+}
+
+/* Whether datagram j's source already has a datagram in this batch's hand-over. */
+static int handed_over(const worker_t *w, int nq, int j) {
+  for (int x = 0; x < nq; x++)
+    if (same_source(&w->ln.src[w->qj[x]], &w->ln.src[j])) return 1;
+  return 0;
+}
+
+static void *worker_main(void *arg) {
+  worker_t *w = (worker_t *)arg;
+  sock_t *s = w->s;
+  lane_t *l = &w->ln;
+  struct pollfd pf[2];
+  pf[0].fd = l->fd;
+  pf[0].events = POLLIN;
+  pf[1].fd = w->wake[0];
+  pf[1].events = POLLIN;
+  while (!atomic_load(&w->stop)) {
+    pf[0].revents = pf[1].revents = 0;
+    if (poll(pf, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pf[1].revents != 0) break;
+    for (int round = 0; round < ROUNDS && !atomic_load(&w->stop); round++) {
+      int n = lane_recv(l);
+      if (n <= 0) {
+        if (n < 0) {
+          pthread_mutex_lock(&w->mu);
+          l->st[3]++;
+          pthread_mutex_unlock(&w->mu);
+        }
+        break;
+      }
+      int nq = 0;
+      pthread_rwlock_rdlock(&s->tlock);
+      pthread_mutex_lock(&w->mu);
+      l->st[0]++;
+      l->st[1] += n;
+      double t = s->fsrc_live > 0 ? now_ms() : 0;
+      for (int j = 0; j < n; j++) {
+        if (l->msgs[j].msg_hdr.msg_flags & MSG_TRUNC) l->st[2]++;
+        fan_src_t *e = NULL;
+        int m = nq > 0 && handed_over(w, nq, j) ? TO_JS : fan_match(s, l, j, &e);
+        if (m == NATIVE && fan_queue(s, l, j, e, t) == 0) continue;
+        fan_flush(l); /* what arrived before goes out before JS sees this one */
+        w->qj[nq] = j;
+        w->qnew[nq] = m == NEW_SSRC;
+        w->qssrc[nq] = m == NEW_SSRC ? ssrc_of(l->arena + (size_t)j * SLOT) : 0;
+        nq++;
+      }
+      fan_flush(l);
+      w->qn = nq;
+      /* A trace ring half full: main merges it (on_async) before the fan-out must stop for it. */
+      int merge = l->trace != NULL && l->trace_len > 1 && 2 * (1 + (size_t)l->trace[0] * FTS) > l->trace_len;
+      pthread_mutex_unlock(&w->mu);
+      pthread_rwlock_unlock(&s->tlock);
+      if (nq > 0 || merge) uv_async_send(&s->async);
+      if (nq > 0) { /* the lane's arena holds them: wait until JS has handled them */
+        pthread_mutex_lock(&w->mu);
+        while (w->qn > 0 && !atomic_load(&w->stop)) pthread_cond_wait(&w->cv, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+      }
+      if (n < RB) break;
+    }
+  }
+  return NULL;
+}
+
+/* Under w->mu: moves the worker's trace entries into the JS ring, as many as fit; how many. */
+static int merge_trace(sock_t *s, worker_t *w) {
+  double *src = w->ln.trace, *dst = s->ln.trace;
+  if (src == NULL || dst == NULL || src[0] == 0) return 0;
+  size_t have = (size_t)src[0], room = (s->ln.trace_len - 1) / FTS - (size_t)dst[0];
+  size_t k = have < room ? have : room;
+  memcpy(dst + 1 + (size_t)dst[0] * FTS, src + 1, k * FTS * sizeof *src);
+  dst[0] += (double)k;
+  memmove(src + 1, src + 1 + k * FTS, (have - k) * FTS * sizeof *src);
+  src[0] = (double)(have - k);
+  return (int)k;
+}
+
+/* Under w->mu: adds the worker's counters to the JS array and zeroes them. */
+static void merge_counters(sock_t *s, worker_t *w) {
+  double *src = w->ln.ctr, *dst = s->ln.ctr;
+  if (src == NULL || dst == NULL) return;
+  size_t n = w->ln.ctr_len < s->ln.ctr_len ? w->ln.ctr_len : s->ln.ctr_len;
+  for (size_t i = 0; i + FCS <= n; i += FCS) {
+    if (src[i] == 0 && src[i + 2] == 0) continue;
+    for (int k = 0; k < 4; k++) dst[i + k] += src[i + k];
+    if (src[i + 4] > dst[i + 4]) dst[i + 4] = src[i + 4];
+    memset(src + i, 0, FCS * sizeof *src);
+  }
+}
+
+/* Main thread: each worker's hand-over goes to JS (in the worker's arrival order), its trace
+ * entries into the JS ring first; then the worker may read on. */
+static void on_async(uv_async_t *h) {
+  sock_t *s = (sock_t *)h->data;
+  if (!s->open) return;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv;
+  napi_get_reference_value(env, s->cb, &cb);
+  napi_get_global(env, &recv);
+  for (int i = 0; i < s->nworkers && s->open; i++) {
+    worker_t *w = s->workers[i];
+    int newk[RB], nnew = 0;
+    uint32_t newssrc[RB];
+    pthread_mutex_lock(&w->mu);
+    int merged = merge_trace(s, w);
+    int k = w->qn;
+    for (int x = 0; x < k; x++) {
+      int j = w->qj[x];
+      uint32_t len = w->ln.msgs[j].msg_len;
+      if (len > SLOT) len = SLOT;
+      memcpy(s->ln.arena + (size_t)x * SLOT, w->ln.arena + (size_t)j * SLOT, len);
+      s->ln.src[x] = w->ln.src[j];
+      s->ln.msgs[x].msg_len = len;
+      s->ln.msgs[x].msg_hdr.msg_flags = w->ln.msgs[j].msg_hdr.msg_flags & MSG_TRUNC;
+      if (w->qnew[x]) {
+        newk[nnew] = x;
+        newssrc[nnew++] = w->qssrc[x];
+      }
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (k == 0 && merged == 0) continue;
+    fill_desc(s, k);
+    if (nnew > 0) { /* recorded before JS sees them, as on_readable does */
+      pthread_rwlock_wrlock(&s->tlock);
+      for (int x = 0; x < nnew; x++) {
+        uint32_t kw[4], sc;
+        uint16_t pt;
+        key_of(&s->ln.src[newk[x]], kw, &sc, &pt);
+        fan_src_t *e = src_find(s, kw, sc, pt);
+        if (e != NULL) {
+          e->ssrc = newssrc[x];
+          e->ssrc_known = 1;
+        }
+      }
+      pthread_rwlock_unlock(&s->tlock);
+    }
+    if (k == 0) call_js(s, recv, cb, 0, 0); /* only trace entries: JS replays them now */
+    for (int start = 0; start < k && s->open;) start = call_js(s, recv, cb, start, k);
+    if (k > 0) {
+      pthread_mutex_lock(&w->mu);
+      w->qn = 0;
+      pthread_cond_signal(&w->cv);
+      pthread_mutex_unlock(&w->mu);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void worker_free(worker_t *w) {
+  if (w == NULL) return;
+  if (w->started) {
+    atomic_store(&w->stop, 1);
+    ssize_t r = write(w->wake[1], "x", 1);
+    (void)r;
+    pthread_mutex_lock(&w->mu); /* a worker waiting for JS stops waiting */
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+  }
+  if (w->ln.fd >= 0) close(w->ln.fd);
+  if (w->wake[0] >= 0) close(w->wake[0]);
+  if (w->wake[1] >= 0) close(w->wake[1]);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  free(w->ln.arena);
+  free(w->ln.ctr);
+  free(w->ln.trace);
+  free(w->ln.fmsg);
+  free(w);
 }
 
 static int resolve_addr(const char *text, int family, int port, addr_u *out, socklen_t *len) {
@@ -565,12 +837,100 @@ static void throw_errno(napi_env env, const char *what, int err) {
   napi_throw_error(env, code, msg);
 }
 
+/* A non-blocking UDP socket bound to a: buffers of bufBytes (when > 0), dual-stack for IPv6,
+ * SO_REUSEPORT when asked. The fd, or -1 with *err = errno. */
+static int open_bound(int family, int buf, const addr_u *a, socklen_t alen, int reuseport, int *err) {
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    return -1;
+  }
+  if (buf > 0) {
+    /* SO_RCVBUF/SO_SNDBUF are capped at net.core.rmem_max/wmem_max; the *FORCE variants
+     * (CAP_NET_ADMIN, e.g. root) are not, so a root reflector gets the size asked for even
+     * on a host with the small default caps. Without the capability they fail with EPERM and
+     * the capped option applies. The kernel doubles the value for its bookkeeping. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  }
+  if (family == 6) {
+    int off = 0; /* dual-stack like node:dgram's udp6 without ipv6Only */
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  int on = 1;
+  if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) || bind(fd, &a->sa, alen) < 0) {
+    *err = errno;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void on_closed(uv_handle_t *h) {
+  sock_t *s = (sock_t *)h->data;
+  if (--s->handles == 0) free(s);
+}
+
+/* Starts n workers for s, each with its own socket bound to a (SO_REUSEPORT); 0, or an errno. */
+static int workers_start(sock_t *s, uv_loop_t *loop, int buf, const addr_u *a, socklen_t alen, int n) {
+  pthread_rwlockattr_t ra;
+  pthread_rwlockattr_init(&ra);
+  /* Writers (the main thread changing the tables) must not wait behind a stream of readers. */
+  pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  int rc = pthread_rwlock_init(&s->tlock, &ra);
+  pthread_rwlockattr_destroy(&ra);
+  if (rc != 0) return rc;
+  if (uv_async_init(loop, &s->async, on_async) != 0) {
+    pthread_rwlock_destroy(&s->tlock);
+    return ENOMEM;
+  }
+  s->async.data = s;
+  uv_unref((uv_handle_t *)&s->async); /* the sockets' poll handles keep the loop alive, not this */
+  s->handles = 2;
+  s->workers = (worker_t **)calloc((size_t)n, sizeof *s->workers);
+  if (s->workers == NULL) return ENOMEM;
+  for (int i = 0; i < n; i++) {
+    worker_t *w = (worker_t *)calloc(1, sizeof *w);
+    if (w == NULL) return ENOMEM;
+    w->s = s;
+    w->ln.fd = w->wake[0] = w->wake[1] = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    s->workers[s->nworkers++] = w;
+    int err = 0;
+    unsigned char *arena = (unsigned char *)malloc((size_t)RB * SLOT); /* pages resident as far as datagrams reach */
+    if (arena == NULL) return ENOMEM;
+    int fd = open_bound(s->family, buf, a, alen, 1, &err);
+    if (fd < 0) {
+      free(arena);
+      return err;
+    }
+    lane_init(&w->ln, fd, arena);
+    if (pipe2(w->wake, O_CLOEXEC) != 0) return errno;
+    if ((rc = pthread_create(&w->th, NULL, worker_main, w)) != 0) return rc;
+    w->started = 1;
+  }
+  return 0;
+}
+
+/* Stops and frees the workers (joins their threads: none of them runs afterwards). */
+static void workers_stop(sock_t *s) {
+  if (s->workers == NULL) return;
+  for (int i = 0; i < s->nworkers; i++) worker_free(s->workers[i]);
+  free(s->workers);
+  s->workers = NULL;
+  s->nworkers = 0;
+  pthread_rwlock_destroy(&s->tlock);
+}
+
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7) {
-    napi_throw_type_error(env, NULL, "open(address, port, family, bufBytes, arena, desc, onBatch)");
+    napi_throw_type_error(env, NULL, "open(address, port, family, bufBytes, arena, desc, onBatch[, workers])");
     return NULL;
   }
   char text[96];
@@ -580,6 +940,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &port));
   CHECK(napi_get_value_int32(env, argv[2], &family));
   CHECK(napi_get_value_int32(env, argv[3], &buf));
+  int32_t nthreads = 1;
+  if (argc >= 8) CHECK(napi_get_value_int32(env, argv[7], &nthreads));
   void *arena;
   size_t arena_len;
   CHECK(napi_get_buffer_info(env, argv[4], &arena, &arena_len));
@@ -589,8 +951,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value dab;
   CHECK(napi_get_typedarray_info(env, argv[5], &tt, &dlen, &ddata, &dab, &doff));
   if (arena_len < (size_t)RB * SLOT || tt != napi_int32_array || dlen < (size_t)RB * RXD || (family != 4 && family != 6) ||
-      port < 0 || port > 65535) {
-    napi_throw_range_error(env, NULL, "mmsg: bad arguments (arena RB*SLOT bytes, desc RB*RXD int32, family 4|6)");
+      port < 0 || port > 65535 || nthreads < 1 || nthreads > MAX_WORKERS) {
+    napi_throw_range_error(env, NULL, "mmsg: bad arguments (arena RB*SLOT bytes, desc RB*RXD int32, family 4|6, workers 1..64)");
     return NULL;
   }
   inst_t *in = instance(env);
@@ -614,29 +976,25 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "EINVAL", "mmsg: bad bind address");
     return NULL;
   }
-  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int err = 0;
+  if (nthreads > 1) {
+    /* SO_REUSEPORT would let another process of the same user share a busy port: a plain bind
+     * first proves the port free (and picks it when port is 0), then the group binds to it. */
+    int probe = open_bound(family, 0, &a, alen, 0, &err);
+    if (probe < 0) {
+      throw_errno(env, "bind", err);
+      return NULL;
+    }
+    addr_u got;
+    socklen_t glen = sizeof got;
+    getsockname(probe, &got.sa, &glen);
+    close(probe);
+    if (family == 6) a.v6.sin6_port = got.v6.sin6_port;
+    else a.v4.sin_port = got.v4.sin_port;
+  }
+  int fd = open_bound(family, buf, &a, alen, nthreads > 1, &err);
   if (fd < 0) {
-    throw_errno(env, "socket", errno);
-    return NULL;
-  }
-  if (buf > 0) {
-    /* SO_RCVBUF/SO_SNDBUF are capped at net.core.rmem_max/wmem_max; the *FORCE variants
-     * (CAP_NET_ADMIN, e.g. root) are not, so a root reflector gets the size asked for even
-     * on a host with the small default caps. Without the capability they fail with EPERM and
-     * the capped option applies. The kernel doubles the value for its bookkeeping. */
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
-      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-  }
-  if (family == 6) {
-    int off = 0; /* dual-stack like node:dgram's udp6 without ipv6Only */
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-  }
-  if (bind(fd, &a.sa, alen) < 0) {
-    int e = errno;
-    close(fd);
-    throw_errno(env, "bind", e);
+    throw_errno(env, "bind", err);
     return NULL;
   }
   sock_t *s = (sock_t *)calloc(1, sizeof *s);
@@ -648,14 +1006,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->family = family;
   s->env = env;
-  s->arena = (unsigned char *)arena;
   s->desc = (int32_t *)ddata;
-  for (int j = 0; j < RB; j++) {
-    s->iov[j].iov_base = s->arena + (size_t)j * SLOT;
-    s->iov[j].iov_len = SLOT;
-    s->msgs[j].msg_hdr.msg_iov = &s->iov[j];
-    s->msgs[j].msg_hdr.msg_iovlen = 1;
-  }
+  lane_init(&s->ln, fd, (unsigned char *)arena);
   uv_loop_t *loop;
   napi_value rname;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0 ||
@@ -666,10 +1018,21 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "mmsg: poll set-up failed");
     return NULL;
   }
+  s->poll.data = s;
+  s->handles = 1;
+  if (nthreads > 1 && (err = workers_start(s, loop, buf, &a, alen, nthreads - 1)) != 0) {
+    workers_stop(s);
+    napi_async_destroy(env, s->actx);
+    close(fd);
+    s->fd = -1;
+    uv_close((uv_handle_t *)&s->poll, on_closed); /* frees s once its handles are closed */
+    if (s->handles == 2) uv_close((uv_handle_t *)&s->async, on_closed);
+    throw_errno(env, "worker", err);
+    return NULL;
+  }
   napi_create_reference(env, argv[6], 1, &s->cb);
   napi_create_reference(env, argv[4], 1, &s->arena_ref);
   napi_create_reference(env, argv[5], 1, &s->desc_ref);
-  s->poll.data = s;
   s->id = in->next_id++;
   s->open = 1;
   in->socks[idx] = s;
@@ -745,21 +1108,21 @@ static napi_value js_send_batch(napi_env env, napi_callback_info info) {
     int off = 0;
     while (off < ns) {
       int r = sendmmsg(s->fd, s->smsg + off, (unsigned)(ns - off), 0);
-      s->st[4]++;
+      s->ln.st[4]++;
       if (r < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-          s->st[6] += (double)(count - done - off); /* buffer full: the rest of the batch is dropped */
+          s->ln.st[6] += (double)(count - done - off); /* buffer full: the rest of the batch is dropped */
           full = 1;
           break;
         }
-        s->st[7]++; /* EPERM, EINVAL, unreachable…: drop this datagram */
+        s->ln.st[7]++; /* EPERM, EINVAL, unreachable…: drop this datagram */
         off++;
         continue;
       }
       off += r;
       sent += r;
-      s->st[5] += r;
+      s->ln.st[5] += r;
     }
     done += ns;
   }
@@ -897,7 +1260,7 @@ static napi_value ok_value(napi_env env, bool ok) {
   return out;
 }
 
-static napi_value js_fan_session(napi_env env, napi_callback_info info) {
+static napi_value js_fan_session_impl(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -910,7 +1273,7 @@ static napi_value js_fan_session(napi_env env, napi_callback_info info) {
   return ok_value(env, true);
 }
 
-static napi_value js_fan_recipients(napi_env env, napi_callback_info info) {
+static napi_value js_fan_recipients_impl(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -956,7 +1319,7 @@ static int addr_arg(napi_env env, napi_value v, napi_value pv, uint32_t w[4], ui
   return 0;
 }
 
-static napi_value js_fan_source(napi_env env, napi_callback_info info) {
+static napi_value js_fan_source_impl(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -977,7 +1340,7 @@ static napi_value js_fan_source(napi_env env, napi_callback_info info) {
   return ok_value(env, true);
 }
 
-static napi_value js_fan_unlatch(napi_env env, napi_callback_info info) {
+static napi_value js_fan_unlatch_impl(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -993,6 +1356,96 @@ static napi_value js_fan_unlatch(napi_env env, napi_callback_info info) {
   return ok_value(env, true);
 }
 
+/* Under w->mu: the worker's counter array and trace ring sized as the JS ones (contents kept). */
+static int worker_arrays(sock_t *s, worker_t *w) {
+  if (s->ln.ctr != NULL && w->ln.ctr_len != s->ln.ctr_len) {
+    double *c = (double *)calloc(s->ln.ctr_len, sizeof *c);
+    if (c == NULL) return -1;
+    if (w->ln.ctr != NULL) memcpy(c, w->ln.ctr, (w->ln.ctr_len < s->ln.ctr_len ? w->ln.ctr_len : s->ln.ctr_len) * sizeof *c);
+    free(w->ln.ctr);
+    w->ln.ctr = c;
+    w->ln.ctr_len = s->ln.ctr_len;
+  }
+  if (s->ln.trace != NULL && w->ln.trace_len != s->ln.trace_len) {
+    double *t = (double *)calloc(s->ln.trace_len, sizeof *t);
+    if (t == NULL) return -1;
+    if (w->ln.trace != NULL) {
+      size_t have = (size_t)w->ln.trace[0], cap = (s->ln.trace_len - 1) / FTS;
+      if (have > cap) have = cap;
+      memcpy(t + 1, w->ln.trace + 1, have * FTS * sizeof *t);
+      t[0] = (double)have;
+    }
+    free(w->ln.trace);
+    w->ln.trace = t;
+    w->ln.trace_len = s->ln.trace_len;
+  }
+  return 0;
+}
+
+/* Under the tables' write lock: the JS array, and workers' arrays of the same size. */
+static bool set_array_locked(napi_env env, sock_t *s, napi_value arr, void *data, size_t len, int trace) {
+  napi_ref *ref = trace ? &s->ftrace_ref : &s->fctr_ref;
+  if (*ref != NULL) napi_delete_reference(env, *ref);
+  *ref = NULL;
+  if (napi_create_reference(env, arr, 1, ref) != napi_ok) {
+    if (trace) s->ln.trace = NULL;
+    else s->ln.ctr = NULL;
+    return false;
+  }
+  if (trace) {
+    s->ln.trace = (double *)data;
+    s->ln.trace_len = len;
+  } else {
+    s->ln.ctr = (double *)data;
+    s->ln.ctr_len = len;
+  }
+  bool ok = true;
+  for (int i = 0; i < s->nworkers; i++) {
+    worker_t *w = s->workers[i];
+    pthread_mutex_lock(&w->mu);
+    if (worker_arrays(s, w) != 0) ok = false;
+    pthread_mutex_unlock(&w->mu);
+  }
+  return ok;
+}
+
+/* Runs a table change under the write lock of the socket named by the first argument. */
+static napi_value locked(napi_env env, napi_callback_info info, napi_value (*impl)(napi_env, napi_callback_info)) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t id;
+  sock_t *s = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 1 && get_i32(env, argv[0], &id) == 0) s = find(env, id);
+  if (s != NULL) tables_lock(s);
+  napi_value out = impl(env, info);
+  if (s != NULL) tables_unlock(s);
+  return out;
+}
+
+static napi_value js_fan_session(napi_env env, napi_callback_info info) { return locked(env, info, js_fan_session_impl); }
+static napi_value js_fan_recipients(napi_env env, napi_callback_info info) { return locked(env, info, js_fan_recipients_impl); }
+static napi_value js_fan_source(napi_env env, napi_callback_info info) { return locked(env, info, js_fan_source_impl); }
+static napi_value js_fan_unlatch(napi_env env, napi_callback_info info) { return locked(env, info, js_fan_unlatch_impl); }
+
+/* fanMerge(id): the workers' counters and trace entries into the JS arrays (no-op without workers). */
+static napi_value js_fan_merge(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t id;
+  if (argc < 1 || get_i32(env, argv[0], &id)) return ok_value(env, false);
+  sock_t *s = find(env, id);
+  if (s == NULL) return ok_value(env, false);
+  for (int i = 0; i < s->nworkers; i++) {
+    worker_t *w = s->workers[i];
+    pthread_mutex_lock(&w->mu);
+    merge_counters(s, w);
+    merge_trace(s, w);
+    pthread_mutex_unlock(&w->mu);
+  }
+  return ok_value(env, true);
+}
+
 /* fanCounters / fanTrace: the JS arrays the addon writes into (kept alive by a reference). */
 static napi_value set_array(napi_env env, napi_callback_info info, int trace) {
   size_t argc = 2;
@@ -1004,28 +1457,15 @@ static napi_value set_array(napi_env env, napi_callback_info info, int trace) {
   if (argc < 2 || get_i32(env, argv[0], &id) || get_typed(env, argv[1], napi_float64_array, &data, &len)) return ok_value(env, false);
   sock_t *s = find(env, id);
   if (s == NULL || (trace && len < 1)) return ok_value(env, false);
-  napi_ref *ref = trace ? &s->ftrace_ref : &s->fctr_ref;
-  if (*ref != NULL) napi_delete_reference(env, *ref);
-  *ref = NULL;
-  if (napi_create_reference(env, argv[1], 1, ref) != napi_ok) {
-    if (trace) s->ftrace = NULL;
-    else s->fctr = NULL;
-    return ok_value(env, false);
-  }
-  if (trace) {
-    s->ftrace = (double *)data;
-    s->ftrace_len = len;
-  } else {
-    s->fctr = (double *)data;
-    s->fctr_len = len;
-  }
-  return ok_value(env, true);
+  tables_lock(s);
+  bool ok = set_array_locked(env, s, argv[1], data, len, trace);
+  tables_unlock(s);
+  return ok_value(env, ok);
 }
+
 
 static napi_value js_fan_counters(napi_env env, napi_callback_info info) { return set_array(env, info, 0); }
 static napi_value js_fan_trace(napi_env env, napi_callback_info info) { return set_array(env, info, 1); }
-
-static void on_closed(uv_handle_t *h) { free(h->data); }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1040,6 +1480,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     in->socks[i] = NULL;
     s->open = 0;
     uv_poll_stop(&s->poll); /* off epoll before the fd goes */
+    int async = s->handles == 2;
+    workers_stop(s); /* their threads joined: nothing reads the tables any more */
     close(s->fd);
     s->fd = -1;
     napi_delete_reference(env, s->cb);
@@ -1050,6 +1492,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     fan_free(s);
     napi_async_destroy(env, s->actx);
     uv_close((uv_handle_t *)&s->poll, on_closed);
+    if (async) uv_close((uv_handle_t *)&s->async, on_closed);
   }
   return NULL;
 }
@@ -1064,9 +1507,18 @@ static napi_value stats_array(napi_env env, napi_callback_info info, int fan) {
   sock_t *s = find(env, id);
   double vals[10] = {0};
   uint32_t n = fan ? 3 : 10;
-  if (s != NULL && fan) memcpy(vals, s->fst, sizeof s->fst);
+  if (s != NULL && fan) memcpy(vals, s->ln.fst, sizeof s->ln.fst);
+  if (s != NULL && !fan) memcpy(vals, s->ln.st, sizeof s->ln.st);
+  for (int i = 0; s != NULL && i < s->nworkers; i++) { /* the workers' lanes add theirs */
+    worker_t *w = s->workers[i];
+    pthread_mutex_lock(&w->mu);
+    if (fan)
+      for (int k = 0; k < 3; k++) vals[k] += w->ln.fst[k];
+    else
+      for (int k = 0; k < 8; k++) vals[k] += w->ln.st[k];
+    pthread_mutex_unlock(&w->mu);
+  }
   if (s != NULL && !fan) {
-    memcpy(vals, s->st, sizeof s->st);
     /* The effective buffer sizes (as getsockopt reports them: twice what was set). */
     int opts[2] = {SO_RCVBUF, SO_SNDBUF};
     for (int i = 0; i < 2; i++) {
@@ -1083,13 +1535,45 @@ static napi_value stats_array(napi_env env, napi_callback_info info, int fan) {
   return arr;
 }
 
+/* laneStats(id) -> datagrams received by each thread of the socket: [main, worker 1, …]. */
+static napi_value js_lane_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], arr, v;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t id = 0;
+  if (argc >= 1) CHECK(napi_get_value_int32(env, argv[0], &id));
+  sock_t *s = find(env, id);
+  uint32_t n = s == NULL ? 0 : 1 + (uint32_t)s->nworkers;
+  CHECK(napi_create_array_with_length(env, n, &arr));
+  for (uint32_t i = 0; i < n; i++) {
+    double rx = s->ln.st[1];
+    if (i > 0) {
+      worker_t *w = s->workers[i - 1];
+      pthread_mutex_lock(&w->mu);
+      rx = w->ln.st[1];
+      pthread_mutex_unlock(&w->mu);
+    }
+    CHECK(napi_create_double(env, rx, &v));
+    CHECK(napi_set_element(env, arr, i, v));
+  }
+  return arr;
+}
+
 static napi_value js_stats(napi_env env, napi_callback_info info) { return stats_array(env, info, 0); }
 static napi_value js_fan_stats(napi_env env, napi_callback_info info) { return stats_array(env, info, 1); }
 
 static void inst_free(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  free(data); /* the sockets' environment is going away: their handles close with the loop */
+  inst_t *in = (inst_t *)data;
+  /* The environment is going away (their handles close with the loop): no worker thread may
+   * outlive it and signal a loop that is gone. */
+  for (int i = 0; i < MAX_SOCKS; i++)
+    if (in->socks[i] != NULL) {
+      in->socks[i]->open = 0;
+      workers_stop(in->socks[i]);
+    }
+  free(data);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -1117,11 +1601,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"fanCounters", NULL, js_fan_counters, NULL, NULL, NULL, napi_default, NULL},
       {"fanTrace", NULL, js_fan_trace, NULL, NULL, NULL, napi_default, NULL},
       {"fanStats", NULL, js_fan_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"fanMerge", NULL, js_fan_merge, NULL, NULL, NULL, napi_default, NULL},
+      {"laneStats", NULL, js_lane_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  const char *names[] = {"SLOT", "RB", "RXD", "TXD", "FRD", "FCS", "FTS", "SB"};
-  int vals[] = {SLOT, RB, RXD, TXD, FRD, FCS, FTS, SB};
-  for (int i = 0; i < 8; i++) {
+  const char *names[] = {"SLOT", "RB", "RXD", "TXD", "FRD", "FCS", "FTS", "SB", "MAX_WORKERS"};
+  int vals[] = {SLOT, RB, RXD, TXD, FRD, FCS, FTS, SB, MAX_WORKERS};
+  for (int i = 0; i < 9; i++) {
     napi_value v;
     napi_create_int32(env, vals[i], &v);
     napi_set_named_property(env, exports, names[i], v);
