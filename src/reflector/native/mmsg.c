@@ -776,6 +776,7 @@ static void on_async(uv_async_t *h) {
     }
     if (k == 0) call_js(s, recv, cb, 0, 0); /* only trace entries: JS replays them now */
     for (int start = 0; start < k && s->open;) start = call_js(s, recv, cb, start, k);
+    if (!s->open) break; /* JS closed the socket: its workers are gone (s itself is freed later) */
     if (k > 0) {
       pthread_mutex_lock(&w->mu);
       w->qn = 0;
