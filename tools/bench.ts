@@ -1,7 +1,7 @@
 /**
  * tools/bench — the benchmark of SPEC §12.
  *
- *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog] [--no-relay] [--relay-only] [--no-srtp] [--srtp-only]
+ *   npm run bench -- [--quick] [--cells 5x172,10x1200,…] [--impl ours,c,naive] [--workers 1,2,4] [--retries N] [--io auto|dgram|mmsg] [--no-held] [--held-only] [--no-mixer] [--mixer-only] [--no-peers] [--peers-only] [--hog] [--no-relay] [--relay-only] [--no-srtp] [--srtp-only]
  *
  * For each cell (party size × packet size) and implementation it finds the out
  * packets/s sustained at ≤ 0.1 % loss and p50 ≤ 5 ms, then p50/p99 at half
@@ -18,6 +18,8 @@
  * it used is in each of its JSON lines. Then the cost of SRTP (SPEC §15): one
  * 5-party session all plain and all SRTP at the same offered rates (out
  * packets/s, core CPU µs per out packet), and the per-packet crypto alone.
+ * Our core runs with MEDIA_WORKERS 1 (REFLECTOR_MEDIA_WORKERS, unless set in the environment), pinned
+ * like the others to one CPU; `--workers 1,2,4` runs the fan-out cells of ours once per count.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -39,7 +41,8 @@ const REFLECTOR_PORT = 26000;
 const HELD_HOST = '127.0.7.14';
 const LOADGEN_BIND = '127.0.7.21';
 const SIP_HOST = '127.0.7.40';
-const SIP_CLIENT = '127.0.7.41';
+/** SIPp clients for the SIP join (one per address: see sip-join.ts). */
+const SIP_CLIENTS = ['127.0.7.41', '127.0.7.42', '127.0.7.43', '127.0.7.44', '127.0.7.45', '127.0.7.46', '127.0.7.47', '127.0.7.48'];
 /**
  * The competing process of --hog: a busy loop that exits when its parent (the bench) is gone
  * (it checks its parent pid between slices of work) and after 1 hour at the latest.
@@ -70,6 +73,8 @@ interface BenchArgs {
   readonly hog: boolean;
   /** Measure the inter-reflector relay's CPU per relayed packet, plain and protected (secret). */
   readonly relay: boolean;
+  /** MEDIA_WORKERS counts for ours in the fan-out cells. */
+  readonly workers: readonly number[];
 }
 
 const USAGE = `usage: node dist/tools/bench.js [options]   (or: npm run bench -- [options])
@@ -81,6 +86,8 @@ time, the mixer's cost and the relay's CPU per packet. One JSON line per result 
   --quick                 fewer, shorter steps
   --cells LIST            cells as PARTIESxBYTES, comma-separated (default ${DEFAULT_CELLS})
   --impl LIST             ours, c (the C reference), naive (default all three)
+  --workers LIST          MEDIA_WORKERS counts for ours in the fan-out cells, e.g. 1,2,4 (default 1;
+                          every other measurement of ours runs with 1 unless REFLECTOR_MEDIA_WORKERS is set)
   --retries N             re-runs of a failed step, 0..5 (default 1)
   --io auto|dgram|mmsg    UDP I/O of our core (REFLECTOR_IO; default auto)
   --no-held               skip the participants-held measurement
@@ -117,6 +124,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
   let peers = true;
   let hog = false;
   let relay = true;
+  let workers = '1';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') {
@@ -128,6 +136,7 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     } else if (a === '--quick') quick = true;
     else if (a === '--cells') cells = argv[++i] ?? usage('--cells needs a value');
     else if (a === '--impl') impls = argv[++i] ?? usage('--impl needs a value');
+    else if (a === '--workers') workers = argv[++i] ?? usage('--workers needs a value');
     else if (a === '--no-held') held = false;
     else if (a === '--held-only') fanout = false;
     else if (a === '--no-mixer') mixer = false;
@@ -156,12 +165,17 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     if (parties < 2 || parties > 200 || sizeBytes < 25 || sizeBytes > 1500) usage(`cell ${c} out of range`);
     return { parties, sizeBytes };
   });
+  const workerList = workers.split(',').map((w) => {
+    const n = Number(w.trim());
+    if (!Number.isInteger(n) || n < 1 || n > 64) usage(`bad --workers count ${w} (1..64)`);
+    return n;
+  });
   const implList = impls.split(',').map((s) => s.trim()) as Impl[];
   for (const i of implList) if (!IMPLS.includes(i)) usage(`unknown impl ${i}`);
   // The C reference first in each cell, so that ratios are known when the others print.
   const order: readonly Impl[] = ['c', 'ours', 'naive'];
   implList.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, hog, relay, srtp, ...(io === undefined ? {} : { io }) };
+  return { quick, cells: cellList, impls: implList, held, fanout, retries, mixer, peers, hog, relay, srtp, workers: workerList, ...(io === undefined ? {} : { io }) };
 }
 
 function emit(o: Record<string, unknown>): void {
@@ -206,6 +220,8 @@ function fmt(n: number | null | undefined, w: number, digits = 0): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // Every reflector here is pinned to one CPU: ours with one media thread, unless asked otherwise.
+  if (process.env.REFLECTOR_MEDIA_WORKERS === undefined) process.env.REFLECTOR_MEDIA_WORKERS = '1';
   const started = new Date();
   const pinned = hasTaskset() && cpus().length >= 2;
   const reflectorCpu = pinned ? 1 : undefined;
@@ -250,55 +266,60 @@ async function runAll(
           emit({ type: 'fanout', impl, parties: cell.parties, size: cell.sizeBytes, error: 'naive reference missing (../shared/perf absent)' });
           continue;
         }
-        process.stderr.write(`bench: ${impl} ${cell.parties}x${cell.sizeBytes} …\n`);
-        let r: CellResult;
-        try {
-          r = await runCell(impl, cell, timing, {
-            refs,
-            host: HOSTS[impl],
-            port: REFLECTOR_PORT,
-            loadgenBind: LOADGEN_BIND,
-            ...(args.io === undefined ? {} : { io: args.io }),
-            ...(reflectorCpu === undefined ? {} : { reflectorCpu }),
-            ...(harnessCpu === undefined ? {} : { harnessCpu }),
+        for (const workers of impl === 'ours' ? args.workers : [undefined]) {
+          const label = workers === undefined || args.workers.length === 1 ? impl : `${impl}/w${workers}`;
+          process.stderr.write(`bench: ${label} ${cell.parties}x${cell.sizeBytes} …\n`);
+          let r: CellResult;
+          try {
+            r = await runCell(impl, cell, timing, {
+              refs,
+              host: HOSTS[impl],
+              port: REFLECTOR_PORT,
+              loadgenBind: LOADGEN_BIND,
+              ...(args.io === undefined ? {} : { io: args.io }),
+              ...(reflectorCpu === undefined ? {} : { reflectorCpu }),
+              ...(harnessCpu === undefined ? {} : { harnessCpu }),
+              ...(workers === undefined ? {} : { workers }),
+            });
+          } catch (err) {
+            const error = err instanceof Error ? err.message : String(err);
+            emit({ type: 'fanout', impl, ...(workers === undefined ? {} : { media_workers: workers }), parties: cell.parties, size: cell.sizeBytes, error });
+            continue;
+          }
+          if (impl === 'c') cRate = r.sustainedOutPps;
+          results.push(r);
+          emit({
+            type: 'fanout',
+            time: new Date().toISOString(),
+            loadavg_1m: round(loadavg()[0], 2),
+            impl,
+            ...(r.workers === undefined ? {} : { media_workers: r.workers }),
+            parties: r.parties,
+            size: r.size,
+            sustained_out_pps: r.sustainedOutPps,
+            p50_ms: round(r.halfRate?.p50Ms),
+            p99_ms: round(r.halfRate?.p99Ms),
+            ratio_to_c: cRate ? round(r.sustainedOutPps / cRate) : null,
+            half_rate_out_pps: r.halfRate ? Math.round(r.halfRate.outPps) : null,
+            half_rate_loss_pct: round(r.halfRate?.lossPct, 4),
+            half_rate_retried_after: r.halfRate?.retriedAfter ?? null,
+            // Beside every throughput figure: what it cost the reflector. At the sustained point and at
+            // half rate: CPU µs per out packet and % of a core (/proc/<pid>/stat), kernel receive-queue
+            // drops of its media socket over the point (/proc/net/udp), and for ours the event-loop
+            // delay p50/p99/max over the measured window (ms).
+            sustained_cost: snakeCost(r.bestCost),
+            sustained_loss_pct: round(r.points.find((p) => p.pass && p.out === r.sustainedOutPps)?.lossPct, 4),
+            half_rate_cost: snakeCost(r.halfRate?.cost),
+            rcvbuf_bytes: r.rcvbufBytes ?? null,
+            capped: r.capped,
+            harness: r.harness,
+            io: r.io ?? null,
+            // Ours on batched I/O: the share of received datagrams the addon fanned out itself.
+            native_fanout_share: round(r.nativeShare, 4),
+            join_us: r.joinUs ? { mean: round(r.joinUs.mean, 1), p99: round(r.joinUs.p99, 1) } : null,
+            points: r.points,
           });
-        } catch (err) {
-          const error = err instanceof Error ? err.message : String(err);
-          emit({ type: 'fanout', impl, parties: cell.parties, size: cell.sizeBytes, error });
-          continue;
         }
-        if (impl === 'c') cRate = r.sustainedOutPps;
-        results.push(r);
-        emit({
-          type: 'fanout',
-          time: new Date().toISOString(),
-          loadavg_1m: round(loadavg()[0], 2),
-          impl,
-          parties: r.parties,
-          size: r.size,
-          sustained_out_pps: r.sustainedOutPps,
-          p50_ms: round(r.halfRate?.p50Ms),
-          p99_ms: round(r.halfRate?.p99Ms),
-          ratio_to_c: cRate ? round(r.sustainedOutPps / cRate) : null,
-          half_rate_out_pps: r.halfRate ? Math.round(r.halfRate.outPps) : null,
-          half_rate_loss_pct: round(r.halfRate?.lossPct, 4),
-          half_rate_retried_after: r.halfRate?.retriedAfter ?? null,
-          // Beside every throughput figure: what it cost the reflector. At the sustained point and at
-          // half rate: CPU µs per out packet and % of a core (/proc/<pid>/stat), kernel receive-queue
-          // drops of its media socket over the point (/proc/net/udp), and for ours the event-loop
-          // delay p50/p99/max over the measured window (ms).
-          sustained_cost: snakeCost(r.bestCost),
-          sustained_loss_pct: round(r.points.find((p) => p.pass && p.out === r.sustainedOutPps)?.lossPct, 4),
-          half_rate_cost: snakeCost(r.halfRate?.cost),
-          rcvbuf_bytes: r.rcvbufBytes ?? null,
-          capped: r.capped,
-          harness: r.harness,
-          io: r.io ?? null,
-          // Ours on batched I/O: the share of received datagrams the addon fanned out itself.
-          native_fanout_share: round(r.nativeShare, 4),
-          join_us: r.joinUs ? { mean: round(r.joinUs.mean, 1), p99: round(r.joinUs.p99, 1) } : null,
-          points: r.points,
-        });
       }
     }
   }
@@ -374,7 +395,7 @@ async function runAll(
         const calls = args.quick ? 20 : 200;
         sipJoin = await measureSipJoin({
           host: SIP_HOST,
-          clientHost: SIP_CLIENT,
+          clientHosts: SIP_CLIENTS,
           sipPort: 5060,
           calls,
           callsPerSecond: args.quick ? 20 : 50,
@@ -575,7 +596,7 @@ async function runAll(
       const hc = r.halfRate?.cost;
       const loop = hc?.loopDelay ? `${hc.loopDelay.p99Ms.toFixed(1)}/${hc.loopDelay.maxMs.toFixed(1)}` : '-';
       w(
-        `${r.impl.padEnd(6)} ${fmt(r.parties, 7)} ${fmt(r.size, 5)} ${fmt(r.sustainedOutPps, 20)}${r.capped ? '+' : ' '} ${fmt(ratio, 6, 2)} ${fmt(best?.lossPct, 6, 3)} ${fmt(bc?.cpuUsPerOutPkt, 7, 2)} ${fmt(bc?.cpuPct, 6, 0)} ${fmt(bc?.rxQueueDrops, 6)}  |            ${fmt(r.halfRate?.p50Ms, 7, 2)} ${fmt(r.halfRate?.p99Ms, 7, 2)} ${fmt(hc?.cpuUsPerOutPkt, 7, 2)} ${fmt(r.halfRate?.lossPct, 7, 3)} ${fmt(hc?.rxQueueDrops, 6)}  ${loop}`,
+        `${(r.workers === undefined || args.workers.length === 1 ? r.impl : `${r.impl}/w${r.workers}`).padEnd(6)} ${fmt(r.parties, 7)} ${fmt(r.size, 5)} ${fmt(r.sustainedOutPps, 20)}${r.capped ? '+' : ' '} ${fmt(ratio, 6, 2)} ${fmt(best?.lossPct, 6, 3)} ${fmt(bc?.cpuUsPerOutPkt, 7, 2)} ${fmt(bc?.cpuPct, 6, 0)} ${fmt(bc?.rxQueueDrops, 6)}  |            ${fmt(r.halfRate?.p50Ms, 7, 2)} ${fmt(r.halfRate?.p99Ms, 7, 2)} ${fmt(hc?.cpuUsPerOutPkt, 7, 2)} ${fmt(r.halfRate?.lossPct, 7, 3)} ${fmt(hc?.rxQueueDrops, 6)}  ${loop}`,
       );
     }
   }

@@ -14,6 +14,8 @@ export interface CoreChildOptions {
   readonly readyTimeoutMs?: number;
   /** REFLECTOR_IO for the child (auto, dgram, mmsg); inherited from this process when undefined. */
   readonly io?: string;
+  /** REFLECTOR_MEDIA_WORKERS for the child; inherited from this process when undefined. */
+  readonly workers?: number;
 }
 
 export interface JoinTimes {
@@ -65,7 +67,11 @@ export class CoreChild {
   static async start(opts: CoreChildOptions): Promise<CoreChild> {
     const args = ['--expose-gc', coreChildScript(), '--listen', opts.listen, '--audio-port', String(opts.audioPort)];
     if (opts.maxParticipants !== undefined) args.push('--max-participants', String(opts.maxParticipants));
-    const env = opts.io === undefined ? process.env : { ...process.env, REFLECTOR_IO: opts.io };
+    const env = {
+      ...process.env,
+      ...(opts.io === undefined ? {} : { REFLECTOR_IO: opts.io }),
+      ...(opts.workers === undefined ? {} : { REFLECTOR_MEDIA_WORKERS: String(opts.workers) }),
+    };
     const proc = new LineProcess(process.execPath, args, opts.cpu === undefined ? { env } : { env, cpu: opts.cpu });
     const child = new CoreChild(proc, opts.listen, opts.audioPort);
     try {

@@ -56,6 +56,8 @@ export interface PointMeasure {
 
 export interface CellResult {
   readonly impl: Impl;
+  /** Ours: MEDIA_WORKERS of the run. */
+  readonly workers?: number;
   readonly parties: number;
   readonly size: number;
   /** Out packets/s measured at the best passing point (0 when none passed). */
@@ -107,13 +109,15 @@ export interface CellEnv {
   readonly loadgenBind: string;
   /** REFLECTOR_IO for ours (auto, dgram, mmsg); inherited when undefined. */
   readonly io?: string;
+  /** MEDIA_WORKERS for ours; inherited (REFLECTOR_MEDIA_WORKERS) when undefined. */
+  readonly workers?: number;
 }
 
 export async function runCell(impl: Impl, cell: CellSpec, timing: FanoutTiming, env: CellEnv): Promise<CellResult> {
   const k = cell.parties;
   const harness = env.refs.participants !== undefined ? 'participants.c' : 'node-loadgen';
-  const refl = await startReflector(impl, env.refs, env.host, env.port, env.reflectorCpu, env.io);
-  const io = refl.io === undefined ? {} : { io: refl.io };
+  const refl = await startReflector(impl, env.refs, env.host, env.port, env.reflectorCpu, env.io, impl === 'ours' ? env.workers : undefined);
+  const io = { ...(refl.io === undefined ? {} : { io: refl.io }), ...(impl === 'ours' && env.workers !== undefined ? { workers: env.workers } : {}) };
   let joinUs: JoinTimes | undefined;
   try {
     let measure: (offered: number, durationS: number) => Promise<PointMeasure>;

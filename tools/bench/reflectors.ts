@@ -69,10 +69,11 @@ export async function startReflector(
   port: number,
   cpu: number | undefined,
   io?: string,
+  workers?: number,
 ): Promise<RunningReflector> {
   const pin = cpu === undefined ? {} : { cpu };
   if (impl === 'ours') {
-    const core = await CoreChild.start({ listen: host, audioPort: port, ...pin, ...(io === undefined ? {} : { io }) });
+    const core = await CoreChild.start({ listen: host, audioPort: port, ...pin, ...(io === undefined ? {} : { io }), ...(workers === undefined ? {} : { workers }) });
     return {
       impl,
       host,

@@ -5,6 +5,10 @@
  * hold, BYE). The time measured is INVITE sent → 200 OK received, per call,
  * from the µs timestamps of SIPp's `-trace_msg` log. SIPp is a real third-party client (Debian
  * sip-tester); there is no SIP client of our own under tools/lib yet.
+ * The calls come from several client addresses (one SIPp each, sharing the rate): the reflector
+ * admits at most 64 server transactions per unauthenticated source at once (docs/protocol.md,
+ * "Admission"), and a finished transaction keeps its slot while it absorbs retransmissions (32 s), so
+ * one address can place only about one call per second.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +19,8 @@ import { LineProcess } from './proc.js';
 
 export interface SipJoinOptions {
   readonly host: string;
-  readonly clientHost: string;
+  /** One SIPp per address; the calls and the rate are shared out. */
+  readonly clientHosts: readonly string[];
   readonly sipPort: number;
   readonly calls: number;
   readonly callsPerSecond: number;
@@ -100,36 +105,44 @@ export async function measureSipJoin(o: SipJoinOptions): Promise<SipJoinResult> 
   try {
     await refl.waitForLine((l) => l.includes('"event":"ready"'), 15000);
     const budgetMs = Math.ceil((o.calls / o.callsPerSecond) * 1000 + o.holdMs) + 20000;
-    const sipp = new LineProcess(
-      'sipp',
-      [
-        `${o.host}:${o.sipPort}`,
-        '-sn', 'uac',
-        '-s', 'bench-sip-join',
-        '-i', o.clientHost,
-        '-p', '0',
-        '-mi', o.clientHost,
-        '-m', String(o.calls),
-        '-r', String(o.callsPerSecond),
-        '-d', String(o.holdMs),
-        '-trace_msg',
-        '-nostdin',
-        '-timeout', `${Math.ceil(budgetMs / 1000)}s`,
-      ],
-      { cwd: dir, ...(o.clientCpu === undefined ? {} : { cpu: o.clientCpu }) },
-    );
+    const n = Math.max(1, Math.min(o.clientHosts.length, o.calls));
+    const sipps = o.clientHosts.slice(0, n).map((client, i) => {
+      const calls = Math.floor(o.calls / n) + (i < o.calls % n ? 1 : 0);
+      return new LineProcess(
+        'sipp',
+        [
+          `${o.host}:${o.sipPort}`,
+          '-sn', 'uac',
+          '-s', 'bench-sip-join',
+          '-i', client,
+          '-p', '0',
+          '-mi', client,
+          '-m', String(calls),
+          '-r', String(Math.max(1, Math.round(o.callsPerSecond / n))),
+          '-d', String(o.holdMs),
+          '-trace_msg',
+          '-nostdin',
+          '-timeout', `${Math.ceil(budgetMs / 1000)}s`,
+        ],
+        { cwd: dir, ...(o.clientCpu === undefined ? {} : { cpu: o.clientCpu }) },
+      );
+    });
     try {
-      await sipp.waitForExit(budgetMs + 5000);
+      await Promise.all(sipps.map((p) => p.waitForExit(budgetMs + 5000)));
     } finally {
-      await sipp.stop('SIGKILL');
+      await Promise.all(sipps.map((p) => p.stop('SIGKILL')));
     }
-    const text = sipp.allLines.join('\n');
     const count = (label: string): number => {
-      const m = new RegExp(`${label}\\s*\\|[^|]*\\|\\s*(\\d+)`).exec(text);
-      return m ? Number(m[1]) : 0;
+      let sum = 0;
+      for (const p of sipps) {
+        const m = new RegExp(`${label}\\s*\\|[^|]*\\|\\s*(\\d+)`).exec(p.allLines.join('\n'));
+        sum += m ? Number(m[1]) : 0;
+      }
+      return sum;
     };
-    const msgFile = readdirSync(dir).find((f) => f.endsWith('_messages.log'));
-    const samples = msgFile === undefined ? [] : inviteToOkMs(readFileSync(join(dir, msgFile), 'utf8'));
+    const samples = readdirSync(dir)
+      .filter((f) => f.endsWith('_messages.log'))
+      .flatMap((f) => inviteToOkMs(readFileSync(join(dir, f), 'utf8')));
     samples.sort((a, b) => a - b);
     return {
       calls: o.calls,
