@@ -11,10 +11,9 @@ export type SipTransport = 'udp' | 'tcp' | 'tls';
 export type SrtpPolicy = 'off' | 'optional' | 'required';
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
 /** Media socket I/O: batched recvmmsg/sendmmsg through the native addon, plain node:dgram, or auto. */
+export type ReflectorIo = 'auto' | 'mmsg' | 'dgram';
 /** MEDIA_WORKERS: a count (1-64) or `auto` (one per core). */
 export type MediaWorkers = 'auto' | number;
-
-export type ReflectorIo = 'auto' | 'mmsg' | 'dgram';
 
 /** An IPv4 or IPv6 network, e.g. 10.0.0.0/8; `all` is 0.0.0.0/0 plus ::/0. */
 export interface Cidr {
