@@ -1498,14 +1498,29 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* stats(id) (fan 0) or fanStats(id) (fan 1): the socket's counters as an array of numbers. */
-static napi_value stats_array(napi_env env, napi_callback_info info, int fan) {
+/* The socket named by a call's first argument, or NULL. */
+static sock_t *sock_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], arr, v;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_value argv[1];
   int32_t id = 0;
-  if (argc >= 1) CHECK(napi_get_value_int32(env, argv[0], &id));
-  sock_t *s = find(env, id);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || get_i32(env, argv[0], &id)) return NULL;
+  return find(env, id);
+}
+
+/* A JS array of n numbers. */
+static napi_value number_array(napi_env env, const double *vals, uint32_t n) {
+  napi_value arr, v;
+  CHECK(napi_create_array_with_length(env, n, &arr));
+  for (uint32_t i = 0; i < n; i++) {
+    CHECK(napi_create_double(env, vals[i], &v));
+    CHECK(napi_set_element(env, arr, i, v));
+  }
+  return arr;
+}
+
+/* stats(id) (fan 0) or fanStats(id) (fan 1): the socket's counters, all threads, as an array of numbers. */
+static napi_value stats_array(napi_env env, napi_callback_info info, int fan) {
+  sock_t *s = sock_arg(env, info);
   double vals[10] = {0};
   uint32_t n = fan ? 3 : 10;
   if (s != NULL && fan) memcpy(vals, s->ln.fst, sizeof s->ln.fst);
@@ -1528,36 +1543,22 @@ static napi_value stats_array(napi_env env, napi_callback_info info, int fan) {
       if (getsockopt(s->fd, SOL_SOCKET, opts[i], &val, &vl) == 0) vals[8 + i] = val;
     }
   }
-  CHECK(napi_create_array_with_length(env, n, &arr));
-  for (uint32_t i = 0; i < n; i++) {
-    CHECK(napi_create_double(env, vals[i], &v));
-    CHECK(napi_set_element(env, arr, i, v));
-  }
-  return arr;
+  return number_array(env, vals, n);
 }
 
 /* laneStats(id) -> datagrams received by each thread of the socket: [main, worker 1, …]. */
 static napi_value js_lane_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], arr, v;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t id = 0;
-  if (argc >= 1) CHECK(napi_get_value_int32(env, argv[0], &id));
-  sock_t *s = find(env, id);
+  sock_t *s = sock_arg(env, info);
+  double rx[1 + MAX_WORKERS];
   uint32_t n = s == NULL ? 0 : 1 + (uint32_t)s->nworkers;
-  CHECK(napi_create_array_with_length(env, n, &arr));
-  for (uint32_t i = 0; i < n; i++) {
-    double rx = s->ln.st[1];
-    if (i > 0) {
-      worker_t *w = s->workers[i - 1];
-      pthread_mutex_lock(&w->mu);
-      rx = w->ln.st[1];
-      pthread_mutex_unlock(&w->mu);
-    }
-    CHECK(napi_create_double(env, rx, &v));
-    CHECK(napi_set_element(env, arr, i, v));
+  if (s != NULL) rx[0] = s->ln.st[1];
+  for (uint32_t i = 1; i < n; i++) {
+    worker_t *w = s->workers[i - 1];
+    pthread_mutex_lock(&w->mu);
+    rx[i] = w->ln.st[1];
+    pthread_mutex_unlock(&w->mu);
   }
-  return arr;
+  return number_array(env, rx, n);
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info info) { return stats_array(env, info, 0); }
