@@ -398,7 +398,7 @@ describe('native fan-out through the core: REFLECTOR_IO=mmsg and =dgram give ide
     const native = await coreRun('mmsg');
     // With MEDIA_WORKERS > 1 the sources are spread over the threads: each source's datagrams keep
     // their order, but how two sources interleave at a recipient is the threads' (as on a real
-    // network); and a worker hands JS every datagram after one it queued for JS until JS caught up.
+    // network); and in a worker's batch, a source's datagrams after one handed to JS go to JS too.
     const workers = effectiveMediaWorkers('auto');
     expect(native.native, 'datagrams the addon fanned out').to.be.greaterThan(workers === 1 ? 100 : 40);
     const view = (list: string[], ssrcAt: number): string[] | Record<string, string[]> => (workers === 1 ? list : bySsrc(list, ssrcAt));
