@@ -264,12 +264,19 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
       'reflector:', ...reflectorLogs.slice(joinedBefore).filter((r) => r.session === session).map((r) => JSON.stringify(r)),
       'linphone (ICE/TURN):', ...readFileSync(l.logFile, 'utf8').split('\n').filter((x) => /TURN|ice:|ICE state|Media streams|error/i.test(x)).slice(-30),
     ].join('\n');
-    expect(best?.wav, `the phone received nothing:\n${diag()}`).to.be.a('string');
-    const pw = readWavS16Mono(String(best.wav));
-    const phoneHears = analyseTone(pw.samples, pw.rateHz, 440).longestRunBlocks;
     const lpLog = readFileSync(l.logFile, 'utf8');
     const iceLog = lpLog.split('\n').filter((x) => /ice|TURN|ICE state/i.test(x)).slice(-60).join('\n');
     const clientIceDone = /Finished ICE check list \[[^\]]*\] processing successfully/.test(lpLog);
+    if (best?.wav === undefined && nominated.length === 0 && !clientIceDone) {
+      // linphonec's own ICE agent gave up: once in CI it dropped ICE right after our answer
+      // ("IceStateNotActivated", no check sent), then sent from its host address while its SDP
+      // named the TURN relay, so nothing latched. conferenceNominated() runs the call once more
+      // and the test's assertions judge that second call.
+      return { linphoneHears, phoneHears: 0, nominated, summary: res.summary, iceLog: `${iceLog}\n${diag()}`, clientIceDone };
+    }
+    expect(best?.wav, `the phone received nothing:\n${diag()}`).to.be.a('string');
+    const pw = readWavS16Mono(String(best.wav));
+    const phoneHears = analyseTone(pw.samples, pw.rateHz, 440).longestRunBlocks;
     return { linphoneHears, phoneHears, nominated, summary: res.summary, iceLog, clientIceDone };
   }
 
