@@ -259,12 +259,12 @@ describe('interop: linphonec behind a UDP-blocking router reaches the reflector 
     const linphoneHears = analyseTone(lw.samples, lw.rateHz, 1000).longestRunBlocks;
     const received = (res.summary.received ?? []) as { packets: number; wav?: string }[];
     const best = [...received].sort((a, b) => b.packets - a.packets)[0];
+    const lpLog = readFileSync(l.logFile, 'utf8');
     const diag = (): string => [
       `phone: ${JSON.stringify(res.summary)}`,
       'reflector:', ...reflectorLogs.slice(joinedBefore).filter((r) => r.session === session).map((r) => JSON.stringify(r)),
-      'linphone (ICE/TURN):', ...readFileSync(l.logFile, 'utf8').split('\n').filter((x) => /TURN|ice:|ICE state|Media streams|error/i.test(x)).slice(-30),
+      'linphone (ICE/TURN):', ...lpLog.split('\n').filter((x) => /TURN|ice:|ICE state|Media streams|error/i.test(x)).slice(-30),
     ].join('\n');
-    const lpLog = readFileSync(l.logFile, 'utf8');
     const iceLog = lpLog.split('\n').filter((x) => /ice|TURN|ICE state/i.test(x)).slice(-60).join('\n');
     const clientIceDone = /Finished ICE check list \[[^\]]*\] processing successfully/.test(lpLog);
     if (best?.wav === undefined && nominated.length === 0 && !clientIceDone) {
